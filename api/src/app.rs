@@ -1,0 +1,237 @@
+//! The HTTP application: router, layers, request handling and graceful shutdown.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use async_graphql::{dataloader::DataLoader, http::GraphiQLSource};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, Any, CorsLayer},
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::{
+    auth::{self, Viewer},
+    config::Config,
+    db,
+    error::{AppError, ErrorCode},
+    graphql::{self, ApiSchema, loaders},
+    state::AppState,
+};
+
+#[derive(Clone)]
+struct Shared {
+    state: AppState,
+    schema: ApiSchema,
+}
+
+/// A built application: the state and the router, ready to serve.
+pub struct Application {
+    pub state: AppState,
+    pub router: Router,
+}
+
+impl Application {
+    /// Connects to the database, runs migrations and builds the router.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (conn, statements) = db::connect(&config.database_url).await?;
+        db::migrate(&conn).await?;
+        let state = AppState {
+            db: conn,
+            config: Arc::new(config),
+            statements,
+        };
+        let router = router(state.clone());
+        Ok(Self { state, router })
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+        axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn bind(&self) -> anyhow::Result<tokio::net::TcpListener> {
+        let addr: SocketAddr = self.state.config.bind;
+        Ok(tokio::net::TcpListener::bind(addr).await?)
+    }
+}
+
+/// The router with every layer.
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let schema = graphql::build_schema(Some(state.clone()), &config);
+    let shared = Shared { state, schema };
+    let mut graphql_route = axum::routing::post(graphql_handler);
+    if !config.is_production() {
+        graphql_route = graphql_route.get(graphiql);
+    }
+    Router::new()
+        .route("/graphql", graphql_route)
+        .route("/healthz", get(healthz))
+        .with_state(shared)
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(cors(&config))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("panic while handling a request");
+            coded_error(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, crate::error::INTERNAL_MESSAGE)
+        }))
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600));
+    if config.cors_origins.is_empty() {
+        layer.allow_origin(Any)
+    } else {
+        let origins: Vec<HeaderValue> = config
+            .cors_origins
+            .iter()
+            .filter_map(|o| o.parse().ok())
+            .collect();
+        layer.allow_origin(AllowOrigin::list(origins))
+    }
+}
+
+/// A GraphQL-shaped error response for failures before execution.
+fn coded_error(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    let body = serde_json::json!({
+        "data": null,
+        "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
+    });
+    (status, Json(body)).into_response()
+}
+
+/// Resolves the viewer from the `Authorization` header. No header: anonymous. A header that
+/// is not a valid token for an active user: `UNAUTHENTICATED`.
+async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Viewer::Anonymous);
+    };
+    let bad = AppError::Unauthenticated("登录凭证无效或已过期，请重新登录");
+    let value = value.to_str().map_err(|_| bad.clone())?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(bad)?;
+    let user_id = auth::verify_token(&state.config, token)?;
+    let user = auth::load_auth_user(&state.db, user_id).await?;
+    Ok(Viewer::User(Arc::new(user)))
+}
+
+async fn graphql_handler(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        return coded_error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "不支持批量请求",
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(_) => {
+            return coded_error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "请求体不是有效的 GraphQL JSON",
+            );
+        }
+    };
+    let viewer = match viewer_from_headers(&shared.state, &headers).await {
+        Ok(v) => v,
+        Err(e) => {
+            let code = e.code();
+            if code == ErrorCode::Internal {
+                tracing::error!(?e, "resolving viewer failed");
+            }
+            return coded_error(StatusCode::OK, code, &e.message());
+        }
+    };
+    let loader = DataLoader::new(loaders::Db(shared.state.db.clone()), tokio::spawn);
+    let request = request.data(viewer).data(loader);
+    let response = shared.schema.execute(request).await;
+    Json(response).into_response()
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("lianxin 连心 GraphiQL")
+            .finish(),
+    )
+}
+
+async fn healthz(State(shared): State<Shared>) -> Response {
+    match shared.state.db.ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,49 @@
+//! A safety net: every error leaving the schema carries `extensions.code`. Errors without
+//! one are either GraphQL's own (parse, validation, limits: `BAD_USER_INPUT`) or an unexpected
+//! resolver error, which is logged and replaced by a generic `INTERNAL`.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Response, Value,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
+};
+
+use crate::error::{ErrorCode, INTERNAL_MESSAGE};
+
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExtension)
+    }
+}
+
+struct ErrorCodesExtension;
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodesExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        for err in &mut response.errors {
+            let has_code = err
+                .extensions
+                .as_ref()
+                .is_some_and(|e| e.get("code").is_some());
+            if has_code {
+                continue;
+            }
+            let code = if err.path.is_empty() {
+                ErrorCode::BadUserInput
+            } else {
+                tracing::error!(message = %err.message, path = ?err.path, "uncoded resolver error");
+                err.message = INTERNAL_MESSAGE.to_owned();
+                ErrorCode::Internal
+            };
+            err.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", Value::from(code.as_str()));
+        }
+        response
+    }
+}

@@ -1,0 +1,111 @@
+//! The GraphQL layer: one folder (module) per area of DOMAIN.md, merged into the roots.
+//! Resolvers stay thin: parse input, call the service, shape the payload.
+
+pub mod account;
+pub mod connection;
+pub mod errors;
+pub mod grid;
+pub mod loaders;
+pub mod registration;
+
+use std::sync::Arc;
+
+use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema, dataloader::DataLoader};
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    auth::{AuthUser, Viewer},
+    config::Config,
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    account::AccountQuery,
+    grid::GridQuery,
+    registration::RegistrationQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    account::AccountMutation,
+    grid::GridMutation,
+    registration::RegistrationMutation,
+);
+
+pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Builds the schema with the limits and switches of the configuration.
+pub fn build_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(config.max_depth)
+    .limit_complexity(config.max_complexity)
+    .limit_recursive_depth(32)
+    .limit_directives(50)
+    .extension(errors::ErrorCodes);
+    if config.is_production() {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    if let Some(state) = state {
+        builder = builder.data(state);
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as written to `schema.graphql`.
+pub fn sdl() -> String {
+    let config = Config::new(
+        "sqlite::memory:",
+        crate::config::Secret::new("x".repeat(32)),
+    )
+    .unwrap_or_else(|_| unreachable!("the default secret is long enough"));
+    build_schema(None, &config).sdl()
+}
+
+/// Per-request data: the viewer and the DataLoader.
+pub struct RequestData {
+    pub viewer: Viewer,
+    pub loader: DataLoader<loaders::Db>,
+}
+
+pub(crate) fn state<'a>(ctx: &'a Context<'_>) -> AppResult<&'a AppState> {
+    ctx.data::<AppState>()
+        .map_err(|_| AppError::internal("AppState missing from schema data"))
+}
+
+pub(crate) fn db<'a>(ctx: &'a Context<'_>) -> AppResult<&'a DatabaseConnection> {
+    Ok(&state(ctx)?.db)
+}
+
+pub(crate) fn config<'a>(ctx: &'a Context<'_>) -> AppResult<&'a Arc<Config>> {
+    Ok(&state(ctx)?.config)
+}
+
+pub(crate) fn viewer<'a>(ctx: &'a Context<'_>) -> &'a Viewer {
+    static ANON: Viewer = Viewer::Anonymous;
+    ctx.data::<Viewer>().unwrap_or(&ANON)
+}
+
+/// The logged-in user or `UNAUTHENTICATED`.
+pub(crate) fn actor<'a>(ctx: &'a Context<'_>) -> AppResult<&'a AuthUser> {
+    viewer(ctx).require()
+}
+
+pub(crate) fn loader<'a>(ctx: &'a Context<'_>) -> AppResult<&'a DataLoader<loaders::Db>> {
+    ctx.data::<DataLoader<loaders::Db>>()
+        .map_err(|_| AppError::internal("DataLoader missing from request data"))
+}
+
+/// Parses an `ID` argument.
+pub(crate) fn parse_id(field: &'static str, id: &ID) -> AppResult<i64> {
+    crate::service::validate::id(field, id.as_str())
+}
+
+pub(crate) fn parse_opt_id(field: &'static str, id: Option<&ID>) -> AppResult<Option<i64>> {
+    id.map(|i| parse_id(field, i)).transpose()
+}

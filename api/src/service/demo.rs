@@ -1,0 +1,488 @@
+//! Demo data for `serve --demo`: a street modelled on 仙林街道 with communities, grids,
+//! staff, organisations, accounts and member registrations.
+
+use chrono::{Duration, Utc};
+use entity::{
+    community, grid, grid::GridKind, grid_registration, grid_registration::RegistrationStatus,
+    grid_staff, grid_staff::StaffRole, organization, organization::OrganizationKind,
+    role_assignment::Role, street, user,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait,
+};
+
+use super::account::{RoleGrant, insert_user};
+use crate::{
+    auth,
+    error::{AppError, AppResult},
+};
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "lianxin-demo";
+
+/// A demo account, printed at start-up and listed in the README.
+pub struct DemoAccount {
+    pub username: &'static str,
+    pub description: &'static str,
+}
+
+/// Whether the database holds no data yet (no users, no streets).
+pub async fn is_empty(db: &DatabaseConnection) -> AppResult<bool> {
+    Ok(user::Entity::find().count(db).await? == 0 && street::Entity::find().count(db).await? == 0)
+}
+
+struct Seed<'a> {
+    db: &'a DatabaseConnection,
+    hash: String,
+}
+
+impl Seed<'_> {
+    async fn community(
+        &self,
+        street: i64,
+        name: &str,
+        phone: &str,
+        address: &str,
+    ) -> AppResult<community::Model> {
+        Ok(community::ActiveModel {
+            street_id: Set(street),
+            name: Set(name.into()),
+            phone: Set(Some(phone.into())),
+            address: Set(Some(address.into())),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(self.db)
+        .await?)
+    }
+
+    async fn grid(
+        &self,
+        community: i64,
+        parent: Option<i64>,
+        name: &str,
+        kind: GridKind,
+        households: i32,
+    ) -> AppResult<grid::Model> {
+        Ok(grid::ActiveModel {
+            community_id: Set(community),
+            parent_id: Set(parent),
+            name: Set(name.into()),
+            kind: Set(kind),
+            households: Set(households),
+            description: Set(None),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(self.db)
+        .await?)
+    }
+
+    async fn org(
+        &self,
+        name: &str,
+        kind: OrganizationKind,
+        parent: Option<i64>,
+        community: Option<i64>,
+    ) -> AppResult<organization::Model> {
+        Ok(organization::ActiveModel {
+            name: Set(name.into()),
+            kind: Set(kind),
+            parent_id: Set(parent),
+            community_id: Set(community),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(self.db)
+        .await?)
+    }
+
+    async fn user(
+        &self,
+        username: &str,
+        name: &str,
+        phone: Option<&str>,
+        roles: &[(Role, Option<i64>, Option<i64>, Option<i64>)],
+    ) -> AppResult<user::Model> {
+        let grants: Vec<RoleGrant> = roles
+            .iter()
+            .map(|(role, c, g, o)| RoleGrant {
+                role: *role,
+                community_id: *c,
+                grid_id: *g,
+                organization_id: *o,
+            })
+            .collect();
+        insert_user(
+            self.db,
+            username,
+            name,
+            phone.map(Into::into),
+            None,
+            self.hash.clone(),
+            &grants,
+        )
+        .await
+    }
+
+    async fn post(&self, grid: &grid::Model, user: &user::Model, role: StaffRole) -> AppResult<()> {
+        grid_staff::ActiveModel {
+            grid_id: Set(grid.id),
+            user_id: Set(user.id),
+            role: Set(role),
+            start_date: Set(chrono::NaiveDate::from_ymd_opt(2024, 3, 1)
+                .ok_or_else(|| AppError::internal("date"))?),
+            end_date: Set(None),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(self.db)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Fills an empty database with demo data; refuses a database that already has data.
+pub async fn seed(db: &DatabaseConnection) -> AppResult<Vec<DemoAccount>> {
+    if !is_empty(db).await? {
+        return Err(AppError::invalid_state("数据库已有数据，不写入演示数据"));
+    }
+    let s = Seed {
+        db,
+        hash: auth::hash_password(DEMO_PASSWORD.to_owned()).await?,
+    };
+    let street = street::ActiveModel {
+        name: Set("仙林街道".into()),
+        phone: Set(Some("025-85550000".into())),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let huitong = s
+        .community(
+            street.id,
+            "汇通社区",
+            "025-85550101",
+            "南京市栖霞区仙林街道汇通路 8 号",
+        )
+        .await?;
+    let wenzong = s
+        .community(
+            street.id,
+            "文宗社区",
+            "025-85550202",
+            "南京市栖霞区仙林街道文枢东路 16 号",
+        )
+        .await?;
+    let xianhe = s
+        .community(
+            street.id,
+            "仙鹤社区",
+            "025-85550303",
+            "南京市栖霞区仙林街道仙鹤街 3 号",
+        )
+        .await?;
+
+    use GridKind::*;
+    let ht1 = s
+        .grid(huitong.id, None, "汇通第一网格", Comprehensive, 420)
+        .await?;
+    let ht2 = s
+        .grid(huitong.id, None, "汇通第二网格", Comprehensive, 386)
+        .await?;
+    let ht_school = s
+        .grid(huitong.id, None, "仙林大学城专属网格", Dedicated, 0)
+        .await?;
+    let ht1a = s
+        .grid(
+            huitong.id,
+            Some(ht1.id),
+            "汇通一网格 1 号楼微网格",
+            Micro,
+            52,
+        )
+        .await?;
+    let ht1b = s
+        .grid(
+            huitong.id,
+            Some(ht1.id),
+            "汇通一网格 2 号楼微网格",
+            Micro,
+            48,
+        )
+        .await?;
+    let wz1 = s
+        .grid(wenzong.id, None, "文宗第一网格", Comprehensive, 455)
+        .await?;
+    let wz_market = s
+        .grid(wenzong.id, None, "文宗农贸市场专属网格", Dedicated, 0)
+        .await?;
+    s.grid(wenzong.id, Some(wz1.id), "文宗一网格 5 栋微网格", Micro, 50)
+        .await?;
+    let xh1 = s
+        .grid(xianhe.id, None, "仙鹤第一网格", Comprehensive, 312)
+        .await?;
+    let _ = (&ht1b, &wz_market);
+
+    use OrganizationKind::*;
+    let gwc = s
+        .org("中共仙林街道工作委员会", PartyWorkingCommittee, None, None)
+        .await?;
+    let ht_committee = s
+        .org(
+            "中共汇通社区委员会",
+            PartyCommittee,
+            Some(gwc.id),
+            Some(huitong.id),
+        )
+        .await?;
+    let ht_branch = s
+        .org(
+            "汇通社区居民党支部",
+            Branch,
+            Some(ht_committee.id),
+            Some(huitong.id),
+        )
+        .await?;
+    let wz_committee = s
+        .org(
+            "中共文宗社区委员会",
+            PartyCommittee,
+            Some(gwc.id),
+            Some(wenzong.id),
+        )
+        .await?;
+    s.org(
+        "文宗社区第一党支部",
+        Branch,
+        Some(wz_committee.id),
+        Some(wenzong.id),
+    )
+    .await?;
+    let school = s
+        .org("南京仙林大学信息工程学院", School, None, Some(huitong.id))
+        .await?;
+    let student_branch = s
+        .org(
+            "信息工程学院学生党支部",
+            Branch,
+            Some(school.id),
+            Some(huitong.id),
+        )
+        .await?;
+    let power = s
+        .org(
+            "国网南京供电公司仙林供电所",
+            Enterprise,
+            None,
+            Some(wenzong.id),
+        )
+        .await?;
+    let power_branch = s
+        .org("仙林供电所党支部", Branch, Some(power.id), Some(wenzong.id))
+        .await?;
+    s.org("仙林鼓楼医院", Hospital, None, Some(xianhe.id))
+        .await?;
+    s.org("仙林湖酒店", Enterprise, None, Some(xianhe.id))
+        .await?;
+
+    s.user(
+        "admin",
+        "街道管理员",
+        Some("025-85550000"),
+        &[(Role::Admin, None, None, None)],
+    )
+    .await?;
+    s.user(
+        "staff",
+        "陈社工",
+        Some("13905140001"),
+        &[(Role::CommunityStaff, Some(huitong.id), None, None)],
+    )
+    .await?;
+    let grid_user = s
+        .user(
+            "grid",
+            "李网格",
+            Some("13812345678"),
+            &[(Role::GridWorker, None, Some(ht1.id), None)],
+        )
+        .await?;
+    s.post(&ht1, &grid_user, StaffRole::Leader).await?;
+    let worker = s
+        .user(
+            "ht1-worker",
+            "赵红梅",
+            Some("13851700002"),
+            &[(Role::GridWorker, None, Some(ht1.id), None)],
+        )
+        .await?;
+    s.post(&ht1, &worker, StaffRole::Worker).await?;
+    let aux = s
+        .user(
+            "ht1-aux",
+            "孙志强",
+            Some("13851700003"),
+            &[(Role::GridWorker, None, Some(ht1.id), None)],
+        )
+        .await?;
+    s.post(&ht1, &aux, StaffRole::Auxiliary).await?;
+    let micro = s
+        .user(
+            "ht1a-leader",
+            "周阿姨",
+            Some("13851700004"),
+            &[(Role::GridWorker, None, Some(ht1a.id), None)],
+        )
+        .await?;
+    s.post(&ht1a, &micro, StaffRole::Leader).await?;
+    for (username, name, phone, g) in [
+        ("ht2-leader", "吴建国", "13851700005", &ht2),
+        ("school-grid", "郑晓", "13851700006", &ht_school),
+        ("wz1-leader", "王立新", "13851700007", &wz1),
+        ("xh1-leader", "冯雪", "13851700008", &xh1),
+    ] {
+        let u = s
+            .user(
+                username,
+                name,
+                Some(phone),
+                &[(Role::GridWorker, None, Some(g.id), None)],
+            )
+            .await?;
+        s.post(g, &u, StaffRole::Leader).await?;
+    }
+    s.user(
+        "wz-staff",
+        "文宗社工",
+        Some("13905140002"),
+        &[(Role::CommunityStaff, Some(wenzong.id), None, None)],
+    )
+    .await?;
+    let member1 = s
+        .user(
+            "member1",
+            "王建华",
+            Some("13770001111"),
+            &[(Role::PartyMember, Some(huitong.id), None, None)],
+        )
+        .await?;
+    let member2 = s
+        .user(
+            "member2",
+            "刘晓燕",
+            Some("13770002222"),
+            &[(Role::PartyMember, Some(huitong.id), None, None)],
+        )
+        .await?;
+    s.user(
+        "resident1",
+        "王秀英",
+        Some("13770003333"),
+        &[(Role::Resident, Some(huitong.id), None, None)],
+    )
+    .await?;
+    s.user(
+        "student1",
+        "林小舟",
+        Some("13770004444"),
+        &[
+            (Role::Student, None, None, Some(student_branch.id)),
+            (Role::PartyMember, None, None, None),
+        ],
+    )
+    .await?;
+    s.user(
+        "rep-school",
+        "何老师",
+        Some("13770005555"),
+        &[(Role::UnitRep, None, None, Some(student_branch.id))],
+    )
+    .await?;
+    s.user(
+        "rep-power",
+        "钱主任",
+        Some("13770006666"),
+        &[(Role::UnitRep, None, None, Some(power_branch.id))],
+    )
+    .await?;
+    let _ = ht_branch;
+
+    let now = Utc::now();
+    grid_registration::ActiveModel {
+        member_id: Set(member1.id),
+        community_id: Set(huitong.id),
+        grid_id: Set(Some(ht1.id)),
+        home_organization_id: Set(Some(power_branch.id)),
+        home_organization_name: Set(power_branch.name.clone()),
+        service_kinds: Set(r#"["政策宣传","邻里互助"]"#.into()),
+        note: Set(Some("周末可参加志愿服务".into())),
+        status: Set(RegistrationStatus::Approved),
+        review_reason: Set(None),
+        reviewed_by: Set(None),
+        reviewed_at: Set(Some(now - Duration::days(30))),
+        created_at: Set(now - Duration::days(31)),
+        updated_at: Set(now - Duration::days(30)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    grid_registration::ActiveModel {
+        member_id: Set(member2.id),
+        community_id: Set(huitong.id),
+        grid_id: Set(Some(ht2.id)),
+        home_organization_id: Set(None),
+        home_organization_name: Set("南京市栖霞区教育局机关党支部".into()),
+        service_kinds: Set(r#"["学业辅导"]"#.into()),
+        note: Set(None),
+        status: Set(RegistrationStatus::Pending),
+        review_reason: Set(None),
+        reviewed_by: Set(None),
+        reviewed_at: Set(None),
+        created_at: Set(now - Duration::days(2)),
+        updated_at: Set(now - Duration::days(2)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+
+    Ok(vec![
+        DemoAccount {
+            username: "admin",
+            description: "ADMIN 街道管理员",
+        },
+        DemoAccount {
+            username: "staff",
+            description: "COMMUNITY_STAFF 汇通社区社工",
+        },
+        DemoAccount {
+            username: "grid",
+            description: "GRID_WORKER 汇通第一网格网格长",
+        },
+        DemoAccount {
+            username: "member1",
+            description: "PARTY_MEMBER 已报到汇通第一网格",
+        },
+        DemoAccount {
+            username: "member2",
+            description: "PARTY_MEMBER 报到待审核",
+        },
+        DemoAccount {
+            username: "resident1",
+            description: "RESIDENT 汇通社区居民",
+        },
+        DemoAccount {
+            username: "student1",
+            description: "STUDENT + PARTY_MEMBER 学生党支部",
+        },
+        DemoAccount {
+            username: "rep-school",
+            description: "UNIT_REP 信息工程学院学生党支部",
+        },
+        DemoAccount {
+            username: "rep-power",
+            description: "UNIT_REP 仙林供电所党支部",
+        },
+    ])
+}

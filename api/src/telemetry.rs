@@ -1,0 +1,8 @@
+//! Logging: `RUST_LOG` filters (default `info`); quiet in tests unless `TEST_LOG` is set.
+
+use tracing_subscriber::{EnvFilter, fmt};
+
+pub fn init(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = fmt().with_env_filter(filter).with_target(false).try_init();
+}

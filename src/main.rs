@@ -1,0 +1,199 @@
+//! The `lianxin` binary: thin; parses the command line and calls into `api`.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+
+use api::{
+    Application, Config,
+    config::{DEFAULT_DATABASE_URL, Environment, Secret},
+    db, graphql, service,
+};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "lianxin",
+    version,
+    about = "连心 lianxin — community party-building GraphQL API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// Database URL: `sqlite://file.db?mode=rwc` or `postgres://user@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the server (migrations run at start).
+    Serve {
+        #[arg(long, env = "LIANXIN_BIND", default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        #[command(flatten)]
+        db: DbArgs,
+        /// Fill an empty database with demo data and print the demo accounts.
+        #[arg(long, env = "LIANXIN_DEMO")]
+        demo: bool,
+        /// Token signing secret (at least 32 bytes); required unless --demo.
+        #[arg(long, env = "LIANXIN_JWT_SECRET", hide_env_values = true)]
+        jwt_secret: Option<String>,
+        /// `development` (GraphiQL on) or `production` (GraphiQL, introspection and suggestions off).
+        #[arg(long = "env", env = "LIANXIN_ENV", default_value = "development")]
+        environment: String,
+        /// Token lifetime in hours.
+        #[arg(long, env = "LIANXIN_TOKEN_TTL_HOURS", default_value_t = 12)]
+        token_ttl_hours: u64,
+        /// Allowed CORS origins, comma-separated; empty allows any origin.
+        #[arg(long, env = "LIANXIN_CORS_ORIGINS", value_delimiter = ',')]
+        cors_origins: Vec<String>,
+        /// Request timeout in seconds.
+        #[arg(long, env = "LIANXIN_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+        request_timeout_secs: u64,
+    },
+    /// Runs the database migrations and exits.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Writes the GraphQL schema (SDL) to a file, or checks that the file matches.
+    ExportSchema {
+        #[arg(long, default_value = "schema.graphql")]
+        output: PathBuf,
+        /// Fail if the file differs from the schema instead of writing it.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Creates an ADMIN account (or resets its password).
+    CreateAdmin {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "LIANXIN_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+/// A fixed secret for demo runs only: tokens signed with it are worthless elsewhere.
+const DEMO_SECRET: &str = "lianxin-demo-secret-do-not-use-in-production!";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    api::telemetry::init("info,sqlx=warn");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            bind,
+            db,
+            demo,
+            jwt_secret,
+            environment,
+            token_ttl_hours,
+            cors_origins,
+            request_timeout_secs,
+        } => {
+            let environment = Environment::parse(&environment).map_err(anyhow::Error::msg)?;
+            let secret = match (jwt_secret, demo) {
+                (Some(s), _) => s,
+                (None, true) => DEMO_SECRET.to_owned(),
+                (None, false) => anyhow::bail!(
+                    "LIANXIN_JWT_SECRET is required (at least 32 bytes) unless --demo"
+                ),
+            };
+            let mut config = Config::new(db.database_url, Secret::new(secret))
+                .map_err(|e| anyhow::anyhow!(e.message()))?;
+            config.bind = bind;
+            config.environment = environment;
+            config.token_ttl = Duration::from_secs(token_ttl_hours.max(1) * 3600);
+            config.cors_origins = cors_origins
+                .into_iter()
+                .filter(|o| !o.trim().is_empty())
+                .collect();
+            config.request_timeout = Duration::from_secs(request_timeout_secs.max(1));
+            let app = Application::build(config).await?;
+            if demo {
+                if service::demo::is_empty(&app.state.db)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message()))?
+                {
+                    let accounts = service::demo::seed(&app.state.db)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("demo data: {:?}", e))?;
+                    println!(
+                        "demo data written; every account's password is `{}`:",
+                        service::demo::DEMO_PASSWORD
+                    );
+                    for a in accounts {
+                        println!("  {:<12} {}", a.username, a.description);
+                    }
+                } else {
+                    println!("the database already has data: demo data not written");
+                }
+            }
+            let listener = app.bind().await?;
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, "lianxin listening; GraphQL at http://{addr}/graphql");
+            println!("lianxin listening on http://{addr}/graphql");
+            app.run_until_stopped(listener).await
+        }
+        Command::Migrate { db } => {
+            let (conn, _) = db::connect(&db.database_url).await?;
+            db::migrate(&conn).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::ExportSchema { output, check } => {
+            let sdl = graphql::sdl();
+            if check {
+                let current = std::fs::read_to_string(&output).unwrap_or_default();
+                if current != sdl {
+                    anyhow::bail!(
+                        "{} is out of date: run `lianxin export-schema`",
+                        output.display()
+                    );
+                }
+                println!("{} is up to date", output.display());
+            } else {
+                std::fs::write(&output, sdl)?;
+                println!("wrote {}", output.display());
+            }
+            Ok(())
+        }
+        Command::CreateAdmin {
+            db,
+            username,
+            password,
+        } => {
+            let (conn, _) = db::connect(&db.database_url).await?;
+            db::migrate(&conn).await?;
+            let user = service::account::ensure_admin(&conn, &username, &password)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message()))?;
+            println!("admin `{}` ready (id {})", user.username, user.id);
+            Ok(())
+        }
+    }
+}
