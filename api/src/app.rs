@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use async_graphql::{dataloader::DataLoader, http::GraphiQLSource};
+use async_graphql::http::GraphiQLSource;
 use axum::{
     Json, Router,
     body::Bytes,
@@ -179,7 +179,7 @@ async fn graphql_handler(
             return coded_error(StatusCode::OK, code, &e.message());
         }
     };
-    let loader = DataLoader::new(loaders::Db(shared.state.db.clone()), tokio::spawn);
+    let loader = loaders::Loaders::new(shared.state.db.clone());
     let request = request.data(viewer).data(loader);
     let response = shared.schema.execute(request).await;
     Json(response).into_response()

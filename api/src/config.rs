@@ -78,7 +78,7 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             body_limit: 1024 * 1024,
             max_depth: 12,
-            max_complexity: 1000,
+            max_complexity: 5000,
         })
     }
 

@@ -46,7 +46,14 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, StatementCounter)
     let mut db = Database::connect(opts).await?;
     let counter = StatementCounter::default();
     let inner = counter.0.clone();
-    db.set_metric_callback(move |_info| {
+    db.set_metric_callback(move |info| {
+        tracing::trace!(target: "lianxin::sql", sql = %info.statement.sql, "statement");
+        if std::env::var_os("LX_SQL").is_some() {
+            eprintln!(
+                "SQL {}",
+                &info.statement.sql[..info.statement.sql.len().min(90)]
+            );
+        }
         inner.fetch_add(1, Ordering::Relaxed);
     });
     Ok((db, counter))

@@ -1,1 +1,11 @@
+//! One integration-test binary for the whole server. Runs on SQLite by default and on
+//! PostgreSQL when `LIANXIN_TEST_DATABASE_URL=postgres://…` is set.
 
+mod access;
+mod auth;
+mod binary;
+mod helpers;
+mod limits;
+mod places;
+mod readme;
+mod registration;

@@ -10,7 +10,7 @@ pub mod registration;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema, dataloader::DataLoader};
+use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -67,12 +67,6 @@ pub fn sdl() -> String {
     build_schema(None, &config).sdl()
 }
 
-/// Per-request data: the viewer and the DataLoader.
-pub struct RequestData {
-    pub viewer: Viewer,
-    pub loader: DataLoader<loaders::Db>,
-}
-
 pub(crate) fn state<'a>(ctx: &'a Context<'_>) -> AppResult<&'a AppState> {
     ctx.data::<AppState>()
         .map_err(|_| AppError::internal("AppState missing from schema data"))
@@ -96,8 +90,8 @@ pub(crate) fn actor<'a>(ctx: &'a Context<'_>) -> AppResult<&'a AuthUser> {
     viewer(ctx).require()
 }
 
-pub(crate) fn loader<'a>(ctx: &'a Context<'_>) -> AppResult<&'a DataLoader<loaders::Db>> {
-    ctx.data::<DataLoader<loaders::Db>>()
+pub(crate) fn loader<'a>(ctx: &'a Context<'_>) -> AppResult<&'a loaders::Loaders> {
+    ctx.data::<loaders::Loaders>()
         .map_err(|_| AppError::internal("DataLoader missing from request data"))
 }
 

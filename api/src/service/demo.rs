@@ -31,6 +31,9 @@ pub async fn is_empty(db: &DatabaseConnection) -> AppResult<bool> {
     Ok(user::Entity::find().count(db).await? == 0 && street::Entity::find().count(db).await? == 0)
 }
 
+/// A role with its community, grid and organisation scope.
+type Scoped = (Role, Option<i64>, Option<i64>, Option<i64>);
+
 struct Seed<'a> {
     db: &'a DatabaseConnection,
     hash: String,
@@ -102,7 +105,7 @@ impl Seed<'_> {
         username: &str,
         name: &str,
         phone: Option<&str>,
-        roles: &[(Role, Option<i64>, Option<i64>, Option<i64>)],
+        roles: &[Scoped],
     ) -> AppResult<user::Model> {
         let grants: Vec<RoleGrant> = roles
             .iter()

@@ -1,0 +1,226 @@
+//! Authorization sweep: every mutation refuses an anonymous caller (`UNAUTHENTICATED`) and a
+//! caller of the wrong role or scope (`FORBIDDEN`). A mutation added to the schema without a
+//! row here fails `every_mutation_is_covered`.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_code, ok};
+
+/// Mutations that need no login.
+const PUBLIC: &[&str] = &["login"];
+
+struct Case {
+    mutation: &'static str,
+    query: String,
+    variables: Value,
+    /// Demo accounts that must get FORBIDDEN.
+    forbidden_for: Vec<&'static str>,
+}
+
+async fn cases(app: &TestApp) -> Vec<Case> {
+    let huitong = app.community_id("汇通社区").await;
+    let wenzong = app.community_id("文宗社区").await;
+    let wz1 = app.grid_id("文宗第一网格").await;
+    let ht1 = app.grid_id("汇通第一网格").await;
+    let admin = app.login("admin").await;
+    let wz_post = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { grid(id: $id) { staff { id } } }",
+            json!({"id": wz1}),
+        )
+        .await["data"]["grid"]["staff"][0]["id"]
+        .as_str()
+        .expect("post")
+        .to_owned();
+    let regs = app
+        .gql(
+            Some(&admin),
+            "{ gridRegistrations { nodes { id status } } }",
+            json!({}),
+        )
+        .await;
+    let reg_id = |status: &str| {
+        regs["data"]["gridRegistrations"]["nodes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|n| n["status"] == status))
+            .and_then(|n| n["id"].as_str())
+            .expect("registration")
+            .to_owned()
+    };
+    let pending = reg_id("PENDING");
+    let approved = reg_id("APPROVED");
+    let wz_staff = app.gql(Some(&admin), "{ me { id } }", json!({})).await;
+    let user_id = wz_staff["data"]["me"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    vec![
+        Case {
+            mutation: "createStreet",
+            query: "mutation { createStreet(input: {name: \"新街道\"}) { street { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["staff", "resident1"],
+        },
+        Case {
+            mutation: "createCommunity",
+            query: "mutation { createCommunity(input: {name: \"新社区\"}) { community { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["staff", "grid", "member1"],
+        },
+        Case {
+            mutation: "createGrid",
+            query: "mutation($c: ID!) { createGrid(input: {communityId: $c, name: \"越权网格\", kind: COMPREHENSIVE, households: 10}) { grid { id } } }".into(),
+            variables: json!({"c": wenzong}),
+            forbidden_for: vec!["staff", "grid", "resident1"],
+        },
+        Case {
+            mutation: "assignGridStaff",
+            query: "mutation($g: ID!, $u: ID!) { assignGridStaff(input: {gridId: $g, userId: $u, role: WORKER}) { staff { id } } }".into(),
+            variables: json!({"g": wz1, "u": user_id}),
+            forbidden_for: vec!["staff", "grid", "member1"],
+        },
+        Case {
+            mutation: "endGridStaff",
+            query: "mutation($s: ID!) { endGridStaff(input: {staffId: $s}) { staff { id } } }".into(),
+            variables: json!({"s": wz_post}),
+            forbidden_for: vec!["staff", "grid", "resident1"],
+        },
+        Case {
+            mutation: "createOrganization",
+            query: "mutation($c: ID) { createOrganization(input: {name: \"越权组织\", kind: BRANCH, communityId: $c}) { organization { id } } }".into(),
+            variables: json!({"c": wenzong}),
+            forbidden_for: vec!["staff", "rep-power", "resident1"],
+        },
+        Case {
+            mutation: "createUser",
+            query: "mutation($c: ID!) { createUser(input: {username: \"newbie\", password: \"password-123\", displayName: \"新人\", roles: [{role: RESIDENT, communityId: $c}]}) { user { id } } }".into(),
+            variables: json!({"c": wenzong}),
+            forbidden_for: vec!["staff", "grid", "resident1", "rep-school"],
+        },
+        Case {
+            mutation: "registerToGrid",
+            query: "mutation($c: ID!) { registerToGrid(input: {communityId: $c, homeOrganizationName: \"某单位党支部\", serviceKinds: [\"政策宣传\"]}) { registration { id } } }".into(),
+            variables: json!({"c": huitong}),
+            forbidden_for: vec!["resident1", "staff", "rep-power"],
+        },
+        Case {
+            mutation: "reviewGridRegistration",
+            query: "mutation($r: ID!, $g: ID) { reviewGridRegistration(input: {registrationId: $r, decision: APPROVE, gridId: $g}) { registration { id } } }".into(),
+            variables: json!({"r": pending, "g": ht1}),
+            forbidden_for: vec!["wz-staff", "grid", "member2", "member1"],
+        },
+        Case {
+            mutation: "withdrawGridRegistration",
+            query: "mutation($r: ID!) { withdrawGridRegistration(input: {registrationId: $r}) { registration { id } } }".into(),
+            variables: json!({"r": approved}),
+            forbidden_for: vec!["member2", "staff", "grid"],
+        },
+    ]
+}
+
+async fn mutation_names(app: &TestApp) -> Vec<String> {
+    let v = app
+        .gql(
+            None,
+            "{ __schema { mutationType { fields { name } } } }",
+            json!({}),
+        )
+        .await;
+    ok(&v)["__schema"]["mutationType"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_mutation_is_covered() {
+    let app = TestApp::with_demo().await;
+    let covered: Vec<&str> = cases(&app).await.iter().map(|c| c.mutation).collect();
+    let names = mutation_names(&app).await;
+    assert!(names.len() >= 11, "{names:?}");
+    for name in names {
+        assert!(
+            PUBLIC.contains(&name.as_str()) || covered.contains(&name.as_str()),
+            "mutation {name} has no authorization case in tests/api/access.rs"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_mutation_refuses_anonymous_and_wrong_roles() {
+    let app = TestApp::with_demo().await;
+    let mut tokens = std::collections::HashMap::new();
+    for case in cases(&app).await {
+        let anon = app.gql(None, &case.query, case.variables.clone()).await;
+        assert_eq!(
+            error_code(&anon),
+            Some("UNAUTHENTICATED"),
+            "{} as anonymous: {anon}",
+            case.mutation
+        );
+        assert!(anon["data"].is_null() || anon["data"][case.mutation].is_null());
+        for who in &case.forbidden_for {
+            if !tokens.contains_key(who) {
+                tokens.insert(*who, app.login(who).await);
+            }
+            let v = app
+                .gql(Some(&tokens[who]), &case.query, case.variables.clone())
+                .await;
+            assert_eq!(
+                error_code(&v),
+                Some("FORBIDDEN"),
+                "{} as {who}: {v}",
+                case.mutation
+            );
+        }
+    }
+    // Nothing was created by the refused calls.
+    let admin = app.login("admin").await;
+    let v = app
+        .gql(Some(&admin), "{ grids(first: 100) { totalCount } streets { totalCount } organizations(first: 100) { totalCount } }", json!({}))
+        .await;
+    let d = ok(&v);
+    assert_eq!(d["grids"]["totalCount"], 9);
+    assert_eq!(d["streets"]["totalCount"], 1);
+    assert_eq!(d["organizations"]["totalCount"], 11);
+}
+
+#[tokio::test]
+async fn staff_act_within_their_own_community() {
+    let app = TestApp::with_demo().await;
+    let staff = app.login("staff").await;
+    let huitong = app.community_id("汇通社区").await;
+    let v = app
+        .gql(
+            Some(&staff),
+            "mutation($c: ID!) { createGrid(input: {communityId: $c, name: \"汇通第三网格\", kind: COMPREHENSIVE, households: 301}) { grid { name households community { name } } } }",
+            json!({"c": huitong}),
+        )
+        .await;
+    assert_eq!(
+        ok(&v)["createGrid"]["grid"]["community"]["name"],
+        "汇通社区"
+    );
+    let v = app
+        .gql(
+            Some(&staff),
+            "mutation($c: ID!) { createUser(input: {username: \"ht-resident\", password: \"password-123\", displayName: \"张阿姨\", phone: \"13600001234\", roles: [{role: RESIDENT, communityId: $c}]}) { user { username phone roles { role community { name } } } } }",
+            json!({"c": huitong}),
+        )
+        .await;
+    let user = &ok(&v)["createUser"]["user"];
+    assert_eq!(user["phone"], "13600001234");
+    assert_eq!(user["roles"][0]["community"]["name"], "汇通社区");
+    // Staff may not grant ADMIN.
+    let v = app
+        .gql(
+            Some(&staff),
+            "mutation { createUser(input: {username: \"sneaky\", password: \"password-123\", displayName: \"x\", roles: [{role: ADMIN}]}) { user { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&v), Some("FORBIDDEN"));
+}

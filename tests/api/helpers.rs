@@ -1,0 +1,320 @@
+//! Test harness: each test gets the real router over its own fresh database — a SQLite file
+//! by default, or a new PostgreSQL database when `LIANXIN_TEST_DATABASE_URL` is set — and
+//! sends requests in-process with `tower::ServiceExt::oneshot`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use api::{
+    Application, Config,
+    config::{Environment, Secret},
+    state::AppState,
+};
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode},
+};
+use http_body_util::BodyExt;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256!!";
+pub const DEMO_PASSWORD: &str = "lianxin-demo";
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "lx_t_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
+}
+
+/// Which database the suite runs on.
+pub fn postgres_base_url() -> Option<String> {
+    std::env::var("LIANXIN_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+}
+
+enum Cleanup {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    cleanup: Option<Cleanup>,
+}
+
+/// Replaces the database name (the last path segment) of a PostgreSQL URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
+    format!("{prefix}/{name}{query}")
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let name = unique_name();
+        let (url, cleanup) = match postgres_base_url() {
+            Some(admin_url) => {
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("LIANXIN_TEST_DATABASE_URL must reach PostgreSQL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                (
+                    with_database(&admin_url, &name),
+                    Cleanup::Postgres { admin_url, name },
+                )
+            }
+            None => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                (
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    Cleanup::Sqlite(path),
+                )
+            }
+        };
+        let mut config = Config::new(url, Secret::new(SECRET)).expect("config");
+        config.environment = Environment::Development;
+        adjust(&mut config);
+        let app = Application::build(config).await.expect("build app");
+        TestApp {
+            router: app.router,
+            state: app.state,
+            cleanup: Some(cleanup),
+        }
+    }
+
+    /// An app filled with the demo data of `serve --demo`.
+    pub async fn with_demo() -> Self {
+        let app = Self::spawn().await;
+        api::service::demo::seed(&app.state.db)
+            .await
+            .expect("demo data");
+        app
+    }
+
+    pub fn db(&self) -> &sea_orm::DatabaseConnection {
+        &self.state.db
+    }
+
+    /// SQL statements executed so far.
+    pub fn statements(&self) -> u64 {
+        self.state.statements.get()
+    }
+
+    /// Sends a raw HTTP request to the router.
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let resp = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes().to_vec())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// POSTs a GraphQL request with an optional bearer token; returns the JSON response.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        self.post_raw(token, body.into_bytes()).await.1
+    }
+
+    pub async fn post_raw(&self, token: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {
+        let mut req = Request::post("/graphql").header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let (status, bytes) = self
+            .send(req.body(Body::from(body)).expect("request"))
+            .await;
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes).to_string() }));
+        (status, value)
+    }
+
+    /// Logs in and returns the token.
+    pub async fn login_as(&self, username: &str, password: &str) -> String {
+        let v = self
+            .gql(
+                None,
+                "mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) { token } }",
+                json!({ "u": username, "p": password }),
+            )
+            .await;
+        v["data"]["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login {username} failed: {v}"))
+            .to_owned()
+    }
+
+    /// Logs in a demo account.
+    pub async fn login(&self, username: &str) -> String {
+        self.login_as(username, DEMO_PASSWORD).await
+    }
+
+    /// Id of a row found by a GraphQL query path, e.g. a demo grid by name.
+    pub async fn grid_id(&self, name: &str) -> String {
+        let v = self
+            .gql(
+                None,
+                "{ grids(first: 100) { nodes { id name } } }",
+                json!({}),
+            )
+            .await;
+        find_id(&v["data"]["grids"]["nodes"], name)
+    }
+
+    pub async fn community_id(&self, name: &str) -> String {
+        let v = self
+            .gql(
+                None,
+                "{ communities(first: 100) { nodes { id name } } }",
+                json!({}),
+            )
+            .await;
+        find_id(&v["data"]["communities"]["nodes"], name)
+    }
+
+    pub async fn user_id(&self, token: &str) -> String {
+        let v = self.gql(Some(token), "{ me { id } }", json!({})).await;
+        v["data"]["me"]["id"].as_str().expect("me.id").to_owned()
+    }
+
+    /// Creates a user directly (fast: reuses a precomputed password hash), returns its token.
+    pub async fn create_user_with(
+        &self,
+        username: &str,
+        grants: &[api::service::account::RoleGrant],
+    ) -> String {
+        let hash = demo_hash().await;
+        api::service::account::insert_user(
+            self.db(),
+            username,
+            username,
+            Some("13900001111".into()),
+            None,
+            hash,
+            grants,
+        )
+        .await
+        .expect("insert user");
+        self.login(username).await
+    }
+}
+
+/// A hash of the demo password, computed once.
+pub async fn demo_hash() -> String {
+    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    HASH.get_or_init(|| async {
+        api::auth::hash_password(DEMO_PASSWORD.to_owned())
+            .await
+            .expect("hash")
+    })
+    .await
+    .clone()
+}
+
+pub fn find_id(nodes: &Value, name: &str) -> String {
+    nodes
+        .as_array()
+        .and_then(|a| a.iter().find(|n| n["name"] == name))
+        .and_then(|n| n["id"].as_str())
+        .unwrap_or_else(|| panic!("no node named {name} in {nodes}"))
+        .to_owned()
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn error_code(v: &Value) -> Option<&str> {
+    v["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// Asserts that the response failed with `code`.
+#[track_caller]
+pub fn assert_code(v: &Value, code: &str) {
+    assert_eq!(error_code(v), Some(code), "expected {code}, got {v}");
+}
+
+/// Asserts that the response has no errors and returns its data.
+#[track_caller]
+pub fn ok(v: &Value) -> &Value {
+    assert!(v.get("errors").is_none(), "unexpected errors: {v}");
+    &v["data"]
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        match self.cleanup.take() {
+            Some(Cleanup::Sqlite(path)) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Some(Cleanup::Postgres { admin_url, name }) => {
+                // Drop the test database from a thread with its own runtime.
+                let handle = std::thread::spawn(move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
+                    rt.block_on(async {
+                        if let Ok(admin) = Database::connect(&admin_url).await {
+                            let _ = admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                ))
+                                .await;
+                            let _ = admin.close().await;
+                        }
+                    });
+                });
+                let _ = handle.join();
+            }
+            None => {}
+        }
+    }
+}
+
+/// base64url without padding, for hand-made tokens.
+pub fn b64url(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
