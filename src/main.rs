@@ -139,7 +139,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await
                     .map_err(|e| anyhow::anyhow!(e.message()))?
                 {
-                    let accounts = service::demo::seed(&app.state.db)
+                    let accounts = service::demo::seed(&app.state.db, &app.state.config)
                         .await
                         .map_err(|e| anyhow::anyhow!("demo data: {:?}", e))?;
                     println!(

@@ -58,6 +58,69 @@ pub struct Config {
     pub body_limit: usize,
     pub max_depth: usize,
     pub max_complexity: usize,
+    /// Active wish claims a member may hold at once (`LIANXIN_MAX_ACTIVE_CLAIMS`).
+    pub max_active_claims: u64,
+    /// Largest estimated value of a wish, in yuan (`LIANXIN_MAX_WISH_VALUE`).
+    pub max_wish_value: i32,
+    /// Points deposited to the claimant when a wish is confirmed, per category.
+    pub wish_points: WishPoints,
+}
+
+/// Points for a confirmed wish, per category.
+#[derive(Clone, Copy, Debug)]
+pub struct WishPoints {
+    pub goods: i64,
+    pub service: i64,
+    pub companionship: i64,
+    pub other: i64,
+}
+
+impl Default for WishPoints {
+    fn default() -> Self {
+        Self {
+            goods: 10,
+            service: 15,
+            companionship: 15,
+            other: 10,
+        }
+    }
+}
+
+impl WishPoints {
+    pub fn for_category(&self, c: entity::wish::WishCategory) -> i64 {
+        use entity::wish::WishCategory::*;
+        match c {
+            Goods => self.goods,
+            Service => self.service,
+            Companionship => self.companionship,
+            Other => self.other,
+        }
+    }
+
+    /// Parses `GOODS=10,SERVICE=15,COMPANIONSHIP=15,OTHER=10` (any subset).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut p = Self::default();
+        for part in s.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("bad wish points `{part}`"))?;
+            let v: i64 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad wish points `{part}`"))?;
+            if !(1..=1000).contains(&v) {
+                return Err(format!("wish points must be 1..=1000: `{part}`"));
+            }
+            match k.trim() {
+                "GOODS" => p.goods = v,
+                "SERVICE" => p.service = v,
+                "COMPANIONSHIP" => p.companionship = v,
+                "OTHER" => p.other = v,
+                other => return Err(format!("unknown wish category `{other}`")),
+            }
+        }
+        Ok(p)
+    }
 }
 
 impl Config {
@@ -79,6 +142,9 @@ impl Config {
             body_limit: 1024 * 1024,
             max_depth: 12,
             max_complexity: 5000,
+            max_active_claims: 3,
+            max_wish_value: 500,
+            wish_points: WishPoints::default(),
         })
     }
 

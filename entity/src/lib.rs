@@ -1,10 +1,19 @@
 //! sea-orm entities of lianxin. Plain data: no GraphQL here.
 
 pub mod community;
+pub mod good_deed;
+pub mod good_deed_category;
 pub mod grid;
 pub mod grid_registration;
 pub mod grid_staff;
+pub mod idempotency_key;
+pub mod ledger_entry;
 pub mod organization;
+pub mod passbook;
+pub mod redemption;
+pub mod reward;
 pub mod role_assignment;
 pub mod street;
 pub mod user;
+pub mod wish;
+pub mod wish_claim;

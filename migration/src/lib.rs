@@ -8,13 +8,17 @@ pub use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
 mod m20261122_000001_create_foundation;
+mod m20261122_000002_create_wishes_and_bank;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_create_foundation::Migration)]
+        vec![
+            Box::new(m20261122_000001_create_foundation::Migration),
+            Box::new(m20261122_000002_create_wishes_and_bank::Migration),
+        ]
     }
 }
 
@@ -54,4 +58,16 @@ async fn run_script(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr>
         conn.execute_unprepared(statement).await?;
     }
     Ok(())
+}
+
+/// Runs the script written for the connected backend (for triggers and other dialect-only SQL).
+async fn run_per_backend(
+    manager: &SchemaManager<'_>,
+    sqlite: &str,
+    postgres: &str,
+) -> Result<(), DbErr> {
+    match manager.get_database_backend() {
+        DatabaseBackend::Postgres => run_script(manager, postgres).await,
+        _ => run_script(manager, sqlite).await,
+    }
 }

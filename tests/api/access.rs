@@ -116,6 +116,86 @@ async fn cases(app: &TestApp) -> Vec<Case> {
             variables: json!({"r": approved}),
             forbidden_for: vec!["member2", "staff", "grid"],
         },
+        // Wishes (demo: 1 published, 2 claimed by member1, 3 confirmed, 5 pending review).
+        Case {
+            mutation: "submitWish",
+            query: "mutation($g: ID!) { submitWish(input: {gridId: $g, title: \"越权心愿\", description: \"x\", category: GOODS}) { wish { id } } }".into(),
+            variables: json!({"g": wz1}),
+            forbidden_for: vec!["resident1", "member1", "grid"],
+        },
+        Case {
+            mutation: "reviewWish",
+            query: "mutation { reviewWish(input: {wishId: \"5\", decision: PUBLISH}) { wish { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["wz-staff", "grid", "resident1"],
+        },
+        Case {
+            mutation: "claimWish",
+            query: "mutation { claimWish(input: {wishId: \"1\"}) { wish { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["resident1", "staff", "grid"],
+        },
+        Case {
+            mutation: "releaseWishClaim",
+            query: "mutation { releaseWishClaim(input: {wishId: \"2\", reason: \"有事\"}) { wish { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["member2", "staff"],
+        },
+        Case {
+            mutation: "fulfillWish",
+            query: "mutation { fulfillWish(input: {wishId: \"2\", note: \"已完成\"}) { wish { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["member2", "grid"],
+        },
+        Case {
+            mutation: "confirmWish",
+            query: "mutation { confirmWish(input: {wishId: \"2\", rating: 5}) { wish { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["member2", "resident1", "wz-staff"],
+        },
+        Case {
+            mutation: "cancelWish",
+            query: "mutation { cancelWish(input: {wishId: \"1\"}) { wish { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["member1", "wz-staff", "grid"],
+        },
+        // Moral bank (demo: passbooks 1 member2, 2 resident1, 3 member1; good deed 3 pending).
+        Case {
+            mutation: "openPassbook",
+            query: "mutation($c: ID!, $u: ID!) { openPassbook(input: {holderId: $u, communityId: $c}) { passbook { id } } }".into(),
+            variables: json!({"c": huitong, "u": "12"}),
+            forbidden_for: vec!["wz-staff", "grid", "member1"],
+        },
+        Case {
+            mutation: "reportGoodDeed",
+            query: "mutation { reportGoodDeed(input: {holderId: \"14\", categoryId: \"1\", description: \"x\", occurredOn: \"2026-11-01\"}) { goodDeed { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["member1", "wz-staff"],
+        },
+        Case {
+            mutation: "reviewGoodDeed",
+            query: "mutation { reviewGoodDeed(input: {goodDeedId: \"3\", decision: APPROVE}) { goodDeed { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["wz-staff", "grid", "resident1"],
+        },
+        Case {
+            mutation: "createReward",
+            query: "mutation($c: ID!) { createReward(input: {communityId: $c, name: \"越权奖品\", cost: 1, stock: 1}) { reward { id } } }".into(),
+            variables: json!({"c": huitong}),
+            forbidden_for: vec!["wz-staff", "resident1", "grid"],
+        },
+        Case {
+            mutation: "redeemReward",
+            query: "mutation { redeemReward(input: {rewardId: \"1\", quantity: 1}) { redemption { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["staff", "grid"],
+        },
+        Case {
+            mutation: "reverseLedgerEntry",
+            query: "mutation { reverseLedgerEntry(input: {entryId: \"1\", reason: \"误操作\"}) { reversal { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["wz-staff", "member2", "grid"],
+        },
     ]
 }
 

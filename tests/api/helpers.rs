@@ -109,7 +109,7 @@ impl TestApp {
     /// An app filled with the demo data of `serve --demo`.
     pub async fn with_demo() -> Self {
         let app = Self::spawn().await;
-        api::service::demo::seed(&app.state.db)
+        api::service::demo::seed(&app.state.db, &app.state.config)
             .await
             .expect("demo data");
         app

@@ -11,8 +11,9 @@ use std::{
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    community, grid, grid_registration, grid_registration::RegistrationStatus, grid_staff,
-    organization, role_assignment, street, user,
+    community, good_deed_category, grid, grid_registration, grid_registration::RegistrationStatus,
+    grid_staff, ledger_entry, organization, passbook, redemption, reward, role_assignment, street,
+    user, wish_claim,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -231,6 +232,81 @@ impl Loader<RegisteredCountOf> for Db {
         Ok(rows
             .into_iter()
             .filter_map(|(g, n)| g.map(|g| (RegisteredCountOf(g), n)))
+            .collect())
+    }
+}
+
+by_id!(PassbookKey, passbook);
+by_id!(RewardKey, reward);
+by_id!(DeedCategoryKey, good_deed_category);
+by_id!(LedgerEntryKey, ledger_entry);
+
+/// Claim history of a wish, oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ClaimsOfWish(pub i64);
+
+impl Loader<ClaimsOfWish> for Db {
+    type Value = Vec<wish_claim::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[ClaimsOfWish],
+    ) -> Result<HashMap<ClaimsOfWish, Self::Value>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = wish_claim::Entity::find()
+            .filter(wish_claim::Column::WishId.is_in(ids))
+            .order_by_asc(wish_claim::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(rows, |r| ClaimsOfWish(r.wish_id)))
+    }
+}
+
+/// The redemption a ledger entry paid for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RedemptionOfEntry(pub i64);
+
+impl Loader<RedemptionOfEntry> for Db {
+    type Value = redemption::Model;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[RedemptionOfEntry],
+    ) -> Result<HashMap<RedemptionOfEntry, Self::Value>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = redemption::Entity::find()
+            .filter(redemption::Column::LedgerEntryId.is_in(ids))
+            .all(&self.0)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (RedemptionOfEntry(r.ledger_entry_id), r))
+            .collect())
+    }
+}
+
+/// The reversal of a ledger entry, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReversalOf(pub i64);
+
+impl Loader<ReversalOf> for Db {
+    type Value = ledger_entry::Model;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[ReversalOf],
+    ) -> Result<HashMap<ReversalOf, Self::Value>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = ledger_entry::Entity::find()
+            .filter(ledger_entry::Column::ReversesEntryId.is_in(ids))
+            .all(&self.0)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| r.reverses_entry_id.map(|k| (ReversalOf(k), r)))
             .collect())
     }
 }

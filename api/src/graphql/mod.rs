@@ -2,11 +2,13 @@
 //! Resolvers stay thin: parse input, call the service, shape the payload.
 
 pub mod account;
+pub mod bank;
 pub mod connection;
 pub mod errors;
 pub mod grid;
 pub mod loaders;
 pub mod registration;
+pub mod wish;
 
 use std::sync::Arc;
 
@@ -32,6 +34,8 @@ pub struct MutationRoot(
     account::AccountMutation,
     grid::GridMutation,
     registration::RegistrationMutation,
+    wish::WishMutation,
+    bank::BankMutation,
 );
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -14,6 +14,7 @@ use sea_orm::{
 use super::account::{RoleGrant, insert_user};
 use crate::{
     auth,
+    config::Config,
     error::{AppError, AppResult},
 };
 
@@ -146,7 +147,7 @@ impl Seed<'_> {
 }
 
 /// Fills an empty database with demo data; refuses a database that already has data.
-pub async fn seed(db: &DatabaseConnection) -> AppResult<Vec<DemoAccount>> {
+pub async fn seed(db: &DatabaseConnection, config: &Config) -> AppResult<Vec<DemoAccount>> {
     if !is_empty(db).await? {
         return Err(AppError::invalid_state("数据库已有数据，不写入演示数据"));
     }
@@ -340,6 +341,7 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<Vec<DemoAccount>> {
         )
         .await?;
     s.post(&ht1a, &micro, StaffRole::Leader).await?;
+    let mut leaders = Vec::new();
     for (username, name, phone, g) in [
         ("ht2-leader", "吴建国", "13851700005", &ht2),
         ("school-grid", "郑晓", "13851700006", &ht_school),
@@ -355,6 +357,7 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<Vec<DemoAccount>> {
             )
             .await?;
         s.post(g, &u, StaffRole::Leader).await?;
+        leaders.push(u.id);
     }
     s.user(
         "wz-staff",
@@ -379,13 +382,14 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<Vec<DemoAccount>> {
             &[(Role::PartyMember, Some(huitong.id), None, None)],
         )
         .await?;
-    s.user(
-        "resident1",
-        "王秀英",
-        Some("13770003333"),
-        &[(Role::Resident, Some(huitong.id), None, None)],
-    )
-    .await?;
+    let resident1 = s
+        .user(
+            "resident1",
+            "王秀英",
+            Some("13770003333"),
+            &[(Role::Resident, Some(huitong.id), None, None)],
+        )
+        .await?;
     s.user(
         "student1",
         "林小舟",
@@ -450,6 +454,24 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<Vec<DemoAccount>> {
     .insert(db)
     .await?;
 
+    seed_wishes_and_bank(
+        db,
+        config,
+        Ids {
+            huitong: huitong.id,
+            ht1: ht1.id,
+            ht2: ht2.id,
+            wz1: wz1.id,
+            grid_user: grid_user.id,
+            ht2_leader: leaders[0],
+            wz_leader: leaders[2],
+            member1: member1.id,
+            member2: member2.id,
+            resident1: resident1.id,
+        },
+    )
+    .await?;
+
     Ok(vec![
         DemoAccount {
             username: "admin",
@@ -488,4 +510,234 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<Vec<DemoAccount>> {
             description: "UNIT_REP 仙林供电所党支部",
         },
     ])
+}
+
+struct Ids {
+    huitong: i64,
+    ht1: i64,
+    ht2: i64,
+    wz1: i64,
+    grid_user: i64,
+    ht2_leader: i64,
+    wz_leader: i64,
+    member1: i64,
+    member2: i64,
+    resident1: i64,
+}
+
+/// Wishes in several states and grids, passbooks with history, and a reward catalogue —
+/// written through the services so that every rule (and the ledger) holds.
+async fn seed_wishes_and_bank(db: &DatabaseConnection, config: &Config, ids: Ids) -> AppResult<()> {
+    use super::{bank, wish};
+    use entity::wish::WishCategory;
+    let who = |id: i64| auth::load_auth_user(db, id);
+    let admin = auth::load_auth_user(db, 1).await?;
+    let grid = who(ids.grid_user).await?;
+    let ht2_leader = who(ids.ht2_leader).await?;
+    let wz_leader = who(ids.wz_leader).await?;
+    let resident = who(ids.resident1).await?;
+    let member1 = who(ids.member1).await?;
+    let member2 = who(ids.member2).await?;
+    let deadline = super::validate::today() + Duration::days(30);
+    let new = |grid_id: i64,
+               title: &str,
+               description: &str,
+               category: WishCategory,
+               value: i32,
+               name: Option<&str>,
+               phone: Option<&str>,
+               address: Option<&str>| wish::NewWish {
+        grid_id,
+        title: title.into(),
+        description: description.into(),
+        category,
+        estimated_value: value,
+        deadline: Some(deadline),
+        beneficiary_name: name.map(Into::into),
+        beneficiary_user_id: None,
+        beneficiary_phone: phone.map(Into::into),
+        beneficiary_address: address.map(Into::into),
+    };
+    // 1: published, by a resident for herself.
+    let w1 = wish::submit(
+        db,
+        config,
+        &resident,
+        new(
+            ids.ht1,
+            "想要一台收音机",
+            "老伴走后一个人在家，想听听戏曲广播。",
+            WishCategory::Goods,
+            120,
+            None,
+            None,
+            Some("汇通路 8 号 3 栋 201"),
+        ),
+    )
+    .await?;
+    wish::review(db, &admin, w1.id, wish::Review::Publish).await?;
+    // 2: claimed by member1, submitted by the grid leader for an elder without the app.
+    let w2 = wish::submit(
+        db,
+        config,
+        &grid,
+        new(
+            ids.ht1,
+            "陪张奶奶聊聊天",
+            "张奶奶独居，希望每周有人上门陪伴聊天。",
+            WishCategory::Companionship,
+            0,
+            Some("张桂兰"),
+            Some("13851709999"),
+            Some("汇通路 8 号 5 栋 102"),
+        ),
+    )
+    .await?;
+    wish::review(db, &admin, w2.id, wish::Review::Publish).await?;
+    wish::claim(db, config, &member1, w2.id).await?;
+    // 3: confirmed, fulfilled by member2 (points deposited to member2's passbook).
+    let w3 = wish::submit(
+        db,
+        config,
+        &ht2_leader,
+        new(
+            ids.ht2,
+            "帮李爷爷修理水龙头",
+            "厨房水龙头漏水，老人行动不便。",
+            WishCategory::Service,
+            30,
+            Some("李德明"),
+            Some("13851708888"),
+            Some("汇通路 12 号 1 栋 301"),
+        ),
+    )
+    .await?;
+    wish::review(db, &admin, w3.id, wish::Review::Publish).await?;
+    wish::claim(db, config, &member2, w3.id).await?;
+    wish::fulfil(
+        db,
+        &member2,
+        w3.id,
+        "已更换新的水龙头，检查无漏水。",
+        vec!["https://img.example.cn/lianxin/demo/faucet.jpg".into()],
+    )
+    .await?;
+    wish::confirm(
+        db,
+        config,
+        &ht2_leader,
+        w3.id,
+        5,
+        Some("李爷爷很满意，谢谢！".into()),
+    )
+    .await?;
+    // 4: published in 文宗社区.
+    let w4 = wish::submit(
+        db,
+        config,
+        &wz_leader,
+        new(
+            ids.wz1,
+            "辅导孩子数学功课",
+            "双职工家庭，孩子五年级，希望每周辅导一次数学。",
+            WishCategory::Service,
+            0,
+            Some("陈晓梅"),
+            Some("13851707777"),
+            None,
+        ),
+    )
+    .await?;
+    wish::review(db, &admin, w4.id, wish::Review::Publish).await?;
+    // 5: waiting for review.
+    wish::submit(
+        db,
+        config,
+        &resident,
+        new(
+            ids.ht1,
+            "需要一副老花镜",
+            "看报纸看不清，想配一副老花镜。",
+            WishCategory::Goods,
+            80,
+            None,
+            None,
+            None,
+        ),
+    )
+    .await?;
+
+    // Passbooks with history, and the 爱心超市 of 汇通社区.
+    let book = bank::open_passbook(db, &admin, ids.resident1, ids.huitong, Some(ids.ht1)).await?;
+    bank::open_passbook(db, &admin, ids.member1, ids.huitong, Some(ids.ht1)).await?;
+    let deed = bank::report_good_deed(
+        db,
+        &grid,
+        bank::NewGoodDeed {
+            holder_id: Some(ids.resident1),
+            category_id: 2,
+            description: "帮邻居照看生病的孩子".into(),
+            occurred_on: super::validate::today() - Duration::days(3),
+        },
+    )
+    .await?;
+    bank::review_good_deed(
+        db,
+        &admin,
+        deed.id,
+        bank::DeedDecision::Approve { points: None },
+        None,
+    )
+    .await?;
+    let deed = bank::report_good_deed(
+        db,
+        &grid,
+        bank::NewGoodDeed {
+            holder_id: Some(ids.resident1),
+            category_id: 5,
+            description: "清理楼道堆放杂物".into(),
+            occurred_on: super::validate::today() - Duration::days(1),
+        },
+    )
+    .await?;
+    bank::review_good_deed(
+        db,
+        &admin,
+        deed.id,
+        bank::DeedDecision::Approve { points: None },
+        None,
+    )
+    .await?;
+    bank::report_good_deed(
+        db,
+        &resident,
+        bank::NewGoodDeed {
+            holder_id: None,
+            category_id: 1,
+            description: "参加社区垃圾分类宣传志愿服务".into(),
+            occurred_on: super::validate::today(),
+        },
+    )
+    .await?;
+    let _ = book;
+    for (name, description, cost, stock) in [
+        ("毛巾", "纯棉毛巾一条", 5, 100),
+        ("洗衣液", "2 kg 装洗衣液一瓶", 15, 30),
+        ("大米", "5 kg 装东北大米一袋", 40, 20),
+    ] {
+        bank::create_reward(
+            db,
+            &admin,
+            bank::NewReward {
+                community_id: ids.huitong,
+                name: name.into(),
+                description: Some(description.into()),
+                cost,
+                stock,
+            },
+        )
+        .await?;
+    }
+    bank::redeem(db, &member2, 1, 2, None).await?;
+    Ok(())
 }

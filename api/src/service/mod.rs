@@ -2,10 +2,12 @@
 //! scope and ownership for the acting user, and returns typed errors.
 
 pub mod account;
+pub mod bank;
 pub mod demo;
 pub mod place;
 pub mod registration;
 pub mod validate;
+pub mod wish;
 
 use sea_orm::{ConnectionTrait, EntityTrait, PrimaryKeyTrait};
 

@@ -138,6 +138,17 @@ pub fn today() -> NaiveDate {
         .date_naive()
 }
 
+/// The instant a local (Asia/Shanghai) date begins.
+pub fn local_midnight(date: NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    chrono_tz::Asia::Shanghai
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|| naive.and_utc())
+}
+
 /// Parses an id sent by a client.
 pub fn id(field: &'static str, value: &str) -> AppResult<i64> {
     value
