@@ -224,6 +224,28 @@ impl TestApp {
         .expect("insert user");
         self.login(username).await
     }
+
+    /// Creates a user directly and returns a token issued without a login round trip
+    /// (for tests that need many users).
+    pub async fn quick_user(
+        &self,
+        username: &str,
+        grants: &[api::service::account::RoleGrant],
+    ) -> (i64, String) {
+        let user = api::service::account::insert_user(
+            self.db(),
+            username,
+            username,
+            Some("13900001111".into()),
+            None,
+            "not-a-hash".into(),
+            grants,
+        )
+        .await
+        .expect("insert user");
+        let (token, _) = api::auth::issue_token(&self.state.config, user.id).expect("token");
+        (user.id, token)
+    }
 }
 
 /// A hash of the demo password, computed once.

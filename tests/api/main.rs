@@ -3,9 +3,11 @@
 
 mod access;
 mod auth;
+mod bank;
 mod binary;
 mod helpers;
 mod limits;
 mod places;
 mod readme;
 mod registration;
+mod wishes;

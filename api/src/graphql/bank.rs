@@ -2,7 +2,7 @@
 //! redemptions, reversals and rankings.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{good_deed, good_deed_category, ledger_entry, passbook, redemption, reward};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder,
@@ -21,6 +21,7 @@ use super::{
         ReversalOf, RewardKey, UserKey,
     },
     parse_id, parse_opt_id,
+    scalars::Date,
 };
 use crate::{
     error::AppError,
@@ -96,8 +97,8 @@ impl Passbook {
             Some(g) => Ok(loader(ctx)?.load_one(GridKey(g)).await?.map(Grid)),
         }
     }
-    async fn opened_on(&self) -> NaiveDate {
-        self.0.opened_on
+    async fn opened_on(&self) -> Date {
+        Date(self.0.opened_on)
     }
     async fn status(&self) -> PassbookStatus {
         self.0.status.into()
@@ -237,8 +238,8 @@ impl GoodDeed {
     async fn description(&self) -> &str {
         &self.0.description
     }
-    async fn occurred_on(&self) -> NaiveDate {
-        self.0.occurred_on
+    async fn occurred_on(&self) -> Date {
+        Date(self.0.occurred_on)
     }
     async fn reported_by(&self, ctx: &Context<'_>) -> Result<User> {
         user_of(ctx, self.0.reported_by).await
@@ -357,7 +358,7 @@ pub struct ReportGoodDeedInput {
     pub holder_id: Option<ID>,
     pub category_id: ID,
     pub description: String,
-    pub occurred_on: NaiveDate,
+    pub occurred_on: Date,
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -544,8 +545,8 @@ impl BankQuery {
         ctx: &Context<'_>,
         community_id: ID,
         grid_id: Option<ID>,
-        from: NaiveDate,
-        to: NaiveDate,
+        from: Date,
+        to: Date,
         #[graphql(default = 20)] first: i32,
     ) -> Result<Vec<RankingEntry>> {
         if !(1..=100).contains(&first) {
@@ -553,7 +554,7 @@ impl BankQuery {
         }
         let community = parse_id("communityId", &community_id)?;
         let grid = parse_opt_id("gridId", grid_id.as_ref())?;
-        let rows = svc::ranking(db(ctx)?, community, grid, from, to, first as u64).await?;
+        let rows = svc::ranking(db(ctx)?, community, grid, from.0, to.0, first as u64).await?;
         Ok(rows
             .into_iter()
             .enumerate()
@@ -605,7 +606,7 @@ impl BankMutation {
                 holder_id: parse_opt_id("holderId", input.holder_id.as_ref())?,
                 category_id: parse_id("categoryId", &input.category_id)?,
                 description: input.description,
-                occurred_on: input.occurred_on,
+                occurred_on: input.occurred_on.0,
             },
         )
         .await?;

@@ -2,7 +2,7 @@
 //! organisations and the 连心卡 contact card.
 
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{community, grid, grid_registration, grid_staff, organization, street};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -15,7 +15,9 @@ use super::{
         ChildOrganizationsOf, CommunityKey, CurrentStaffOfGrid, GridKey, MicroGridsOf,
         OrganizationKey, RegisteredCountOf, StreetKey, UserKey,
     },
-    parse_id, parse_opt_id, viewer,
+    parse_id, parse_opt_id,
+    scalars::Date,
+    viewer,
 };
 use crate::{
     error::AppError,
@@ -281,11 +283,11 @@ impl GridStaff {
     async fn role(&self) -> StaffRole {
         self.0.role.into()
     }
-    async fn start_date(&self) -> NaiveDate {
-        self.0.start_date
+    async fn start_date(&self) -> Date {
+        Date(self.0.start_date)
     }
-    async fn end_date(&self) -> Option<NaiveDate> {
-        self.0.end_date
+    async fn end_date(&self) -> Option<Date> {
+        self.0.end_date.map(Date)
     }
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
         loader(ctx)?
@@ -432,7 +434,7 @@ pub struct AssignGridStaffInput {
     pub user_id: ID,
     pub role: StaffRole,
     /// Defaults to today (Asia/Shanghai).
-    pub start_date: Option<NaiveDate>,
+    pub start_date: Option<Date>,
 }
 
 #[derive(SimpleObject)]
@@ -444,7 +446,7 @@ pub struct AssignGridStaffPayload {
 pub struct EndGridStaffInput {
     pub staff_id: ID,
     /// Defaults to today (Asia/Shanghai).
-    pub end_date: Option<NaiveDate>,
+    pub end_date: Option<Date>,
 }
 
 #[derive(SimpleObject)]
@@ -723,7 +725,7 @@ impl GridMutation {
                 grid_id: parse_id("gridId", &input.grid_id)?,
                 user_id: parse_id("userId", &input.user_id)?,
                 role: input.role.into(),
-                start_date: input.start_date,
+                start_date: input.start_date.map(|d| d.0),
             },
         )
         .await?;
@@ -740,7 +742,7 @@ impl GridMutation {
     ) -> Result<EndGridStaffPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("staffId", &input.staff_id)?;
-        let post = svc::end_grid_staff(db(ctx)?, actor, id, input.end_date).await?;
+        let post = svc::end_grid_staff(db(ctx)?, actor, id, input.end_date.map(|d| d.0)).await?;
         Ok(EndGridStaffPayload {
             staff: GridStaff(post),
         })

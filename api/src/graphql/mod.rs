@@ -8,6 +8,7 @@ pub mod errors;
 pub mod grid;
 pub mod loaders;
 pub mod registration;
+pub mod scalars;
 pub mod wish;
 
 use std::sync::Arc;
@@ -27,6 +28,8 @@ pub struct QueryRoot(
     account::AccountQuery,
     grid::GridQuery,
     registration::RegistrationQuery,
+    wish::WishQuery,
+    bank::BankQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -2,7 +2,7 @@
 //! personal data shown by role.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::wish;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -14,7 +14,9 @@ use super::{
     grid::{Community, Grid},
     loader,
     loaders::{ClaimsOfWish, CommunityKey, GridKey, UserKey},
-    parse_id, parse_opt_id, viewer,
+    parse_id, parse_opt_id,
+    scalars::Date,
+    viewer,
 };
 use crate::{
     error::AppError,
@@ -127,8 +129,8 @@ impl Wish {
     async fn estimated_value(&self) -> i32 {
         self.0.estimated_value
     }
-    async fn deadline(&self) -> Option<NaiveDate> {
-        self.0.deadline
+    async fn deadline(&self) -> Option<Date> {
+        self.0.deadline.map(Date)
     }
     async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
         loader(ctx)?
@@ -280,7 +282,7 @@ pub struct SubmitWishInput {
     /// In yuan; capped by configuration.
     #[graphql(default)]
     pub estimated_value: i32,
-    pub deadline: Option<NaiveDate>,
+    pub deadline: Option<Date>,
     /// For a grid worker submitting for a resident without the app (required then).
     pub beneficiary_name: Option<String>,
     /// A grid worker may name the beneficiary's account instead.
@@ -428,7 +430,7 @@ impl WishMutation {
                 description: input.description,
                 category: input.category.into(),
                 estimated_value: input.estimated_value,
-                deadline: input.deadline,
+                deadline: input.deadline.map(|d| d.0),
                 beneficiary_name: input.beneficiary_name,
                 beneficiary_user_id: parse_opt_id(
                     "beneficiaryUserId",
