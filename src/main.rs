@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use api::{
     Application, Config,
-    config::{DEFAULT_DATABASE_URL, Environment, Secret},
+    config::{DEFAULT_DATABASE_URL, Environment, Secret, WishPoints},
     db, graphql, service,
 };
 use clap::{Args, Parser, Subcommand};
@@ -25,6 +25,20 @@ struct DbArgs {
     /// Database URL: `sqlite://file.db?mode=rwc` or `postgres://user@host/db`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     database_url: String,
+}
+
+/// Business rules that a district may tune.
+#[derive(Args, Clone)]
+struct RuleArgs {
+    /// Active wish claims a party member may hold at once.
+    #[arg(long, env = "LIANXIN_MAX_ACTIVE_CLAIMS", default_value_t = 3)]
+    max_active_claims: u64,
+    /// Largest estimated value of a wish, in yuan.
+    #[arg(long, env = "LIANXIN_MAX_WISH_VALUE", default_value_t = 500)]
+    max_wish_value: i32,
+    /// Points for a confirmed wish per category, e.g. `GOODS=10,SERVICE=15,COMPANIONSHIP=15,OTHER=10`.
+    #[arg(long, env = "LIANXIN_WISH_POINTS", default_value = "")]
+    wish_points: String,
 }
 
 #[derive(Subcommand)]
@@ -53,6 +67,8 @@ enum Command {
         /// Request timeout in seconds.
         #[arg(long, env = "LIANXIN_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
         request_timeout_secs: u64,
+        #[command(flatten)]
+        rules: RuleArgs,
     },
     /// Runs the database migrations and exits.
     Migrate {
@@ -114,6 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             token_ttl_hours,
             cors_origins,
             request_timeout_secs,
+            rules,
         } => {
             let environment = Environment::parse(&environment).map_err(anyhow::Error::msg)?;
             let secret = match (jwt_secret, demo) {
@@ -133,6 +150,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .filter(|o| !o.trim().is_empty())
                 .collect();
             config.request_timeout = Duration::from_secs(request_timeout_secs.max(1));
+            config.max_active_claims = rules.max_active_claims.max(1);
+            if !(0..=100_000).contains(&rules.max_wish_value) {
+                anyhow::bail!("LIANXIN_MAX_WISH_VALUE must be 0..=100000");
+            }
+            config.max_wish_value = rules.max_wish_value;
+            config.wish_points =
+                WishPoints::parse(&rules.wish_points).map_err(anyhow::Error::msg)?;
             let app = Application::build(config).await?;
             if demo {
                 if service::demo::is_empty(&app.state.db)
