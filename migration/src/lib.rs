@@ -9,6 +9,7 @@ use sea_orm_migration::sea_orm::DatabaseBackend;
 
 mod m20261122_000001_create_foundation;
 mod m20261122_000002_create_wishes_and_bank;
+mod m20261122_000003_create_alliances_and_agreements;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_foundation::Migration),
             Box::new(m20261122_000002_create_wishes_and_bank::Migration),
+            Box::new(m20261122_000003_create_alliances_and_agreements::Migration),
         ]
     }
 }

@@ -196,6 +196,63 @@ async fn cases(app: &TestApp) -> Vec<Case> {
             variables: json!({}),
             forbidden_for: vec!["wz-staff", "member2", "grid"],
         },
+        // Alliances and agreements (demo: alliance 1 led by the street committee (org 1);
+        // agreement 1 汇通居民党支部 (3) + 学生党支部 (7), ACTIVE; 2 文宗党委 (4) + 供电所党支部 (9),
+        // ACTIVE; 3 汇通党委 (2) + 供电所党支部 (9), PROPOSED).
+        Case {
+            mutation: "createAlliance",
+            query: "mutation($c: ID) { createAlliance(input: {name: \"越权联盟\", leadOrganizationId: \"4\", scope: COMMUNITY, communityId: $c}) { alliance { id } } }".into(),
+            variables: json!({"c": wenzong}),
+            forbidden_for: vec!["staff", "rep-wenzong", "resident1"],
+        },
+        Case {
+            mutation: "addAllianceMember",
+            query: "mutation { addAllianceMember(input: {allianceId: \"1\", organizationId: \"5\"}) { member { current } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["rep-power", "staff", "member1"],
+        },
+        Case {
+            mutation: "leaveAlliance",
+            query: "mutation { leaveAlliance(input: {allianceId: \"1\", organizationId: \"10\"}) { member { current } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["rep-power", "staff"],
+        },
+        Case {
+            mutation: "proposeAgreement",
+            query: "mutation { proposeAgreement(input: {title: \"越权协议\", kinds: [OTHER], partyIds: [\"5\", \"1\"], commitments: [\"x\"], startDate: \"2026-01-01\", endDate: \"2026-12-31\"}) { agreement { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["rep-school", "staff", "resident1"],
+        },
+        Case {
+            mutation: "updateAgreementDraft",
+            query: "mutation { updateAgreementDraft(input: {agreementId: \"3\", text: {title: \"改\", kinds: [OTHER], partyIds: [\"2\", \"9\"], commitments: [\"x\"], startDate: \"2026-01-01\", endDate: \"2026-12-31\"}}) { agreement { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["rep-school", "member1"],
+        },
+        Case {
+            mutation: "submitAgreementDraft",
+            query: "mutation { submitAgreementDraft(input: {agreementId: \"3\"}) { agreement { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["rep-school", "member1"],
+        },
+        Case {
+            mutation: "signAgreement",
+            query: "mutation { signAgreement(input: {agreementId: \"3\"}) { agreement { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["rep-school", "resident1", "staff"],
+        },
+        Case {
+            mutation: "terminateAgreement",
+            query: "mutation { terminateAgreement(input: {agreementId: \"1\", reason: \"越权\"}) { agreement { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["rep-power", "staff", "member1"],
+        },
+        Case {
+            mutation: "recordAgreementActivity",
+            query: "mutation { recordAgreementActivity(input: {agreementId: \"2\", heldOn: \"2026-11-01\", title: \"越权活动\"}) { activity { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["staff", "rep-school", "resident1"],
+        },
     ]
 }
 

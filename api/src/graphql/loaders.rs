@@ -11,6 +11,8 @@ use std::{
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
+    agreement, agreement_activity, agreement_kind, agreement_party, agreement_signature, alliance,
+    alliance_member,
     community, good_deed_category, grid, grid_registration, grid_registration::RegistrationStatus,
     grid_staff, ledger_entry, organization, passbook, redemption, reward, role_assignment, street,
     user, wish_claim,
@@ -308,5 +310,100 @@ impl Loader<ReversalOf> for Db {
             .into_iter()
             .filter_map(|r| r.reverses_entry_id.map(|k| (ReversalOf(k), r)))
             .collect())
+    }
+}
+
+/// Rows grouped by a foreign key, in id order.
+macro_rules! grouped {
+    ($key:ident, $m:ident, $col:ident, $field:ident) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i64);
+
+        impl Loader<$key> for Db {
+            type Value = Vec<$m::Model>;
+            type Error = AppError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, AppError> {
+                let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+                let rows = $m::Entity::find()
+                    .filter($m::Column::$col.is_in(ids))
+                    .order_by_asc($m::Column::Id)
+                    .all(&self.0)
+                    .await?;
+                Ok(group(rows, |r| $key(r.$field)))
+            }
+        }
+    };
+}
+
+by_id!(AllianceKey, alliance);
+grouped!(PartiesOf, agreement_party, AgreementId, agreement_id);
+grouped!(KindsOf, agreement_kind, AgreementId, agreement_id);
+grouped!(SignaturesOf, agreement_signature, AgreementId, agreement_id);
+grouped!(ActivitiesOf, agreement_activity, AgreementId, agreement_id);
+grouped!(MembersOf, alliance_member, AllianceId, alliance_id);
+
+/// Agreements under an alliance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AgreementsOfAlliance(pub i64);
+
+impl Loader<AgreementsOfAlliance> for Db {
+    type Value = Vec<agreement::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[AgreementsOfAlliance],
+    ) -> Result<HashMap<AgreementsOfAlliance, Self::Value>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = agreement::Entity::find()
+            .filter(agreement::Column::AllianceId.is_in(ids))
+            .order_by_asc(agreement::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(rows, |r| AgreementsOfAlliance(r.alliance_id.unwrap_or_default())))
+    }
+}
+
+/// Number of activities held under an alliance's agreements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ActivityCountOfAlliance(pub i64);
+
+impl Loader<ActivityCountOfAlliance> for Db {
+    type Value = i64;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[ActivityCountOfAlliance],
+    ) -> Result<HashMap<ActivityCountOfAlliance, i64>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let agreements: Vec<(i64, Option<i64>)> = agreement::Entity::find()
+            .select_only()
+            .column(agreement::Column::Id)
+            .column(agreement::Column::AllianceId)
+            .filter(agreement::Column::AllianceId.is_in(ids))
+            .into_tuple()
+            .all(&self.0)
+            .await?;
+        let counts: Vec<(i64, i64)> = agreement_activity::Entity::find()
+            .select_only()
+            .column(agreement_activity::Column::AgreementId)
+            .column_as(agreement_activity::Column::Id.count(), "n")
+            .filter(
+                agreement_activity::Column::AgreementId
+                    .is_in(agreements.iter().map(|a| a.0).collect::<Vec<_>>()),
+            )
+            .group_by(agreement_activity::Column::AgreementId)
+            .into_tuple()
+            .all(&self.0)
+            .await?;
+        let mut out: HashMap<ActivityCountOfAlliance, i64> = HashMap::new();
+        for (agreement_id, n) in counts {
+            if let Some((_, Some(alliance))) = agreements.iter().find(|a| a.0 == agreement_id) {
+                *out.entry(ActivityCountOfAlliance(*alliance)).or_default() += n;
+            }
+        }
+        Ok(out)
     }
 }

@@ -2,6 +2,7 @@
 //! Resolvers stay thin: parse input, call the service, shape the payload.
 
 pub mod account;
+pub mod alliance;
 pub mod bank;
 pub mod connection;
 pub mod errors;
@@ -30,6 +31,7 @@ pub struct QueryRoot(
     registration::RegistrationQuery,
     wish::WishQuery,
     bank::BankQuery,
+    alliance::AllianceQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -39,6 +41,7 @@ pub struct MutationRoot(
     registration::RegistrationMutation,
     wish::WishMutation,
     bank::BankMutation,
+    alliance::AllianceMutation,
 );
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

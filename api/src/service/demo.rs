@@ -8,7 +8,8 @@ use entity::{
     role_assignment::Role, street, user,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter,
 };
 
 use super::account::{RoleGrant, insert_user};
@@ -286,9 +287,11 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> AppResult<Vec<Dem
     let power_branch = s
         .org("仙林供电所党支部", Branch, Some(power.id), Some(wenzong.id))
         .await?;
-    s.org("仙林鼓楼医院", Hospital, None, Some(xianhe.id))
+    let hospital = s
+        .org("仙林鼓楼医院", Hospital, None, Some(xianhe.id))
         .await?;
-    s.org("仙林湖酒店", Enterprise, None, Some(xianhe.id))
+    let hotel = s
+        .org("仙林湖酒店", Enterprise, None, Some(xianhe.id))
         .await?;
 
     s.user(
@@ -414,7 +417,35 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> AppResult<Vec<Dem
         &[(Role::UnitRep, None, None, Some(power_branch.id))],
     )
     .await?;
-    let _ = ht_branch;
+    s.user(
+        "rep-huitong",
+        "赵书记",
+        Some("13770007777"),
+        &[(Role::UnitRep, None, None, Some(ht_branch.id))],
+    )
+    .await?;
+    s.user(
+        "rep-wenzong",
+        "孙书记",
+        Some("13770008888"),
+        &[(Role::UnitRep, None, None, Some(wz_committee.id))],
+    )
+    .await?;
+    seed_alliances(
+        db,
+        [
+            gwc.id,
+            ht_committee.id,
+            ht_branch.id,
+            wz_committee.id,
+            student_branch.id,
+            power_branch.id,
+            power.id,
+            hospital.id,
+            hotel.id,
+        ],
+    )
+    .await?;
 
     let now = Utc::now();
     grid_registration::ActiveModel {
@@ -739,5 +770,105 @@ async fn seed_wishes_and_bank(db: &DatabaseConnection, config: &Config, ids: Ids
         .await?;
     }
     bank::redeem(db, &member2, 1, 2, None).await?;
+    Ok(())
+}
+
+/// The street's party-building alliance and its co-building agreements, signed through the
+/// services: the 汇通社区—学生党支部 agreement is ACTIVE (it makes students eligible for the
+/// community's assistant slots), so is 文宗社区—供电所; a third awaits a signature.
+async fn seed_alliances(db: &DatabaseConnection, orgs: [i64; 9]) -> AppResult<()> {
+    use super::alliance as svc;
+    use entity::{agreement_kind::AgreementKind::*, alliance::AllianceScope};
+    let [gwc, ht_committee, ht_branch, wz_committee, student_branch, power_branch, power, hospital, hotel] = orgs;
+    let by_name = |name: &'static str| async move {
+        let u = user::Entity::find()
+            .filter(user::Column::Username.eq(name))
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::internal("demo user"))?;
+        auth::load_auth_user(db, u.id).await
+    };
+    let admin = by_name("admin").await?;
+    let alliance = svc::create_alliance(
+        db,
+        &admin,
+        svc::NewAlliance {
+            name: "仙林街道党建联盟".into(),
+            lead_organization_id: gwc,
+            scope: AllianceScope::Street,
+            street_id: None,
+            community_id: None,
+            description: Some("街道党工委牵头，辖区社区、高校、企业和医院党组织共建共享".into()),
+        },
+    )
+    .await?;
+    let today = super::validate::today();
+    for org in [ht_committee, wz_committee, student_branch, power_branch, power, hospital, hotel] {
+        svc::add_member(db, &admin, alliance.id, org, Some(today - Duration::days(120))).await?;
+    }
+    let text = |title: &str, kinds: Vec<entity::agreement_kind::AgreementKind>, parties: Vec<i64>, commitments: &[&str]| svc::AgreementText {
+        title: title.into(),
+        kinds,
+        party_ids: parties,
+        commitments: commitments.iter().map(|c| (*c).to_owned()).collect(),
+        start_date: today - Duration::days(80),
+        end_date: today + Duration::days(285),
+        alliance_id: Some(alliance.id),
+    };
+    let a1 = svc::propose(
+        db,
+        &admin,
+        text(
+            "汇通社区居民党支部—信息工程学院学生党支部结对共建协议",
+            vec![JointActivities, MutualService],
+            vec![ht_branch, student_branch],
+            &["学生党员每周三下午担任网格员助理", "共同开展主题党日活动", "为社区青少年提供学业辅导"],
+        ),
+        false,
+    )
+    .await?;
+    svc::sign(db, &by_name("rep-huitong").await?, a1.id, None).await?;
+    svc::sign(db, &by_name("rep-school").await?, a1.id, None).await?;
+    svc::record_activity(
+        db,
+        &admin,
+        a1.id,
+        svc::NewActivity { held_on: today - Duration::days(30), title: "学生党员入户走访独居老人".into(), participants: 12, notes: Some("走访 20 户，登记需求 6 项".into()) },
+    )
+    .await?;
+    svc::record_activity(
+        db,
+        &admin,
+        a1.id,
+        svc::NewActivity { held_on: today - Duration::days(10), title: "社区青少年周末学业辅导".into(), participants: 18, notes: None },
+    )
+    .await?;
+    let a2 = svc::propose(
+        db,
+        &admin,
+        text(
+            "文宗社区党委—仙林供电所党支部共建共享协议",
+            vec![SharedVenues, JointEpidemicPrevention],
+            vec![wz_committee, power_branch],
+            &["供电所会议室向社区开放", "联合开展用电安全入户检查"],
+        ),
+        false,
+    )
+    .await?;
+    svc::sign(db, &by_name("rep-wenzong").await?, a2.id, None).await?;
+    svc::sign(db, &by_name("rep-power").await?, a2.id, None).await?;
+    let a3 = svc::propose(
+        db,
+        &admin,
+        text(
+            "汇通社区党委—仙林供电所党支部服务互助协议",
+            vec![MutualService],
+            vec![ht_committee, power_branch],
+            &["为困难家庭免费检修线路"],
+        ),
+        false,
+    )
+    .await?;
+    svc::sign(db, &by_name("rep-power").await?, a3.id, None).await?;
     Ok(())
 }

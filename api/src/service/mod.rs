@@ -2,6 +2,7 @@
 //! scope and ownership for the acting user, and returns typed errors.
 
 pub mod account;
+pub mod alliance;
 pub mod bank;
 pub mod demo;
 pub mod place;
