@@ -1,5 +1,12 @@
 //! sea-orm entities of lianxin. Plain data: no GraphQL here.
 
+pub mod agreement;
+pub mod agreement_activity;
+pub mod agreement_kind;
+pub mod agreement_party;
+pub mod agreement_signature;
+pub mod alliance;
+pub mod alliance_member;
 pub mod community;
 pub mod good_deed;
 pub mod good_deed_category;
@@ -17,10 +24,3 @@ pub mod street;
 pub mod user;
 pub mod wish;
 pub mod wish_claim;
-pub mod agreement;
-pub mod agreement_activity;
-pub mod agreement_kind;
-pub mod agreement_party;
-pub mod agreement_signature;
-pub mod alliance;
-pub mod alliance_member;

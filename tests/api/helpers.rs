@@ -71,6 +71,9 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        if std::env::var_os("TEST_LOG").is_some() {
+            api::telemetry::init("info,sqlx=warn");
+        }
         let name = unique_name();
         let (url, cleanup) = match postgres_base_url() {
             Some(admin_url) => {

@@ -2,6 +2,7 @@
 //! PostgreSQL when `LIANXIN_TEST_DATABASE_URL=postgres://…` is set.
 
 mod access;
+mod alliances;
 mod auth;
 mod bank;
 mod binary;

@@ -112,7 +112,10 @@ impl Alliance {
         ctx: &Context<'_>,
         #[graphql(default)] include_former: bool,
     ) -> Result<Vec<AllianceMember>> {
-        let rows = loader(ctx)?.load_one(MembersOf(self.0.id)).await?.unwrap_or_default();
+        let rows = loader(ctx)?
+            .load_one(MembersOf(self.0.id))
+            .await?
+            .unwrap_or_default();
         Ok(rows
             .into_iter()
             .filter(|m| include_former || m.left_on.is_none())
@@ -121,17 +124,25 @@ impl Alliance {
     }
     /// Current members.
     async fn member_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        let rows = loader(ctx)?.load_one(MembersOf(self.0.id)).await?.unwrap_or_default();
+        let rows = loader(ctx)?
+            .load_one(MembersOf(self.0.id))
+            .await?
+            .unwrap_or_default();
         Ok(rows.iter().filter(|m| m.left_on.is_none()).count() as i64)
     }
     async fn agreements(&self, ctx: &Context<'_>) -> Result<Vec<Agreement>> {
-        let rows =
-            loader(ctx)?.load_one(AgreementsOfAlliance(self.0.id)).await?.unwrap_or_default();
+        let rows = loader(ctx)?
+            .load_one(AgreementsOfAlliance(self.0.id))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(Agreement).collect())
     }
     /// Activities held under the alliance's agreements.
     async fn activity_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(loader(ctx)?.load_one(ActivityCountOfAlliance(self.0.id)).await?.unwrap_or(0))
+        Ok(loader(ctx)?
+            .load_one(ActivityCountOfAlliance(self.0.id))
+            .await?
+            .unwrap_or(0))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -170,12 +181,18 @@ impl Agreement {
         &self.0.title
     }
     async fn kinds(&self, ctx: &Context<'_>) -> Result<Vec<AgreementKind>> {
-        let rows = loader(ctx)?.load_one(KindsOf(self.0.id)).await?.unwrap_or_default();
+        let rows = loader(ctx)?
+            .load_one(KindsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(|k| k.kind.into()).collect())
     }
     /// The party organisations (two or more).
     async fn parties(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
-        let rows = loader(ctx)?.load_one(PartiesOf(self.0.id)).await?.unwrap_or_default();
+        let rows = loader(ctx)?
+            .load_one(PartiesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
         let mut out = Vec::with_capacity(rows.len());
         for p in rows {
             out.push(org(ctx, p.organization_id).await?);
@@ -204,21 +221,35 @@ impl Agreement {
     }
     /// Whether every party has signed.
     async fn all_signed(&self) -> bool {
-        matches!(self.0.status, entity::agreement::StoredAgreementStatus::Signed)
-            || (self.0.status == entity::agreement::StoredAgreementStatus::Terminated
-                && self.0.signed_at.is_some())
+        matches!(
+            self.0.status,
+            entity::agreement::StoredAgreementStatus::Signed
+        ) || (self.0.status == entity::agreement::StoredAgreementStatus::Terminated
+            && self.0.signed_at.is_some())
     }
     async fn signatures(&self, ctx: &Context<'_>) -> Result<Vec<AgreementSignature>> {
-        let rows = loader(ctx)?.load_one(SignaturesOf(self.0.id)).await?.unwrap_or_default();
+        let rows = loader(ctx)?
+            .load_one(SignaturesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(AgreementSignature).collect())
     }
     /// Parties that have not signed yet.
     async fn pending_parties(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
-        let parties = loader(ctx)?.load_one(PartiesOf(self.0.id)).await?.unwrap_or_default();
-        let signed = loader(ctx)?.load_one(SignaturesOf(self.0.id)).await?.unwrap_or_default();
+        let parties = loader(ctx)?
+            .load_one(PartiesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let signed = loader(ctx)?
+            .load_one(SignaturesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
         let mut out = Vec::new();
         for p in parties {
-            if !signed.iter().any(|s| s.organization_id == p.organization_id) {
+            if !signed
+                .iter()
+                .any(|s| s.organization_id == p.organization_id)
+            {
                 out.push(org(ctx, p.organization_id).await?);
             }
         }
@@ -226,11 +257,17 @@ impl Agreement {
     }
     /// Activities held under the agreement, oldest first.
     async fn activities(&self, ctx: &Context<'_>) -> Result<Vec<AgreementActivity>> {
-        let rows = loader(ctx)?.load_one(ActivitiesOf(self.0.id)).await?.unwrap_or_default();
+        let rows = loader(ctx)?
+            .load_one(ActivitiesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(AgreementActivity).collect())
     }
     async fn proposed_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(loader(ctx)?.load_one(UserKey(self.0.proposed_by)).await?.map(User))
+        Ok(loader(ctx)?
+            .load_one(UserKey(self.0.proposed_by))
+            .await?
+            .map(User))
     }
     async fn proposed_at(&self) -> Option<DateTime<Utc>> {
         self.0.proposed_at
@@ -292,7 +329,10 @@ impl AgreementActivity {
         self.0.notes.as_deref()
     }
     async fn recorded_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(loader(ctx)?.load_one(UserKey(self.0.recorded_by)).await?.map(User))
+        Ok(loader(ctx)?
+            .load_one(UserKey(self.0.recorded_by))
+            .await?
+            .map(User))
     }
 }
 
@@ -389,9 +429,8 @@ pub struct ProposeAgreementInput {
     pub start_date: Date,
     pub end_date: Date,
     pub alliance_id: Option<ID>,
-    /// Save as DRAFT (editable) instead of proposing (text frozen).
-    #[graphql(default)]
-    pub as_draft: bool,
+    /// Save as DRAFT (editable) instead of proposing (text frozen). Default false.
+    pub as_draft: Option<bool>,
 }
 
 #[derive(InputObject)]
@@ -498,13 +537,23 @@ impl AllianceQuery {
                 ),
             );
         }
-        Ok(connection::paginate(db(ctx)?, q, alliance::Column::Id, false, page, |m| m.id, Alliance)
-            .await?)
+        Ok(connection::paginate(
+            db(ctx)?,
+            q,
+            alliance::Column::Id,
+            false,
+            page,
+            |m| m.id,
+            Alliance,
+        )
+        .await?)
     }
 
     async fn alliance(&self, ctx: &Context<'_>, id: ID) -> Result<Alliance> {
         let id = parse_id("id", &id)?;
-        Ok(Alliance(get::<alliance::Entity, _>(db(ctx)?, id, "联盟不存在").await?))
+        Ok(Alliance(
+            get::<alliance::Entity, _>(db(ctx)?, id, "联盟不存在").await?,
+        ))
     }
 
     /// Agreements, newest first, filtered by party organisation, kind, status (as of today),
@@ -555,13 +604,23 @@ impl AllianceQuery {
         if let Some(d) = active_on {
             q = q.filter(Condition::all().add(svc::active_on(d.0)));
         }
-        Ok(connection::paginate(db(ctx)?, q, agreement::Column::Id, true, page, |m| m.id, Agreement)
-            .await?)
+        Ok(connection::paginate(
+            db(ctx)?,
+            q,
+            agreement::Column::Id,
+            true,
+            page,
+            |m| m.id,
+            Agreement,
+        )
+        .await?)
     }
 
     async fn agreement(&self, ctx: &Context<'_>, id: ID) -> Result<Agreement> {
         let id = parse_id("id", &id)?;
-        Ok(Agreement(get::<agreement::Entity, _>(db(ctx)?, id, "协议不存在").await?))
+        Ok(Agreement(
+            get::<agreement::Entity, _>(db(ctx)?, id, "协议不存在").await?,
+        ))
     }
 
     /// Dashboard figures within a street or a community (all when neither is given).
@@ -578,10 +637,20 @@ impl AllianceQuery {
         )
         .await?;
         Ok(AgreementStatistics {
-            by_kind: s.by_kind.into_iter().map(|(kind, count)| KindCount { kind: kind.into(), count }).collect(),
+            by_kind: s
+                .by_kind
+                .into_iter()
+                .map(|(kind, count)| KindCount {
+                    kind: kind.into(),
+                    count,
+                })
+                .collect(),
             by_status: S::ALL
                 .iter()
-                .map(|st| StatusCount { status: (*st).into(), count: s.by_status.get(st).copied().unwrap_or(0) })
+                .map(|st| StatusCount {
+                    status: (*st).into(),
+                    count: s.by_status.get(st).copied().unwrap_or(0),
+                })
                 .collect(),
             active_alliances: s.active_alliances,
             member_units: s.member_units,
@@ -600,7 +669,11 @@ pub struct AllianceMutation;
 #[Object]
 impl AllianceMutation {
     /// ADMIN, or staff for a community alliance of their community.
-    async fn create_alliance(&self, ctx: &Context<'_>, input: CreateAllianceInput) -> Result<AlliancePayload> {
+    async fn create_alliance(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAllianceInput,
+    ) -> Result<AlliancePayload> {
         let me = actor(ctx)?;
         let a = svc::create_alliance(
             db(ctx)?,
@@ -615,7 +688,9 @@ impl AllianceMutation {
             },
         )
         .await?;
-        Ok(AlliancePayload { alliance: Alliance(a) })
+        Ok(AlliancePayload {
+            alliance: Alliance(a),
+        })
     }
 
     /// The lead organisation's UNIT_REP or ADMIN adds a member; an organisation joins once.
@@ -635,11 +710,18 @@ impl AllianceMutation {
         )
         .await?;
         let a = get::<alliance::Entity, _>(db(ctx)?, alliance_id, "联盟不存在").await?;
-        Ok(AllianceMemberPayload { member: AllianceMember(m), alliance: Alliance(a) })
+        Ok(AllianceMemberPayload {
+            member: AllianceMember(m),
+            alliance: Alliance(a),
+        })
     }
 
     /// A member leaves; its membership stays in the history with the date.
-    async fn leave_alliance(&self, ctx: &Context<'_>, input: LeaveAllianceInput) -> Result<AllianceMemberPayload> {
+    async fn leave_alliance(
+        &self,
+        ctx: &Context<'_>,
+        input: LeaveAllianceInput,
+    ) -> Result<AllianceMemberPayload> {
         let me = actor(ctx)?;
         let alliance_id = parse_id("allianceId", &input.alliance_id)?;
         let m = svc::leave(
@@ -651,12 +733,19 @@ impl AllianceMutation {
         )
         .await?;
         let a = get::<alliance::Entity, _>(db(ctx)?, alliance_id, "联盟不存在").await?;
-        Ok(AllianceMemberPayload { member: AllianceMember(m), alliance: Alliance(a) })
+        Ok(AllianceMemberPayload {
+            member: AllianceMember(m),
+            alliance: Alliance(a),
+        })
     }
 
     /// A party's UNIT_REP (or staff of a party's community, or ADMIN) proposes an agreement;
     /// its text is frozen from then on.
-    async fn propose_agreement(&self, ctx: &Context<'_>, input: ProposeAgreementInput) -> Result<AgreementPayload> {
+    async fn propose_agreement(
+        &self,
+        ctx: &Context<'_>,
+        input: ProposeAgreementInput,
+    ) -> Result<AgreementPayload> {
         let me = actor(ctx)?;
         let t = text(
             input.title,
@@ -667,8 +756,10 @@ impl AllianceMutation {
             input.end_date,
             input.alliance_id.as_ref(),
         )?;
-        let a = svc::propose(db(ctx)?, me, t, input.as_draft).await?;
-        Ok(AgreementPayload { agreement: Agreement(a) })
+        let a = svc::propose(db(ctx)?, me, t, input.as_draft.unwrap_or(false)).await?;
+        Ok(AgreementPayload {
+            agreement: Agreement(a),
+        })
     }
 
     /// Changes a DRAFT's text (a proposed agreement's text cannot change: INVALID_STATE).
@@ -680,9 +771,19 @@ impl AllianceMutation {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;
         let t = input.text;
-        let t = text(t.title, t.kinds, &t.party_ids, t.commitments, t.start_date, t.end_date, t.alliance_id.as_ref())?;
+        let t = text(
+            t.title,
+            t.kinds,
+            &t.party_ids,
+            t.commitments,
+            t.start_date,
+            t.end_date,
+            t.alliance_id.as_ref(),
+        )?;
         let a = svc::update_draft(db(ctx)?, me, id, t).await?;
-        Ok(AgreementPayload { agreement: Agreement(a) })
+        Ok(AgreementPayload {
+            agreement: Agreement(a),
+        })
     }
 
     /// Proposes a DRAFT: its text is frozen from then on.
@@ -694,16 +795,24 @@ impl AllianceMutation {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;
         let a = svc::submit_draft(db(ctx)?, me, id).await?;
-        Ok(AgreementPayload { agreement: Agreement(a) })
+        Ok(AgreementPayload {
+            agreement: Agreement(a),
+        })
     }
 
     /// A UNIT_REP signs for their own organisation, once; the last signature activates it.
-    async fn sign_agreement(&self, ctx: &Context<'_>, input: SignAgreementInput) -> Result<AgreementPayload> {
+    async fn sign_agreement(
+        &self,
+        ctx: &Context<'_>,
+        input: SignAgreementInput,
+    ) -> Result<AgreementPayload> {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;
         let org = parse_opt_id("organizationId", input.organization_id.as_ref())?;
         let a = svc::sign(db(ctx)?, me, id, org).await?;
-        Ok(AgreementPayload { agreement: Agreement(a) })
+        Ok(AgreementPayload {
+            agreement: Agreement(a),
+        })
     }
 
     /// A party's rep or ADMIN ends the agreement early, with a reason.
@@ -715,7 +824,9 @@ impl AllianceMutation {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;
         let a = svc::terminate(db(ctx)?, me, id, &input.reason).await?;
-        Ok(AgreementPayload { agreement: Agreement(a) })
+        Ok(AgreementPayload {
+            agreement: Agreement(a),
+        })
     }
 
     /// Records an activity held under an agreement in force that day.
@@ -739,6 +850,9 @@ impl AllianceMutation {
         )
         .await?;
         let a = get::<agreement::Entity, _>(db(ctx)?, id, "协议不存在").await?;
-        Ok(AgreementActivityPayload { activity: AgreementActivity(act), agreement: Agreement(a) })
+        Ok(AgreementActivityPayload {
+            activity: AgreementActivity(act),
+            agreement: Agreement(a),
+        })
     }
 }

@@ -13,6 +13,14 @@ use crate::error::{ErrorCode, INTERNAL_MESSAGE};
 
 pub struct ErrorCodes;
 
+/// How async-graphql words the input-coercion errors it raises at a field (client errors).
+const INPUT_ERROR_MARKERS: [&str; 4] = [
+    "Failed to parse",
+    "occurred while parsing",
+    "Invalid value for argument",
+    "Expected input type",
+];
+
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(ErrorCodesExtension)
@@ -33,7 +41,8 @@ impl Extension for ErrorCodesExtension {
             if has_code {
                 continue;
             }
-            let code = if err.path.is_empty() {
+            let input_error = INPUT_ERROR_MARKERS.iter().any(|m| err.message.contains(m));
+            let code = if err.path.is_empty() || input_error {
                 ErrorCode::BadUserInput
             } else {
                 tracing::error!(message = %err.message, path = ?err.path, "uncoded resolver error");

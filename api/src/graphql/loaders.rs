@@ -12,10 +12,9 @@ use std::{
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
     agreement, agreement_activity, agreement_kind, agreement_party, agreement_signature, alliance,
-    alliance_member,
-    community, good_deed_category, grid, grid_registration, grid_registration::RegistrationStatus,
-    grid_staff, ledger_entry, organization, passbook, redemption, reward, role_assignment, street,
-    user, wish_claim,
+    alliance_member, community, good_deed_category, grid, grid_registration,
+    grid_registration::RegistrationStatus, grid_staff, ledger_entry, organization, passbook,
+    redemption, reward, role_assignment, street, user, wish_claim,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -361,7 +360,9 @@ impl Loader<AgreementsOfAlliance> for Db {
             .order_by_asc(agreement::Column::Id)
             .all(&self.0)
             .await?;
-        Ok(group(rows, |r| AgreementsOfAlliance(r.alliance_id.unwrap_or_default())))
+        Ok(group(rows, |r| {
+            AgreementsOfAlliance(r.alliance_id.unwrap_or_default())
+        }))
     }
 }
 

@@ -5,13 +5,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
 use entity::{
-    agreement,
-    agreement::StoredAgreementStatus,
-    agreement_activity, agreement_kind,
-    agreement_kind::AgreementKind,
-    agreement_party, agreement_signature, alliance,
-    alliance::AllianceScope,
-    alliance_member, community, organization, street,
+    agreement, agreement::StoredAgreementStatus, agreement_activity, agreement_kind,
+    agreement_kind::AgreementKind, agreement_party, agreement_signature, alliance,
+    alliance::AllianceScope, alliance_member, community, organization, street,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbBackend,
@@ -36,8 +32,13 @@ pub enum AgreementStatus {
 }
 
 impl AgreementStatus {
-    pub const ALL: [AgreementStatus; 5] =
-        [Self::Draft, Self::Proposed, Self::Active, Self::Expired, Self::Terminated];
+    pub const ALL: [AgreementStatus; 5] = [
+        Self::Draft,
+        Self::Proposed,
+        Self::Active,
+        Self::Expired,
+        Self::Terminated,
+    ];
 }
 
 pub fn effective_status(a: &agreement::Model, today: NaiveDate) -> AgreementStatus {
@@ -63,11 +64,13 @@ pub fn status_condition(status: AgreementStatus, today: NaiveDate) -> Condition 
             .add(agreement::Column::EndDate.lt(today)),
         AgreementStatus::Active => active_on(today),
         AgreementStatus::Proposed => c.add(agreement::Column::EndDate.gte(today)).add(
-            Condition::any().add(agreement::Column::Status.eq(S::Proposed)).add(
-                Condition::all()
-                    .add(agreement::Column::Status.eq(S::Signed))
-                    .add(agreement::Column::StartDate.gt(today)),
-            ),
+            Condition::any()
+                .add(agreement::Column::Status.eq(S::Proposed))
+                .add(
+                    Condition::all()
+                        .add(agreement::Column::Status.eq(S::Signed))
+                        .add(agreement::Column::StartDate.gt(today)),
+                ),
         ),
     }
 }
@@ -111,11 +114,13 @@ pub async fn create_alliance(
         AllianceScope::Street => {
             let s = match input.street_id {
                 Some(s) => get::<street::Entity, _>(db, s, "街道不存在").await?.id,
-                None => street::Entity::find()
-                    .one(db)
-                    .await?
-                    .ok_or_else(|| AppError::bad_field("streetId", "请指定街道"))?
-                    .id,
+                None => {
+                    street::Entity::find()
+                        .one(db)
+                        .await?
+                        .ok_or_else(|| AppError::bad_field("streetId", "请指定街道"))?
+                        .id
+                }
             };
             (Some(s), None)
         }
@@ -132,7 +137,11 @@ pub async fn create_alliance(
         name: Set(name),
         lead_organization_id: Set(lead.id),
         scope: Set(input.scope),
-        street_id: Set(if input.scope == AllianceScope::Street { street_id } else { None }),
+        street_id: Set(if input.scope == AllianceScope::Street {
+            street_id
+        } else {
+            None
+        }),
         community_id: Set(community_id),
         description: Set(description),
         created_by: Set(actor.id()),
@@ -268,7 +277,13 @@ async fn check_text(db: &DatabaseConnection, t: AgreementText) -> AppResult<Chec
     if kinds.is_empty() {
         return Err(AppError::bad_field("kinds", "至少选择一种共建类型"));
     }
-    let ids: Vec<i64> = t.party_ids.iter().copied().collect::<HashSet<_>>().into_iter().collect();
+    let ids: Vec<i64> = t
+        .party_ids
+        .iter()
+        .copied()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     if ids.len() < 2 {
         return Err(AppError::bad_field("partyIds", "协议至少需要两个党组织"));
     }
@@ -316,9 +331,9 @@ async fn check_text(db: &DatabaseConnection, t: AgreementText) -> AppResult<Chec
 /// located, or ADMIN.
 fn may_propose(actor: &AuthUser, parties: &[organization::Model]) -> bool {
     actor.is_admin()
-        || parties.iter().any(|p| {
-            actor.is_rep_of(p.id) || p.community_id.is_some_and(|c| actor.is_staff_of(c))
-        })
+        || parties
+            .iter()
+            .any(|p| actor.is_rep_of(p.id) || p.community_id.is_some_and(|c| actor.is_staff_of(c)))
 }
 
 /// Proposes an agreement (text frozen from now on), or saves it as a draft.
@@ -349,7 +364,11 @@ pub async fn propose(
         start_date: Set(t.start_date),
         end_date: Set(t.end_date),
         alliance_id: Set(t.alliance_id),
-        status: Set(if as_draft { StoredAgreementStatus::Draft } else { StoredAgreementStatus::Proposed }),
+        status: Set(if as_draft {
+            StoredAgreementStatus::Draft
+        } else {
+            StoredAgreementStatus::Proposed
+        }),
         proposed_by: Set(actor.id()),
         proposed_at: Set((!as_draft).then_some(now)),
         created_at: Set(now),
@@ -369,9 +388,13 @@ async fn write_kinds_and_parties(
     parties: &[organization::Model],
 ) -> AppResult<()> {
     for k in kinds {
-        agreement_kind::ActiveModel { agreement_id: Set(agreement_id), kind: Set(*k), ..Default::default() }
-            .insert(txn)
-            .await?;
+        agreement_kind::ActiveModel {
+            agreement_id: Set(agreement_id),
+            kind: Set(*k),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
     }
     for p in parties {
         agreement_party::ActiveModel {
@@ -444,7 +467,10 @@ pub async fn submit_draft(
         return Err(AppError::forbidden());
     }
     let res = agreement::Entity::update_many()
-        .col_expr(agreement::Column::Status, Expr::value(StoredAgreementStatus::Proposed))
+        .col_expr(
+            agreement::Column::Status,
+            Expr::value(StoredAgreementStatus::Proposed),
+        )
         .col_expr(agreement::Column::ProposedAt, Expr::value(Utc::now()))
         .filter(agreement::Column::Id.eq(a.id))
         .filter(agreement::Column::Status.eq(StoredAgreementStatus::Draft))
@@ -467,7 +493,10 @@ pub async fn parties_of(
         .into_tuple()
         .all(db)
         .await?;
-    Ok(organization::Entity::find().filter(organization::Column::Id.is_in(ids)).all(db).await?)
+    Ok(organization::Entity::find()
+        .filter(organization::Column::Id.is_in(ids))
+        .all(db)
+        .await?)
 }
 
 /// A UNIT_REP signs for their own organisation, once. The last signature makes the
@@ -484,12 +513,20 @@ pub async fn sign(
     let org_id = match organization_id {
         Some(o) => o,
         None => {
-            let mine: Vec<i64> =
-                parties.iter().filter(|p| actor.is_rep_of(p.id)).map(|p| p.id).collect();
+            let mine: Vec<i64> = parties
+                .iter()
+                .filter(|p| actor.is_rep_of(p.id))
+                .map(|p| p.id)
+                .collect();
             match mine.as_slice() {
                 [only] => *only,
                 [] => return Err(AppError::Forbidden("只有参与方的联络人可以签署")),
-                _ => return Err(AppError::bad_field("organizationId", "请指定代表哪个组织签署")),
+                _ => {
+                    return Err(AppError::bad_field(
+                        "organizationId",
+                        "请指定代表哪个组织签署",
+                    ));
+                }
             }
         }
     };
@@ -510,7 +547,10 @@ pub async fn sign(
     if db.get_database_backend() == DbBackend::Postgres {
         lock = lock.lock_exclusive();
     }
-    let current = lock.one(&txn).await?.ok_or(AppError::NotFound("协议不存在"))?;
+    let current = lock
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("协议不存在"))?;
     if current.status != StoredAgreementStatus::Proposed {
         return Err(match current.status {
             StoredAgreementStatus::Signed => AppError::conflict("该组织已签署"),
@@ -542,7 +582,10 @@ pub async fn sign(
         .await?;
     if signatures as usize >= parties.len() {
         agreement::Entity::update_many()
-            .col_expr(agreement::Column::Status, Expr::value(StoredAgreementStatus::Signed))
+            .col_expr(
+                agreement::Column::Status,
+                Expr::value(StoredAgreementStatus::Signed),
+            )
             .col_expr(agreement::Column::SignedAt, Expr::value(now))
             .filter(agreement::Column::Id.eq(a.id))
             .filter(agreement::Column::Status.eq(StoredAgreementStatus::Proposed))
@@ -571,7 +614,10 @@ pub async fn terminate(
         _ => return Err(AppError::invalid_state("协议已结束")),
     }
     let res = agreement::Entity::update_many()
-        .col_expr(agreement::Column::Status, Expr::value(StoredAgreementStatus::Terminated))
+        .col_expr(
+            agreement::Column::Status,
+            Expr::value(StoredAgreementStatus::Terminated),
+        )
         .col_expr(agreement::Column::TerminatedBy, Expr::value(actor.id()))
         .col_expr(agreement::Column::TerminatedAt, Expr::value(Utc::now()))
         .col_expr(agreement::Column::TerminationReason, Expr::value(reason))
@@ -660,7 +706,9 @@ pub async fn statistics(
         .collect();
     let in_scope = |o: &organization::Model| match (community_id, street_id) {
         (Some(c), _) => o.community_id == Some(c),
-        (None, Some(s)) => o.community_id.is_none_or(|c| communities.get(&c) == Some(&s)),
+        (None, Some(s)) => o
+            .community_id
+            .is_none_or(|c| communities.get(&c) == Some(&s)),
         (None, None) => true,
     };
     let scoped: HashSet<i64> = orgs.iter().filter(|o| in_scope(o)).map(|o| o.id).collect();
@@ -671,7 +719,10 @@ pub async fn statistics(
         .map(|p| p.agreement_id)
         .collect();
     let ids: Vec<i64> = agreement_ids.iter().copied().collect();
-    let agreements = agreement::Entity::find().filter(agreement::Column::Id.is_in(ids.clone())).all(db).await?;
+    let agreements = agreement::Entity::find()
+        .filter(agreement::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?;
     let kinds = agreement_kind::Entity::find()
         .filter(agreement_kind::Column::AgreementId.is_in(ids.clone()))
         .all(db)
@@ -690,14 +741,19 @@ pub async fn statistics(
         .await?;
     let mut activities_per_month: BTreeMap<String, u64> = BTreeMap::new();
     for act in &activities {
-        *activities_per_month.entry(act.held_on.format("%Y-%m").to_string()).or_default() += 1;
+        *activities_per_month
+            .entry(act.held_on.format("%Y-%m").to_string())
+            .or_default() += 1;
     }
     let mut alliances = alliance::Entity::find();
     if let Some(c) = community_id {
         alliances = alliances.filter(alliance::Column::CommunityId.eq(c));
     } else if let Some(s) = street_id {
-        let in_street: Vec<i64> =
-            communities.iter().filter(|(_, st)| **st == s).map(|(c, _)| *c).collect();
+        let in_street: Vec<i64> = communities
+            .iter()
+            .filter(|(_, st)| **st == s)
+            .map(|(c, _)| *c)
+            .collect();
         alliances = alliances.filter(
             Condition::any()
                 .add(alliance::Column::StreetId.eq(s))
@@ -706,14 +762,20 @@ pub async fn statistics(
     }
     let alliances = alliances.all(db).await?;
     let members = alliance_member::Entity::find()
-        .filter(alliance_member::Column::AllianceId.is_in(alliances.iter().map(|a| a.id).collect::<Vec<_>>()))
+        .filter(
+            alliance_member::Column::AllianceId
+                .is_in(alliances.iter().map(|a| a.id).collect::<Vec<_>>()),
+        )
         .filter(alliance_member::Column::LeftOn.is_null())
         .all(db)
         .await?;
     let active_alliances: HashSet<i64> = members.iter().map(|m| m.alliance_id).collect();
     let member_units: HashSet<i64> = members
         .iter()
-        .filter(|m| orgs.iter().any(|o| o.id == m.organization_id && !o.kind.is_party()))
+        .filter(|m| {
+            orgs.iter()
+                .any(|o| o.id == m.organization_id && !o.kind.is_party())
+        })
         .map(|m| m.organization_id)
         .collect();
     Ok(Statistics {

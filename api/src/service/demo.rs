@@ -8,8 +8,8 @@ use entity::{
     role_assignment::Role, street, user,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter,
 };
 
 use super::account::{RoleGrant, insert_user};
@@ -540,6 +540,14 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> AppResult<Vec<Dem
             username: "rep-power",
             description: "UNIT_REP 仙林供电所党支部",
         },
+        DemoAccount {
+            username: "rep-huitong",
+            description: "UNIT_REP 汇通社区居民党支部",
+        },
+        DemoAccount {
+            username: "rep-wenzong",
+            description: "UNIT_REP 中共文宗社区委员会",
+        },
     ])
 }
 
@@ -779,7 +787,17 @@ async fn seed_wishes_and_bank(db: &DatabaseConnection, config: &Config, ids: Ids
 async fn seed_alliances(db: &DatabaseConnection, orgs: [i64; 9]) -> AppResult<()> {
     use super::alliance as svc;
     use entity::{agreement_kind::AgreementKind::*, alliance::AllianceScope};
-    let [gwc, ht_committee, ht_branch, wz_committee, student_branch, power_branch, power, hospital, hotel] = orgs;
+    let [
+        gwc,
+        ht_committee,
+        ht_branch,
+        wz_committee,
+        student_branch,
+        power_branch,
+        power,
+        hospital,
+        hotel,
+    ] = orgs;
     let by_name = |name: &'static str| async move {
         let u = user::Entity::find()
             .filter(user::Column::Username.eq(name))
@@ -803,10 +821,28 @@ async fn seed_alliances(db: &DatabaseConnection, orgs: [i64; 9]) -> AppResult<()
     )
     .await?;
     let today = super::validate::today();
-    for org in [ht_committee, wz_committee, student_branch, power_branch, power, hospital, hotel] {
-        svc::add_member(db, &admin, alliance.id, org, Some(today - Duration::days(120))).await?;
+    for org in [
+        ht_committee,
+        wz_committee,
+        student_branch,
+        power_branch,
+        power,
+        hospital,
+        hotel,
+    ] {
+        svc::add_member(
+            db,
+            &admin,
+            alliance.id,
+            org,
+            Some(today - Duration::days(120)),
+        )
+        .await?;
     }
-    let text = |title: &str, kinds: Vec<entity::agreement_kind::AgreementKind>, parties: Vec<i64>, commitments: &[&str]| svc::AgreementText {
+    let text = |title: &str,
+                kinds: Vec<entity::agreement_kind::AgreementKind>,
+                parties: Vec<i64>,
+                commitments: &[&str]| svc::AgreementText {
         title: title.into(),
         kinds,
         party_ids: parties,
@@ -822,7 +858,11 @@ async fn seed_alliances(db: &DatabaseConnection, orgs: [i64; 9]) -> AppResult<()
             "汇通社区居民党支部—信息工程学院学生党支部结对共建协议",
             vec![JointActivities, MutualService],
             vec![ht_branch, student_branch],
-            &["学生党员每周三下午担任网格员助理", "共同开展主题党日活动", "为社区青少年提供学业辅导"],
+            &[
+                "学生党员每周三下午担任网格员助理",
+                "共同开展主题党日活动",
+                "为社区青少年提供学业辅导",
+            ],
         ),
         false,
     )
@@ -833,14 +873,24 @@ async fn seed_alliances(db: &DatabaseConnection, orgs: [i64; 9]) -> AppResult<()
         db,
         &admin,
         a1.id,
-        svc::NewActivity { held_on: today - Duration::days(30), title: "学生党员入户走访独居老人".into(), participants: 12, notes: Some("走访 20 户，登记需求 6 项".into()) },
+        svc::NewActivity {
+            held_on: today - Duration::days(30),
+            title: "学生党员入户走访独居老人".into(),
+            participants: 12,
+            notes: Some("走访 20 户，登记需求 6 项".into()),
+        },
     )
     .await?;
     svc::record_activity(
         db,
         &admin,
         a1.id,
-        svc::NewActivity { held_on: today - Duration::days(10), title: "社区青少年周末学业辅导".into(), participants: 18, notes: None },
+        svc::NewActivity {
+            held_on: today - Duration::days(10),
+            title: "社区青少年周末学业辅导".into(),
+            participants: 18,
+            notes: None,
+        },
     )
     .await?;
     let a2 = svc::propose(
