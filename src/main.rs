@@ -39,6 +39,15 @@ struct RuleArgs {
     /// Points for a confirmed wish per category, e.g. `GOODS=10,SERVICE=15,COMPANIONSHIP=15,OTHER=10`.
     #[arg(long, env = "LIANXIN_WISH_POINTS", default_value = "")]
     wish_points: String,
+    /// Hours before a shift's start after which a sign-up can no longer be cancelled.
+    #[arg(long, env = "LIANXIN_CANCEL_HOURS", default_value_t = 12)]
+    cancel_hours: i64,
+    /// No-shows within a slot's validity period that block new sign-ups.
+    #[arg(long, env = "LIANXIN_MAX_NO_SHOWS", default_value_t = 2)]
+    max_no_shows: u64,
+    /// Points deposited per hour of completed service.
+    #[arg(long, env = "LIANXIN_POINTS_PER_HOUR", default_value_t = 5)]
+    points_per_hour: i64,
 }
 
 #[derive(Subcommand)]
@@ -157,6 +166,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.max_wish_value = rules.max_wish_value;
             config.wish_points =
                 WishPoints::parse(&rules.wish_points).map_err(anyhow::Error::msg)?;
+            if !(0..=720).contains(&rules.cancel_hours)
+                || !(0..=1000).contains(&rules.points_per_hour)
+            {
+                anyhow::bail!(
+                    "LIANXIN_CANCEL_HOURS must be 0..=720 and LIANXIN_POINTS_PER_HOUR 0..=1000"
+                );
+            }
+            config.cancel_hours = rules.cancel_hours;
+            config.max_no_shows = rules.max_no_shows.max(1);
+            config.points_per_hour = rules.points_per_hour;
             let app = Application::build(config).await?;
             if demo {
                 if service::demo::is_empty(&app.state.db)

@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", graphql_route)
         .route("/healthz", get(healthz))
+        .route("/calendar/{file}", get(calendar))
         .with_state(shared)
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
@@ -186,6 +187,36 @@ async fn graphql_handler(
     let request = request.data(viewer).data(loader);
     let response = shared.schema.execute(request).await;
     Json(response).into_response()
+}
+
+/// GET /calendar/{token}.ics: a student's upcoming shifts as iCalendar.
+async fn calendar(
+    State(shared): State<Shared>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Response {
+    let Some(token) = file
+        .strip_suffix(".ics")
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+    else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    match crate::service::schedule::calendar_feed(&shared.state.db, token).await {
+        Ok(Some(body)) => (
+            [
+                (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+                (header::CACHE_CONTROL, "private, max-age=300"),
+            ],
+            body,
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "not found").into_response(),
+        Err(e) => {
+            if let AppError::Internal(detail) = &e {
+                tracing::error!(%detail, "calendar feed failed");
+            }
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
 }
 
 async fn graphiql() -> Html<String> {

@@ -64,6 +64,12 @@ pub struct Config {
     pub max_wish_value: i32,
     /// Points deposited to the claimant when a wish is confirmed, per category.
     pub wish_points: WishPoints,
+    /// Hours before a shift's start after which a sign-up can no longer be cancelled.
+    pub cancel_hours: i64,
+    /// No-shows in a slot's validity period after which a student may not sign up.
+    pub max_no_shows: u64,
+    /// Points deposited per hour of completed service.
+    pub points_per_hour: i64,
 }
 
 /// Points for a confirmed wish, per category.
@@ -145,6 +151,9 @@ impl Config {
             max_active_claims: 3,
             max_wish_value: 500,
             wish_points: WishPoints::default(),
+            cancel_hours: 12,
+            max_no_shows: 2,
+            points_per_hour: 5,
         })
     }
 

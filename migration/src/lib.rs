@@ -10,6 +10,7 @@ use sea_orm_migration::sea_orm::DatabaseBackend;
 mod m20261122_000001_create_foundation;
 mod m20261122_000002_create_wishes_and_bank;
 mod m20261122_000003_create_alliances_and_agreements;
+mod m20261122_000004_create_schedules;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_foundation::Migration),
             Box::new(m20261122_000002_create_wishes_and_bank::Migration),
             Box::new(m20261122_000003_create_alliances_and_agreements::Migration),
+            Box::new(m20261122_000004_create_schedules::Migration),
         ]
     }
 }

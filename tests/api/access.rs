@@ -55,6 +55,19 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         .as_str()
         .expect("id")
         .to_owned();
+    let shifts = app
+        .gql(
+            None,
+            "{ shifts(slotId: \"1\", first: 100) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    let future_shift = shifts["data"]["shifts"]["nodes"]
+        .as_array()
+        .and_then(|a| a.last())
+        .and_then(|n| n["id"].as_str())
+        .expect("shift")
+        .to_owned();
     vec![
         Case {
             mutation: "createStreet",
@@ -252,6 +265,61 @@ async fn cases(app: &TestApp) -> Vec<Case> {
             query: "mutation { recordAgreementActivity(input: {agreementId: \"2\", heldOn: \"2026-11-01\", title: \"越权活动\"}) { activity { id } } }".into(),
             variables: json!({}),
             forbidden_for: vec!["staff", "rep-school", "resident1"],
+        },
+        // Schedules (demo: slot 1 at 汇通, grid 汇通第一网格; sign-up 4 is student1's next shift).
+        Case {
+            mutation: "createServiceSlot",
+            query: "mutation($c: ID!) { createServiceSlot(input: {communityId: $c, title: \"越权排班\", weekday: 3, startTime: \"14:00\", endTime: \"17:00\", capacity: 3, validFrom: \"2026-12-01\", validTo: \"2026-12-31\"}) { slot { id } } }".into(),
+            variables: json!({"c": wenzong}),
+            forbidden_for: vec!["staff", "student1", "grid"],
+        },
+        Case {
+            mutation: "updateServiceSlot",
+            query: "mutation { updateServiceSlot(input: {slotId: \"1\", capacity: 10}) { slot { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["wz-staff", "grid", "student1"],
+        },
+        Case {
+            mutation: "signUpForShift",
+            query: "mutation($s: ID!) { signUpForShift(input: {shiftId: $s}) { signup { id } } }".into(),
+            variables: json!({"s": future_shift}),
+            forbidden_for: vec!["resident1", "member1", "staff"],
+        },
+        Case {
+            mutation: "signUpForSeries",
+            query: "mutation { signUpForSeries(input: {slotId: \"1\"}) { takenCount } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["resident1", "staff"],
+        },
+        Case {
+            mutation: "cancelShiftSignup",
+            query: "mutation { cancelShiftSignup(input: {signupId: \"4\"}) { signup { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["member1", "staff", "grid"],
+        },
+        Case {
+            mutation: "checkIn",
+            query: "mutation { checkIn(input: {signupId: \"4\"}) { signup { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["member1", "wz-staff", "student1", "wz1-leader"],
+        },
+        Case {
+            mutation: "checkOut",
+            query: "mutation { checkOut(input: {signupId: \"4\"}) { signup { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["member1", "student1", "wz-staff"],
+        },
+        Case {
+            mutation: "markNoShow",
+            query: "mutation { markNoShow(input: {signupId: \"4\"}) { signup { id } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["resident1", "student1", "ht2-leader"],
+        },
+        Case {
+            mutation: "rotateCalendarToken",
+            query: "mutation { rotateCalendarToken { token path } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["resident1", "staff"],
         },
     ]
 }

@@ -14,7 +14,8 @@ use entity::{
     agreement, agreement_activity, agreement_kind, agreement_party, agreement_signature, alliance,
     alliance_member, community, good_deed_category, grid, grid_registration,
     grid_registration::RegistrationStatus, grid_staff, ledger_entry, organization, passbook,
-    redemption, reward, role_assignment, street, user, wish_claim,
+    redemption, reward, role_assignment, service_slot, shift, shift_signup,
+    slot_eligible_organization, street, user, wish_claim,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -406,5 +407,32 @@ impl Loader<ActivityCountOfAlliance> for Db {
             }
         }
         Ok(out)
+    }
+}
+
+by_id!(SlotKey, service_slot);
+by_id!(ShiftKey, shift);
+grouped!(EligibleOrgsOf, slot_eligible_organization, SlotId, slot_id);
+
+/// Sign-ups of a shift that are not cancelled, in sign-up order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SignupsOfShift(pub i64);
+
+impl Loader<SignupsOfShift> for Db {
+    type Value = Vec<shift_signup::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[SignupsOfShift],
+    ) -> Result<HashMap<SignupsOfShift, Self::Value>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = shift_signup::Entity::find()
+            .filter(shift_signup::Column::ShiftId.is_in(ids))
+            .filter(shift_signup::Column::Status.ne(entity::shift_signup::SignupStatus::Cancelled))
+            .order_by_asc(shift_signup::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(rows, |r| SignupsOfShift(r.shift_id)))
     }
 }

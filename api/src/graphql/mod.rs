@@ -10,6 +10,7 @@ pub mod grid;
 pub mod loaders;
 pub mod registration;
 pub mod scalars;
+pub mod schedule;
 pub mod wish;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub struct QueryRoot(
     wish::WishQuery,
     bank::BankQuery,
     alliance::AllianceQuery,
+    schedule::ScheduleQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -42,6 +44,7 @@ pub struct MutationRoot(
     wish::WishMutation,
     bank::BankMutation,
     alliance::AllianceMutation,
+    schedule::ScheduleMutation,
 );
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

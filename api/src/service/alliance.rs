@@ -786,3 +786,33 @@ pub async fn statistics(
         activities_per_month,
     })
 }
+
+/// Organisations that share an agreement in force on `date` with any of `orgs`.
+pub async fn partners_in_force(
+    db: &DatabaseConnection,
+    orgs: &[i64],
+    date: NaiveDate,
+) -> AppResult<Vec<i64>> {
+    let mine: Vec<i64> = agreement_party::Entity::find()
+        .select_only()
+        .column(agreement_party::Column::AgreementId)
+        .filter(agreement_party::Column::OrganizationId.is_in(orgs.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let in_force: Vec<i64> = agreement::Entity::find()
+        .select_only()
+        .column(agreement::Column::Id)
+        .filter(agreement::Column::Id.is_in(mine))
+        .filter(active_on(date))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(agreement_party::Entity::find()
+        .select_only()
+        .column(agreement_party::Column::OrganizationId)
+        .filter(agreement_party::Column::AgreementId.is_in(in_force))
+        .into_tuple()
+        .all(db)
+        .await?)
+}

@@ -38,6 +38,8 @@ pub struct Posting {
     pub memo: String,
     pub operator_id: Option<i64>,
     pub reverses: Option<i64>,
+    /// When it happened, for history written afterwards (default now).
+    pub at: Option<chrono::DateTime<Utc>>,
 }
 
 /// Moves points and writes the ledger entry, in the caller's transaction. Refuses to take a
@@ -71,7 +73,7 @@ pub async fn post<C: ConnectionTrait>(txn: &C, p: Posting) -> AppResult<ledger_e
         operator_id: Set(p.operator_id),
         balance_after: Set(book.balance),
         reverses_entry_id: Set(p.reverses),
-        created_at: Set(Utc::now()),
+        created_at: Set(p.at.unwrap_or_else(Utc::now)),
         ..Default::default()
     }
     .insert(txn)
@@ -372,6 +374,7 @@ pub async fn review_good_deed(
                     memo: format!("好人好事：{}", category.name),
                     operator_id: Some(actor.id()),
                     reverses: None,
+                    at: None,
                 },
             )
             .await?;
@@ -486,6 +489,7 @@ pub async fn redeem(
             memo: format!("兑换：{} × {quantity}", item.name),
             operator_id: Some(actor.id()),
             reverses: None,
+            at: None,
         },
     )
     .await?;
@@ -550,6 +554,7 @@ pub async fn reverse_entry(
             memo: format!("冲正：{reason}"),
             operator_id: Some(actor.id()),
             reverses: Some(entry.id),
+            at: None,
         },
     )
     .await

@@ -431,6 +431,7 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> AppResult<Vec<Dem
         &[(Role::UnitRep, None, None, Some(wz_committee.id))],
     )
     .await?;
+    seed_schedule(db, config, huitong.id, ht1.id, student_branch.id).await?;
     seed_alliances(
         db,
         [
@@ -920,5 +921,118 @@ async fn seed_alliances(db: &DatabaseConnection, orgs: [i64; 9]) -> AppResult<()
     )
     .await?;
     svc::sign(db, &by_name("rep-power").await?, a3.id, None).await?;
+    Ok(())
+}
+
+/// A Wednesday-afternoon assistant slot at 汇通社区 for the student party branch, with
+/// attendance history (three completed shifts) and the next shift signed up for `student1`.
+async fn seed_schedule(
+    db: &DatabaseConnection,
+    config: &Config,
+    huitong: i64,
+    ht1: i64,
+    student_branch: i64,
+) -> AppResult<()> {
+    use super::{bank, schedule};
+    use entity::{
+        ledger_entry::{EntryKind, EntrySource},
+        shift, shift_signup,
+        shift_signup::SignupStatus,
+    };
+    use sea_orm::{
+        QueryOrder,
+        sea_query::{Expr, ExprTrait},
+    };
+    let admin = auth::load_auth_user(db, 1).await?;
+    let find = |name: &'static str| async move {
+        let u = user::Entity::find()
+            .filter(user::Column::Username.eq(name))
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::internal("demo user"))?;
+        auth::load_auth_user(db, u.id).await
+    };
+    let student = find("student1").await?;
+    let grid = find("grid").await?;
+    let today = super::validate::today();
+    let slot = schedule::create_slot(
+        db,
+        &admin,
+        schedule::NewSlot {
+            community_id: huitong,
+            grid_id: Some(ht1),
+            title: "周三下午网格员助理".into(),
+            tasks: vec![
+                "入户走访独居老人".into(),
+                "协助整理网格台账".into(),
+                "社区学堂课业辅导".into(),
+            ],
+            weekday: 3,
+            start_time: "14:00".into(),
+            end_time: "17:00".into(),
+            capacity: 4,
+            valid_from: today - Duration::days(63),
+            valid_to: today + Duration::days(56),
+            skipped_dates: Vec::new(),
+            eligible_organization_ids: vec![student_branch],
+        },
+    )
+    .await?;
+    let now = Utc::now();
+    let past = shift::Entity::find()
+        .filter(shift::Column::SlotId.eq(slot.id))
+        .filter(shift::Column::EndsAt.lt(now))
+        .order_by_desc(shift::Column::StartsAt)
+        .all(db)
+        .await?;
+    // History: the last three past shifts, completed.
+    for sh in past.iter().take(3) {
+        let txn = crate::db::begin_write(db).await?;
+        shift::Entity::update_many()
+            .col_expr(shift::Column::Taken, Expr::col(shift::Column::Taken).add(1))
+            .filter(shift::Column::Id.eq(sh.id))
+            .exec(&txn)
+            .await?;
+        let row = shift_signup::ActiveModel {
+            shift_id: Set(sh.id),
+            student_id: Set(student.id()),
+            status: Set(SignupStatus::Completed),
+            signed_up_at: Set(sh.starts_at - Duration::days(6)),
+            checked_in_at: Set(Some(sh.starts_at)),
+            checked_out_at: Set(Some(sh.ends_at)),
+            attendance_by: Set(Some(grid.id())),
+            minutes: Set(Some(180)),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        let book = bank::ensure_passbook(&txn, student.id(), huitong, Some(ht1)).await?;
+        bank::post(
+            &txn,
+            bank::Posting {
+                passbook_id: book.id,
+                amount: 3 * config.points_per_hour,
+                kind: EntryKind::Earn,
+                source: EntrySource::Shift,
+                source_id: Some(row.id),
+                memo: format!("网格员助理服务：{} {}", slot.title, sh.date),
+                operator_id: Some(grid.id()),
+                reverses: None,
+                at: Some(sh.ends_at),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+    }
+    // The next shift, signed up through the service.
+    if let Some(next) = shift::Entity::find()
+        .filter(shift::Column::SlotId.eq(slot.id))
+        .filter(shift::Column::StartsAt.gt(now))
+        .order_by_asc(shift::Column::StartsAt)
+        .one(db)
+        .await?
+    {
+        schedule::sign_up(db, config, &student, next.id).await?;
+    }
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod bank;
 pub mod demo;
 pub mod place;
 pub mod registration;
+pub mod schedule;
 pub mod validate;
 pub mod wish;
 

@@ -523,6 +523,7 @@ pub async fn confirm(
             memo: format!("圆梦微心愿：{}", w.title),
             operator_id: Some(actor.id()),
             reverses: None,
+            at: None,
         },
     )
     .await?;
