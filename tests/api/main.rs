@@ -11,4 +11,5 @@ mod limits;
 mod places;
 mod readme;
 mod registration;
+mod schedules;
 mod wishes;

@@ -2,14 +2,17 @@
 //! grow with its size. One `DataLoader<Db>` is created per request (no cross-user caching).
 
 use std::{
+    any::{Any, TypeId},
     collections::HashMap,
+    future::Future,
+    pin::Pin,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
 };
 
-use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
     agreement, agreement_activity, agreement_kind, agreement_party, agreement_signature, alliance,
     alliance_member, community, good_deed_category, grid, grid_registration,
@@ -17,6 +20,7 @@ use entity::{
     redemption, reward, role_assignment, service_slot, shift, shift_signup,
     slot_eligible_organization, street, user, wish_claim,
 };
+use futures_util::{FutureExt, future::Shared};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::error::AppError;
@@ -32,42 +36,129 @@ pub struct Db(pub DatabaseConnection);
 /// during a couple of turns before it runs: a page of 100 then costs the same statements as
 /// a page of 10, whatever the speed of the machine.
 pub struct Loaders {
-    inner: DataLoader<Db, HashMapCache>,
+    inner: Arc<DataLoader<Db>>,
     asked: Arc<AtomicU64>,
+    /// Every key asked for in this request, with its (possibly still running) load: a key
+    /// is loaded once, even when asked for again while its batch is in flight.
+    memo: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
 }
+
+type Pending<V> = Shared<Pin<Box<dyn Future<Output = Result<Option<V>, AppError>> + Send>>>;
+
+/// Scheduler turns without a new load after which a batch runs.
+const QUIET_TURNS: usize = 8;
 
 /// Upper bound of scheduler turns a batch waits for more keys.
 const MAX_WAIT_TURNS: usize = 2000;
 
+/// Longest wait for another batch of the request to finish.
+const GATE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Starts the batches of one request in rounds.
+///
+/// When the request is stalled (no new load asked for a while) and no batch is running, a
+/// new round starts and releases every batch registered before it, together. A batch
+/// registered while a round runs (its keys come from that round's results) waits for the
+/// next round. The number of batches thus follows the shape of the query, not the number of
+/// rows or the timing of the database.
+#[derive(Default)]
+struct Gate {
+    state: Mutex<GateState>,
+    changed: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct GateState {
+    running: usize,
+    rounds: u64,
+}
+
+impl Gate {
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until this batch (registered at round `registered`) may run.
+    async fn enter(&self, registered: u64, asked: &AtomicU64) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            {
+                let mut st = self.lock();
+                if st.rounds > registered {
+                    st.running += 1;
+                    return;
+                }
+            }
+            wait_for_quiet(asked).await;
+            {
+                let mut st = self.lock();
+                if st.rounds > registered {
+                    st.running += 1;
+                    return;
+                }
+                if st.running == 0 {
+                    st.rounds += 1;
+                    st.running += 1;
+                    drop(st);
+                    self.changed.notify_waiters();
+                    return;
+                }
+            }
+            let _ = tokio::time::timeout(GATE_WAIT, changed).await;
+        }
+    }
+
+    fn leave(&self) {
+        {
+            let mut st = self.lock();
+            st.running = st.running.saturating_sub(1);
+        }
+        self.changed.notify_waiters();
+    }
+}
+
+/// Yields until no new load has been asked for during `QUIET_TURNS` scheduler turns.
+async fn wait_for_quiet(watched: &AtomicU64) {
+    let mut last = watched.load(Ordering::Acquire);
+    let mut quiet = 0;
+    for _ in 0..MAX_WAIT_TURNS {
+        tokio::task::yield_now().await;
+        let now = watched.load(Ordering::Acquire);
+        if now == last {
+            quiet += 1;
+            if quiet >= QUIET_TURNS {
+                return;
+            }
+        } else {
+            quiet = 0;
+            last = now;
+        }
+    }
+}
+
 impl Loaders {
     pub fn new(db: DatabaseConnection) -> Self {
         let asked = Arc::new(AtomicU64::new(0));
+        let gate = Arc::new(Gate::default());
         let watched = asked.clone();
-        let spawner =
-            move |fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
-                let watched = watched.clone();
-                tokio::spawn(async move {
-                    let mut last = watched.load(Ordering::Acquire);
-                    let mut quiet = 0;
-                    for _ in 0..MAX_WAIT_TURNS {
-                        tokio::task::yield_now().await;
-                        let now = watched.load(Ordering::Acquire);
-                        if now == last {
-                            quiet += 1;
-                            if quiet >= 3 {
-                                break;
-                            }
-                        } else {
-                            quiet = 0;
-                            last = now;
-                        }
-                    }
-                    fut.await;
-                })
-            };
-        let inner = DataLoader::with_cache(Db(db), spawner, HashMapCache::default())
-            .delay(std::time::Duration::ZERO);
-        Self { inner, asked }
+        let spawner = move |fut: Pin<Box<dyn Future<Output = ()> + Send>>| {
+            let watched = watched.clone();
+            let gate = gate.clone();
+            let registered = gate.lock().rounds;
+            tokio::spawn(async move {
+                gate.enter(registered, &watched).await;
+                fut.await;
+                gate.leave();
+            })
+        };
+        let inner = DataLoader::new(Db(db), spawner).delay(std::time::Duration::ZERO);
+        Self {
+            inner: Arc::new(inner),
+            asked,
+            memo: Mutex::new(HashMap::new()),
+        }
     }
 
     pub async fn load_one<K, V>(&self, key: K) -> Result<Option<V>, AppError>
@@ -77,7 +168,25 @@ impl Loaders {
         Db: Loader<K, Value = V, Error = AppError>,
     {
         self.asked.fetch_add(1, Ordering::AcqRel);
-        self.inner.load_one(key).await
+        let pending = {
+            let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(map) = memo
+                .entry(TypeId::of::<K>())
+                .or_insert_with(|| Box::new(HashMap::<K, Pending<V>>::new()))
+                .downcast_mut::<HashMap<K, Pending<V>>>()
+            else {
+                return Err(AppError::internal("loader memo holds another type"));
+            };
+            map.entry(key.clone())
+                .or_insert_with(|| {
+                    let inner = self.inner.clone();
+                    let fut: Pin<Box<dyn Future<Output = Result<Option<V>, AppError>> + Send>> =
+                        Box::pin(async move { inner.load_one(key).await });
+                    fut.shared()
+                })
+                .clone()
+        };
+        pending.await
     }
 }
 

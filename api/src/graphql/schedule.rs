@@ -177,85 +177,121 @@ impl Shift {
             .load_one(SignupsOfShift(self.0.id))
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(ShiftSignup).collect())
+        // Staff and grid workers see every name; a student only their own.
+        let all = sees_names(ctx, &self.0, -1).await?;
+        let me = viewer(ctx).user().map(|u| u.id());
+        Ok(rows
+            .into_iter()
+            .map(|model| {
+                let visible = all || Some(model.student_id) == me;
+                ShiftSignup { model, visible }
+            })
+            .collect())
     }
 }
 
-/// A student's sign-up for a shift.
-pub struct ShiftSignup(pub entity::shift_signup::Model);
+/// A student's sign-up for a shift. `visible` is decided by whoever builds it: whether the
+/// viewer may see the student's name (staff, grid workers, the student).
+pub struct ShiftSignup {
+    pub model: entity::shift_signup::Model,
+    pub visible: bool,
+}
 
 impl ShiftSignup {
-    async fn visible(&self, ctx: &Context<'_>) -> Result<bool> {
-        let Some(v) = viewer(ctx).user() else {
-            return Ok(false);
-        };
-        if v.id() == self.0.student_id {
-            return Ok(true);
+    /// A sign-up seen by its own student (the student's schedule and series payload).
+    pub fn own(model: entity::shift_signup::Model) -> Self {
+        Self {
+            model,
+            visible: true,
         }
-        let Some(sh) = loader(ctx)?.load_one(ShiftKey(self.0.shift_id)).await? else {
-            return Ok(false);
-        };
-        let Some(slot) = loader(ctx)?.load_one(SlotKey(sh.slot_id)).await? else {
-            return Ok(false);
-        };
-        let grid = match slot.grid_id {
-            Some(g) => loader(ctx)?.load_one(GridKey(g)).await?,
-            None => None,
-        };
-        Ok(svc::sees_names(Some(v), &slot, grid.as_ref()))
     }
+
+    /// A sign-up whose visibility is decided from the viewer and the shift's slot.
+    pub async fn for_viewer(ctx: &Context<'_>, model: entity::shift_signup::Model) -> Result<Self> {
+        let sh = loader(ctx)?.load_one(ShiftKey(model.shift_id)).await?;
+        let visible = match sh {
+            Some(sh) => sees_names(ctx, &sh, model.student_id).await?,
+            None => false,
+        };
+        Ok(Self { model, visible })
+    }
+}
+
+/// Whether the viewer may see the name of `student_id` signed up for `sh`.
+async fn sees_names(ctx: &Context<'_>, sh: &shift::Model, student_id: i64) -> Result<bool> {
+    let Some(v) = viewer(ctx).user() else {
+        return Ok(false);
+    };
+    if v.id() == student_id {
+        return Ok(true);
+    }
+    let Some(slot) = loader(ctx)?.load_one(SlotKey(sh.slot_id)).await? else {
+        return Ok(false);
+    };
+    if v.is_staff_of(slot.community_id) {
+        return Ok(true);
+    }
+    if !v.has_role(entity::role_assignment::Role::GridWorker) {
+        return Ok(false);
+    }
+    // Every shift of a page waits for the same grid batch (id 0 matches none), so the
+    // loads that follow stay in one batch whatever mix of slots the page holds.
+    let grid = loader(ctx)?
+        .load_one(GridKey(slot.grid_id.unwrap_or(0)))
+        .await?;
+    Ok(svc::sees_names(Some(v), &slot, grid.as_ref()))
 }
 
 #[Object]
 impl ShiftSignup {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.model.id.to_string())
     }
     async fn shift(&self, ctx: &Context<'_>) -> Result<Shift> {
         loader(ctx)?
-            .load_one(ShiftKey(self.0.shift_id))
+            .load_one(ShiftKey(self.model.shift_id))
             .await?
             .map(Shift)
             .ok_or_else(|| AppError::internal("signup without shift").into())
     }
     async fn status(&self) -> SignupStatus {
-        self.0.status.into()
+        self.model.status.into()
     }
     /// The student (staff, grid workers and the student themself; null for others).
     async fn student(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        if !self.visible(ctx).await? {
+        if !self.visible {
             return Ok(None);
         }
         Ok(loader(ctx)?
-            .load_one(UserKey(self.0.student_id))
+            .load_one(UserKey(self.model.student_id))
             .await?
             .map(User))
     }
     /// The student's name, masked (林**) for those who may not see it.
     async fn student_name(&self, ctx: &Context<'_>) -> Result<String> {
         let name = loader(ctx)?
-            .load_one(UserKey(self.0.student_id))
+            .load_one(UserKey(self.model.student_id))
             .await?
             .map(|u| u.display_name)
             .unwrap_or_default();
-        Ok(if self.visible(ctx).await? {
+        Ok(if self.visible {
             name
         } else {
             validate::mask_name(&name)
         })
     }
     async fn signed_up_at(&self) -> DateTime<Utc> {
-        self.0.signed_up_at
+        self.model.signed_up_at
     }
     async fn checked_in_at(&self) -> Option<DateTime<Utc>> {
-        self.0.checked_in_at
+        self.model.checked_in_at
     }
     async fn checked_out_at(&self) -> Option<DateTime<Utc>> {
-        self.0.checked_out_at
+        self.model.checked_out_at
     }
     /// Hours credited (completed shifts).
     async fn hours(&self) -> Option<f64> {
-        self.0.minutes.map(|m| f64::from(m) / 60.0)
+        self.model.minutes.map(|m| f64::from(m) / 60.0)
     }
 }
 
@@ -467,7 +503,7 @@ impl ScheduleQuery {
         let start = validate::local_midnight(from.0);
         let end = validate::local_midnight(to.0 + Duration::days(1));
         let rows = svc::schedule(db(ctx)?, me.id(), start, end).await?;
-        Ok(rows.into_iter().map(|(s, _)| ShiftSignup(s)).collect())
+        Ok(rows.into_iter().map(|(s, _)| ShiftSignup::own(s)).collect())
     }
 
     /// Hours of completed service per community (the student, their organisation's rep,
@@ -583,7 +619,7 @@ impl ScheduleMutation {
         let id = parse_id("shiftId", &input.shift_id)?;
         let s = svc::sign_up(db(ctx)?, config(ctx)?, me, id).await?;
         Ok(ShiftSignupPayload {
-            signup: ShiftSignup(s),
+            signup: ShiftSignup::for_viewer(ctx, s).await?,
         })
     }
 
@@ -605,7 +641,7 @@ impl ScheduleMutation {
                     shift: Shift(i.shift),
                     taken: i.signup.is_some(),
                     reason: i.reason.map(|r: NotTaken| r.into()),
-                    signup: i.signup.map(ShiftSignup),
+                    signup: i.signup.map(ShiftSignup::own),
                 })
                 .collect(),
             taken_count,
@@ -622,7 +658,7 @@ impl ScheduleMutation {
         let id = parse_id("signupId", &input.signup_id)?;
         let s = svc::cancel(db(ctx)?, config(ctx)?, me, id).await?;
         Ok(ShiftSignupPayload {
-            signup: ShiftSignup(s),
+            signup: ShiftSignup::for_viewer(ctx, s).await?,
         })
     }
 
@@ -636,7 +672,7 @@ impl ScheduleMutation {
         let id = parse_id("signupId", &input.signup_id)?;
         let s = svc::check_in(db(ctx)?, me, id, input.at).await?;
         Ok(ShiftSignupPayload {
-            signup: ShiftSignup(s),
+            signup: ShiftSignup::for_viewer(ctx, s).await?,
         })
     }
 
@@ -650,7 +686,7 @@ impl ScheduleMutation {
         let id = parse_id("signupId", &input.signup_id)?;
         let s = svc::check_out(db(ctx)?, config(ctx)?, me, id, input.at).await?;
         Ok(ShiftSignupPayload {
-            signup: ShiftSignup(s),
+            signup: ShiftSignup::for_viewer(ctx, s).await?,
         })
     }
 
@@ -664,7 +700,7 @@ impl ScheduleMutation {
         let id = parse_id("signupId", &input.signup_id)?;
         let s = svc::mark_no_show(db(ctx)?, me, id).await?;
         Ok(ShiftSignupPayload {
-            signup: ShiftSignup(s),
+            signup: ShiftSignup::for_viewer(ctx, s).await?,
         })
     }
 
