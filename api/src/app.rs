@@ -51,6 +51,7 @@ impl Application {
             db: conn,
             config: Arc::new(config),
             statements,
+            login_limiter: Arc::new(crate::service::account::LoginLimiter::default()),
         };
         let router = router(state.clone());
         Ok(Self { state, router })
@@ -184,7 +185,14 @@ async fn graphql_handler(
         }
     };
     let loader = loaders::Loaders::new(shared.state.db.clone());
-    let request = request.data(viewer).data(loader);
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| crate::graphql::guard::RequestId(v.to_owned()));
+    let mut request = request.data(viewer).data(loader);
+    if let Some(id) = request_id {
+        request = request.data(id);
+    }
     let response = shared.schema.execute(request).await;
     Json(response).into_response()
 }

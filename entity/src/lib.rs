@@ -7,6 +7,7 @@ pub mod agreement_party;
 pub mod agreement_signature;
 pub mod alliance;
 pub mod alliance_member;
+pub mod audit_log;
 pub mod calendar_token;
 pub mod community;
 pub mod good_deed;

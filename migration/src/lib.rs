@@ -11,6 +11,7 @@ mod m20261122_000001_create_foundation;
 mod m20261122_000002_create_wishes_and_bank;
 mod m20261122_000003_create_alliances_and_agreements;
 mod m20261122_000004_create_schedules;
+mod m20261122_000005_create_audit_log;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_wishes_and_bank::Migration),
             Box::new(m20261122_000003_create_alliances_and_agreements::Migration),
             Box::new(m20261122_000004_create_schedules::Migration),
+            Box::new(m20261122_000005_create_audit_log::Migration),
         ]
     }
 }

@@ -214,7 +214,15 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Logs in; returns a JWT. Failures never say whether the username exists.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginPayload> {
-        let r = svc::login(db(ctx)?, config(ctx)?, &input.username, &input.password).await?;
+        let limiter = &super::state(ctx)?.login_limiter;
+        let r = svc::login(
+            db(ctx)?,
+            config(ctx)?,
+            limiter,
+            &input.username,
+            &input.password,
+        )
+        .await?;
         Ok(LoginPayload {
             token: r.token,
             expires_at: r.expires_at,

@@ -3,10 +3,12 @@
 
 pub mod account;
 pub mod alliance;
+pub mod audit;
 pub mod bank;
 pub mod connection;
 pub mod errors;
 pub mod grid;
+pub mod guard;
 pub mod loaders;
 pub mod registration;
 pub mod scalars;
@@ -34,6 +36,7 @@ pub struct QueryRoot(
     bank::BankQuery,
     alliance::AllianceQuery,
     schedule::ScheduleQuery,
+    audit::AuditQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -60,7 +63,8 @@ pub fn build_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
     .limit_complexity(config.max_complexity)
     .limit_recursive_depth(32)
     .limit_directives(50)
-    .extension(errors::ErrorCodes);
+    .extension(errors::ErrorCodes)
+    .extension(guard::Guards);
     if config.is_production() {
         builder = builder.disable_introspection().disable_suggestions();
     }

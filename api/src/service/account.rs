@@ -1,5 +1,10 @@
 //! Accounts: login and user creation with roles and scopes.
 
+use std::{
+    collections::{HashMap, VecDeque},
+    time::{Duration, Instant},
+};
+
 use chrono::Utc;
 use entity::{community, grid, organization, role_assignment, role_assignment::Role, user};
 use sea_orm::{
@@ -21,8 +26,66 @@ pub struct LoginResult {
     pub user: user::Model,
 }
 
+/// Failed logins per username: after `MAX_FAILURES` within `WINDOW`, further attempts for
+/// that username are refused with `RATE_LIMITED` until the oldest failure leaves the window.
+/// Other usernames are not affected. Kept in memory, per server process.
+#[derive(Default)]
+pub struct LoginLimiter {
+    failures: std::sync::Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+pub const MAX_FAILURES: usize = 10;
+pub const WINDOW: Duration = Duration::from_secs(600);
+
+impl LoginLimiter {
+    fn key(username: &str) -> String {
+        username.trim().to_lowercase()
+    }
+
+    pub fn check(&self, username: &str) -> AppResult<()> {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if let Some(q) = map.get_mut(&Self::key(username)) {
+            while q.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
+                q.pop_front();
+            }
+            if q.len() >= MAX_FAILURES {
+                return Err(AppError::RateLimited);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn record_failure(&self, username: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            // Bound memory under a spray of usernames: forget entries with no recent failure.
+            let now = Instant::now();
+            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) <= WINDOW));
+        }
+        map.entry(Self::key(username))
+            .or_default()
+            .push_back(Instant::now());
+    }
+}
+
 /// Checks a username and password. Failures never say whether the username exists.
 pub async fn login(
+    db: &DatabaseConnection,
+    config: &Config,
+    limiter: &LoginLimiter,
+    username: &str,
+    password: &str,
+) -> AppResult<LoginResult> {
+    limiter.check(username)?;
+    let result = check_login(db, config, username, password).await;
+    if let Err(AppError::Unauthenticated(_)) = &result {
+        limiter.record_failure(username);
+    }
+    result
+}
+
+async fn check_login(
     db: &DatabaseConnection,
     config: &Config,
     username: &str,
