@@ -52,6 +52,7 @@ impl Application {
             config: Arc::new(config),
             statements,
             login_limiter: Arc::new(crate::service::account::LoginLimiter::default()),
+            metrics: Arc::new(crate::metrics::Metrics::default()),
         };
         let router = router(state.clone());
         Ok(Self { state, router })
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", graphql_route)
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/calendar/{file}", get(calendar))
         .with_state(shared)
         .layer(RequestBodyLimitLayer::new(config.body_limit))
@@ -174,6 +176,16 @@ async fn graphql_handler(
             );
         }
     };
+    let started = std::time::Instant::now();
+    let operation = request
+        .operation_name
+        .clone()
+        .unwrap_or_else(|| operation_label(&request.query));
+    let request_id_text = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
     let viewer = match viewer_from_headers(&shared.state, &headers).await {
         Ok(v) => v,
         Err(e) => {
@@ -181,9 +193,14 @@ async fn graphql_handler(
             if code == ErrorCode::Internal {
                 tracing::error!(?e, "resolving viewer failed");
             }
+            shared
+                .state
+                .metrics
+                .record(&operation, started.elapsed(), &[code.as_str().to_owned()]);
             return coded_error(StatusCode::OK, code, &e.message());
         }
     };
+    let user_id = viewer.user().map(|u| u.id());
     let loader = loaders::Loaders::new(shared.state.db.clone());
     let request_id = headers
         .get("x-request-id")
@@ -194,6 +211,23 @@ async fn graphql_handler(
         request = request.data(id);
     }
     let response = shared.schema.execute(request).await;
+    let codes: Vec<String> = response
+        .errors
+        .iter()
+        .filter_map(|e| e.extensions.as_ref().and_then(|x| x.get("code")))
+        .map(|c| c.to_string().trim_matches('"').to_owned())
+        .collect();
+    let elapsed = started.elapsed();
+    shared.state.metrics.record(&operation, elapsed, &codes);
+    // One structured line per request; never the token, the query text or variables.
+    tracing::info!(
+        request_id = %request_id_text,
+        operation = %operation,
+        user_id = ?user_id,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        errors = ?codes,
+        "graphql"
+    );
     Json(response).into_response()
 }
 
@@ -236,6 +270,25 @@ async fn graphiql() -> Html<String> {
     )
 }
 
+async fn metrics(State(shared): State<Shared>) -> Response {
+    let db = &shared.state.db;
+    let (size, idle) = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let p = db.get_postgres_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        _ => {
+            let p = db.get_sqlite_connection_pool();
+            (p.size(), p.num_idle())
+        }
+    };
+    let body = shared
+        .state
+        .metrics
+        .render(shared.state.statements.get(), size, idle);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
 async fn healthz(State(shared): State<Shared>) -> Response {
     match shared.state.db.ping().await {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))).into_response(),
@@ -276,4 +329,23 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// A label for logs and metrics when the client named no operation: the operation's name in
+/// the document (`query Grids {…}` → `Grids`), else its first root field.
+fn operation_label(query: &str) -> String {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .take(3)
+            .map(str::to_owned)
+            .collect()
+    };
+    let head: String = query.chars().take(200).collect();
+    let w = words(&head);
+    match w.first().map(String::as_str) {
+        Some("query" | "mutation" | "subscription") => w.get(1).cloned().unwrap_or_default(),
+        Some(first) => first.to_owned(),
+        None => "unknown".to_owned(),
+    }
 }

@@ -12,4 +12,5 @@ pub struct AppState {
     pub statements: StatementCounter,
     /// Failed logins per username (per process).
     pub login_limiter: Arc<LoginLimiter>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

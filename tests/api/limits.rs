@@ -118,3 +118,45 @@ async fn exported_schema_matches_schema_graphql() {
         "schema.graphql is out of date: run `cargo run -- export-schema`"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_requests_errors_latency_and_statements() {
+    let app = TestApp::with_demo().await;
+    app.gql(
+        None,
+        "query Grids { grids(first: 2) { totalCount } }",
+        json!({}),
+    )
+    .await;
+    app.gql(
+        None,
+        "query Missing { grid(id: \"999\") { name } }",
+        json!({}),
+    )
+    .await;
+    let (status, body) = app
+        .send(
+            Request::get("/metrics")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body).expect("utf-8");
+    assert!(text.contains("lianxin_graphql_requests_total 2"), "{text}");
+    assert!(
+        text.contains("lianxin_graphql_errors_total{code=\"NOT_FOUND\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lianxin_graphql_request_duration_seconds_count{operation=\"Grids\"} 1"),
+        "{text}"
+    );
+    let statements: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("lianxin_sql_statements_total "))
+        .and_then(|n| n.parse().ok())
+        .expect("statements");
+    assert!(statements > 0);
+    assert!(text.contains("lianxin_db_pool_connections{state=\"open\"}"));
+}
