@@ -1,0 +1,123 @@
+//! The baseline: the same wishes page as the GraphQL query, from a plain axum JSON route with
+//! the same sea-orm queries (token check and viewer, count, page, grids, communities, users).
+//! Part of the benchmark only, never of the production router.
+
+use std::{collections::HashSet, sync::Arc};
+
+use axum::{
+    Json, Router,
+    extract::{Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use entity::{community, grid, user, wish};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Clone)]
+struct S {
+    db: DatabaseConnection,
+    config: Arc<api::Config>,
+}
+
+#[derive(Deserialize)]
+struct Page {
+    first: Option<u64>,
+}
+
+pub fn router(db: DatabaseConnection, config: api::Config) -> Router {
+    Router::new()
+        .route("/baseline/wishes", get(wishes))
+        .with_state(S {
+            db,
+            config: Arc::new(config),
+        })
+}
+
+async fn wishes(State(s): State<S>, headers: HeaderMap, Query(p): Query<Page>) -> Response {
+    match page(&s, &headers, p.first.unwrap_or(20).min(100)).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn page(s: &S, headers: &HeaderMap, first: u64) -> anyhow::Result<serde_json::Value> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let uid = api::auth::verify_token(&s.config, token).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let viewer = api::auth::load_auth_user(&s.db, uid)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut q = wish::Entity::find();
+    if let Some(cond) = api::service::wish::visible(Some(&viewer)) {
+        q = q.filter(cond);
+    }
+    let total = q.clone().count(&s.db).await?;
+    let rows = q
+        .order_by_desc(wish::Column::Id)
+        .limit(first + 1)
+        .all(&s.db)
+        .await?;
+    let rows: Vec<_> = rows.into_iter().take(first as usize).collect();
+    let grid_ids: Vec<i64> = rows
+        .iter()
+        .map(|w| w.grid_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let grids = grid::Entity::find()
+        .filter(grid::Column::Id.is_in(grid_ids))
+        .all(&s.db)
+        .await?;
+    let community_ids: Vec<i64> = rows
+        .iter()
+        .map(|w| w.community_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let communities = community::Entity::find()
+        .filter(community::Column::Id.is_in(community_ids))
+        .all(&s.db)
+        .await?;
+    let user_ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|w| w.claimant_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let users = user::Entity::find()
+        .filter(user::Column::Id.is_in(user_ids))
+        .all(&s.db)
+        .await?;
+    let today = api::service::validate::today();
+    let nodes: Vec<_> = rows
+        .iter()
+        .map(|w| {
+            let g = grids.iter().find(|g| g.id == w.grid_id);
+            let insight = api::service::wish::insight(Some(&viewer), w, g);
+            let name = match insight {
+                api::service::wish::Insight::Masked => api::service::validate::mask_name(&w.beneficiary_name),
+                _ => w.beneficiary_name.clone(),
+            };
+            json!({
+                "id": w.id.to_string(),
+                "title": w.title,
+                "status": format!("{:?}", api::service::wish::effective_status(w, today)),
+                "beneficiaryName": name,
+                "grid": g.map(|g| json!({"name": g.name})),
+                "community": communities.iter().find(|c| c.id == w.community_id).map(|c| json!({"name": c.name})),
+                "beneficiary": null,
+                "claimant": w.claimant_id.and_then(|id| users.iter().find(|u| u.id == id)).map(|u| json!({"displayName": u.display_name})),
+            })
+        })
+        .collect();
+    Ok(json!({"data": {"wishes": {"totalCount": total, "nodes": nodes}}}))
+}
