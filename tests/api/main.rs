@@ -9,6 +9,7 @@ mod binary;
 mod hardening;
 mod helpers;
 mod limits;
+mod operations;
 mod places;
 mod readme;
 mod registration;

@@ -3,6 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{role_assignment, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{
     actor, config, db,
@@ -167,7 +168,11 @@ pub struct LoginPayload {
     /// Send as `Authorization: Bearer <token>`.
     pub token: String,
     pub expires_at: DateTime<Utc>,
+    /// The user. (Personal fields follow the usual rules: this request is still anonymous;
+    /// query `me` with the token for them.)
     pub user: User,
+    /// The logged-in user's roles and scopes, to choose the screens to show.
+    pub roles: Vec<RoleAssignment>,
 }
 
 #[derive(InputObject)]
@@ -223,10 +228,16 @@ impl AccountMutation {
             &input.password,
         )
         .await?;
+        let roles = entity::role_assignment::Entity::find()
+            .filter(entity::role_assignment::Column::UserId.eq(r.user.id))
+            .all(db(ctx)?)
+            .await
+            .map_err(AppError::from)?;
         Ok(LoginPayload {
             token: r.token,
             expires_at: r.expires_at,
             user: User(r.user),
+            roles: roles.into_iter().map(RoleAssignment).collect(),
         })
     }
 

@@ -10,6 +10,7 @@ pub mod errors;
 pub mod grid;
 pub mod guard;
 pub mod loaders;
+pub mod overview;
 pub mod registration;
 pub mod scalars;
 pub mod schedule;
@@ -37,6 +38,7 @@ pub struct QueryRoot(
     alliance::AllianceQuery,
     schedule::ScheduleQuery,
     audit::AuditQuery,
+    overview::OverviewQuery,
 );
 
 #[derive(MergedObject, Default)]

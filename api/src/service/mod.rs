@@ -5,6 +5,7 @@ pub mod account;
 pub mod alliance;
 pub mod bank;
 pub mod demo;
+pub mod overview;
 pub mod place;
 pub mod registration;
 pub mod schedule;

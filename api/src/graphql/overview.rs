@@ -1,0 +1,121 @@
+//! `overview(communityId)`: figures for big-screen dashboards (no personal data).
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+
+use super::{
+    alliance::{AgreementStatistics, KindCount, MonthCount, StatusCount},
+    db,
+    grid::Community,
+    parse_id,
+};
+use crate::service::{alliance::AgreementStatus as S, overview as svc};
+
+#[derive(SimpleObject)]
+pub struct GridKindCount {
+    /// COMPREHENSIVE, DEDICATED or MICRO.
+    pub kind: String,
+    pub grids: i64,
+    pub households: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct StaffRoleCount {
+    /// LEADER, WORKER or AUXILIARY.
+    pub role: String,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct WishStatusCount {
+    /// A WishStatus value (EXPIRED included).
+    pub status: String,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct Overview {
+    pub community: Community,
+    pub grids: Vec<GridKindCount>,
+    pub total_households: i64,
+    pub staff: Vec<StaffRoleCount>,
+    pub registered_members: i64,
+    pub agreements: AgreementStatistics,
+    pub wishes: Vec<WishStatusCount>,
+    pub wishes_fulfilled_this_month: i64,
+    pub points_earned_this_month: i64,
+    pub points_redeemed_this_month: i64,
+    pub volunteer_hours_this_month: f64,
+}
+
+#[derive(Default)]
+pub struct OverviewQuery;
+
+#[Object]
+impl OverviewQuery {
+    /// A community's figures for dashboards, computed in a bounded number of SQL statements.
+    async fn overview(&self, ctx: &Context<'_>, community_id: ID) -> Result<Overview> {
+        let id = parse_id("communityId", &community_id)?;
+        let o = svc::overview(db(ctx)?, id).await?;
+        let expired = o.wishes_expired;
+        let mut wishes: Vec<WishStatusCount> = o
+            .wishes
+            .into_iter()
+            .map(|(status, count)| WishStatusCount { status, count })
+            .collect();
+        if expired > 0 {
+            wishes.push(WishStatusCount {
+                status: "EXPIRED".into(),
+                count: expired,
+            });
+        }
+        let s = o.agreements;
+        Ok(Overview {
+            community: Community(o.community),
+            total_households: o.grids.iter().filter(|g| g.0 != "MICRO").map(|g| g.2).sum(),
+            grids: o
+                .grids
+                .into_iter()
+                .map(|(kind, grids, households)| GridKindCount {
+                    kind,
+                    grids,
+                    households,
+                })
+                .collect(),
+            staff: o
+                .staff
+                .into_iter()
+                .map(|(role, count)| StaffRoleCount { role, count })
+                .collect(),
+            registered_members: o.registered_members,
+            agreements: AgreementStatistics {
+                by_kind: s
+                    .by_kind
+                    .into_iter()
+                    .map(|(kind, count)| KindCount {
+                        kind: kind.into(),
+                        count,
+                    })
+                    .collect(),
+                by_status: S::ALL
+                    .iter()
+                    .map(|st| StatusCount {
+                        status: (*st).into(),
+                        count: s.by_status.get(st).copied().unwrap_or(0),
+                    })
+                    .collect(),
+                active_alliances: s.active_alliances,
+                member_units: s.member_units,
+                activities_per_month: s
+                    .activities_per_month
+                    .into_iter()
+                    .map(|(month, count)| MonthCount { month, count })
+                    .collect(),
+            },
+            wishes,
+            wishes_fulfilled_this_month: o.wishes_fulfilled_this_month,
+            points_earned_this_month: o.points_earned_this_month,
+            points_redeemed_this_month: o.points_redeemed_this_month,
+            volunteer_hours_this_month: o.volunteer_hours_this_month,
+        })
+    }
+}
