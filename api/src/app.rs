@@ -53,7 +53,13 @@ impl Application {
             statements,
             login_limiter: Arc::new(crate::service::account::LoginLimiter::default()),
             metrics: Arc::new(crate::metrics::Metrics::default()),
+            events: crate::events::Events::default(),
         };
+        if state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            state
+                .events
+                .listen_postgres(state.config.database_url.clone());
+        }
         let router = router(state.clone());
         Ok(Self { state, router })
     }
@@ -85,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", graphql_route)
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/graphql/ws", get(graphql_ws))
         .route("/calendar/{file}", get(calendar))
         .with_state(shared)
         .layer(RequestBodyLimitLayer::new(config.body_limit))
@@ -261,10 +268,49 @@ async fn calendar(
     }
 }
 
+/// GraphQL subscriptions over WebSocket (graphql-transport-ws). The token goes in the
+/// `connection_init` payload: `{"Authorization": "Bearer <token>"}`.
+async fn graphql_ws(
+    State(shared): State<Shared>,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    upgrade: axum::extract::WebSocketUpgrade,
+) -> Response {
+    let schema = shared.schema.clone();
+    let state = shared.state.clone();
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            async_graphql_axum::GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = ["Authorization", "authorization", "token"]
+                        .iter()
+                        .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
+                        .map(|v| v.trim_start_matches("Bearer ").trim().to_owned());
+                    let viewer = match token {
+                        None => Viewer::Anonymous,
+                        Some(t) => {
+                            let uid = auth::verify_token(&state.config, &t)
+                                .map_err(async_graphql::Error::from)?;
+                            let user = auth::load_auth_user(&state.db, uid)
+                                .await
+                                .map_err(async_graphql::Error::from)?;
+                            Viewer::User(Arc::new(user))
+                        }
+                    };
+                    let mut data = async_graphql::Data::default();
+                    data.insert(viewer);
+                    data.insert(loaders::Loaders::new(state.db.clone()));
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
 async fn graphiql() -> Html<String> {
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
             .title("lianxin 连心 GraphiQL")
             .finish(),
     )

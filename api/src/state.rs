@@ -13,4 +13,5 @@ pub struct AppState {
     /// Failed logins per username (per process).
     pub login_limiter: Arc<LoginLimiter>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub events: crate::events::Events,
 }

@@ -9,6 +9,7 @@ mod binary;
 mod hardening;
 mod helpers;
 mod limits;
+mod live;
 mod operations;
 mod places;
 mod readme;

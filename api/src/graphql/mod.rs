@@ -14,11 +14,12 @@ pub mod overview;
 pub mod registration;
 pub mod scalars;
 pub mod schedule;
+pub mod subscription;
 pub mod wish;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema};
+use async_graphql::{Context, ID, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -52,14 +53,14 @@ pub struct MutationRoot(
     schedule::ScheduleMutation,
 );
 
-pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type ApiSchema = Schema<QueryRoot, MutationRoot, subscription::SubscriptionRoot>;
 
 /// Builds the schema with the limits and switches of the configuration.
 pub fn build_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        subscription::SubscriptionRoot,
     )
     .limit_depth(config.max_depth)
     .limit_complexity(config.max_complexity)
@@ -121,4 +122,11 @@ pub(crate) fn parse_id(field: &'static str, id: &ID) -> AppResult<i64> {
 
 pub(crate) fn parse_opt_id(field: &'static str, id: Option<&ID>) -> AppResult<Option<i64>> {
     id.map(|i| parse_id(field, i)).transpose()
+}
+
+/// Publishes a live event after a successful change.
+pub(crate) async fn publish(ctx: &Context<'_>, event: crate::events::Event) {
+    if let Ok(st) = state(ctx) {
+        st.events.publish(&st.db, event).await;
+    }
 }

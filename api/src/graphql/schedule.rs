@@ -618,6 +618,7 @@ impl ScheduleMutation {
         let me = actor(ctx)?;
         let id = parse_id("shiftId", &input.shift_id)?;
         let s = svc::sign_up(db(ctx)?, config(ctx)?, me, id).await?;
+        shift_event(ctx, "SIGNED_UP", &s).await;
         Ok(ShiftSignupPayload {
             signup: ShiftSignup::for_viewer(ctx, s).await?,
         })
@@ -633,6 +634,11 @@ impl ScheduleMutation {
         let me = actor(ctx)?;
         let id = parse_id("slotId", &input.slot_id)?;
         let items = svc::sign_up_series(db(ctx)?, config(ctx)?, me, id).await?;
+        for i in &items {
+            if let Some(signup) = &i.signup {
+                shift_event(ctx, "SIGNED_UP", signup).await;
+            }
+        }
         let taken_count = items.iter().filter(|i| i.signup.is_some()).count() as i32;
         Ok(SignUpForSeriesPayload {
             items: items
@@ -657,6 +663,7 @@ impl ScheduleMutation {
         let me = actor(ctx)?;
         let id = parse_id("signupId", &input.signup_id)?;
         let s = svc::cancel(db(ctx)?, config(ctx)?, me, id).await?;
+        shift_event(ctx, "CANCELLED", &s).await;
         Ok(ShiftSignupPayload {
             signup: ShiftSignup::for_viewer(ctx, s).await?,
         })
@@ -671,6 +678,7 @@ impl ScheduleMutation {
         let me = actor(ctx)?;
         let id = parse_id("signupId", &input.signup_id)?;
         let s = svc::check_in(db(ctx)?, me, id, input.at).await?;
+        shift_event(ctx, "CHECKED_IN", &s).await;
         Ok(ShiftSignupPayload {
             signup: ShiftSignup::for_viewer(ctx, s).await?,
         })
@@ -710,5 +718,29 @@ impl ScheduleMutation {
         let token = svc::rotate_calendar_token(db(ctx)?, me).await?;
         let path = format!("/calendar/{token}.ics");
         Ok(CalendarTokenPayload { token, path })
+    }
+}
+
+async fn shift_event(ctx: &Context<'_>, kind: &str, s: &entity::shift_signup::Model) {
+    let slot_id = match loader(ctx) {
+        Ok(l) => l
+            .load_one(ShiftKey(s.shift_id))
+            .await
+            .ok()
+            .flatten()
+            .map(|sh| sh.slot_id),
+        Err(_) => None,
+    };
+    if let Some(slot_id) = slot_id {
+        super::publish(
+            ctx,
+            crate::events::Event::Shift {
+                kind: kind.to_owned(),
+                slot_id,
+                shift_id: s.shift_id,
+                signup_id: s.id,
+            },
+        )
+        .await;
     }
 }

@@ -457,6 +457,9 @@ impl WishMutation {
             },
         };
         let w = svc::review(db(ctx)?, actor, id, decision).await?;
+        if w.status == entity::wish::WishStatus::Published {
+            wish_event(ctx, "PUBLISHED", &w).await;
+        }
         Ok(WishPayload { wish: Wish(w) })
     }
 
@@ -465,6 +468,7 @@ impl WishMutation {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
         let w = svc::claim(db(ctx)?, config(ctx)?, actor, id).await?;
+        wish_event(ctx, "CLAIMED", &w).await;
         Ok(WishPayload { wish: Wish(w) })
     }
 
@@ -477,6 +481,7 @@ impl WishMutation {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
         let w = svc::release(db(ctx)?, actor, id, &input.reason).await?;
+        wish_event(ctx, "RELEASED", &w).await;
         Ok(WishPayload { wish: Wish(w) })
     }
 
@@ -489,6 +494,7 @@ impl WishMutation {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
         let w = svc::fulfil(db(ctx)?, actor, id, &input.note, input.photo_urls).await?;
+        wish_event(ctx, "FULFILLED", &w).await;
         Ok(WishPayload { wish: Wish(w) })
     }
 
@@ -509,6 +515,7 @@ impl WishMutation {
             input.feedback,
         )
         .await?;
+        wish_event(ctx, "CONFIRMED", &w).await;
         Ok(WishPayload { wish: Wish(w) })
     }
 
@@ -517,6 +524,19 @@ impl WishMutation {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
         let w = svc::cancel(db(ctx)?, actor, id, input.reason).await?;
+        wish_event(ctx, "CANCELLED", &w).await;
         Ok(WishPayload { wish: Wish(w) })
     }
+}
+
+async fn wish_event(ctx: &Context<'_>, kind: &str, w: &wish::Model) {
+    super::publish(
+        ctx,
+        crate::events::Event::Wish {
+            kind: kind.to_owned(),
+            wish_id: w.id,
+            community_id: w.community_id,
+        },
+    )
+    .await;
 }

@@ -570,3 +570,23 @@ pub async fn cancel(
     txn.commit().await?;
     reload(db, w.id).await
 }
+
+/// Whether a user (or an anonymous caller) may see a wish at all (as `visible` filters).
+pub fn can_see(actor: Option<&AuthUser>, w: &wish::Model) -> bool {
+    let public = matches!(
+        w.status,
+        WishStatus::Published | WishStatus::Claimed | WishStatus::Fulfilled | WishStatus::Confirmed
+    );
+    if public {
+        return true;
+    }
+    let Some(a) = actor else { return false };
+    a.is_admin()
+        || w.submitted_by == a.id()
+        || w.beneficiary_user_id == Some(a.id())
+        || w.claimant_id == Some(a.id())
+        || a.is_staff_of(w.community_id)
+        || a.roles
+            .iter()
+            .any(|r| r.role == Role::GridWorker && r.grid_id == Some(w.grid_id))
+}

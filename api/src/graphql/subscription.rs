@@ -1,0 +1,203 @@
+//! Subscriptions over graphql-transport-ws at /graphql/ws, authenticated in
+//! `connection_init` with the same JWT: `wishEvents(communityId)` and `shiftEvents(slotId)`.
+//! A subscriber receives only events it may see, with the same masking as queries.
+
+use async_graphql::{Context, Enum, ID, Result, SimpleObject, Subscription};
+use futures_util::{Stream, stream};
+use sea_orm::EntityTrait;
+
+use super::{
+    parse_id,
+    schedule::{Shift, ShiftSignup},
+    state, viewer,
+    wish::Wish,
+};
+use crate::{auth::Viewer, events::Event, service::wish as wish_svc};
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum WishEventKind {
+    Published,
+    Claimed,
+    Released,
+    Fulfilled,
+    Confirmed,
+    Cancelled,
+}
+
+impl WishEventKind {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "PUBLISHED" => Self::Published,
+            "CLAIMED" => Self::Claimed,
+            "RELEASED" => Self::Released,
+            "FULFILLED" => Self::Fulfilled,
+            "CONFIRMED" => Self::Confirmed,
+            "CANCELLED" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ShiftEventKind {
+    SignedUp,
+    Cancelled,
+    CheckedIn,
+}
+
+impl ShiftEventKind {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "SIGNED_UP" => Self::SignedUp,
+            "CANCELLED" => Self::Cancelled,
+            "CHECKED_IN" => Self::CheckedIn,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct WishEvent {
+    pub kind: WishEventKind,
+    pub wish: Wish,
+}
+
+#[derive(SimpleObject)]
+pub struct ShiftEvent {
+    pub kind: ShiftEventKind,
+    pub shift: Shift,
+    pub signup: ShiftSignup,
+}
+
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// Wish events of a community: published, claimed, released, fulfilled, confirmed,
+    /// cancelled. Only wishes the subscriber may see, masked as in queries.
+    async fn wish_events(
+        &self,
+        ctx: &Context<'_>,
+        community_id: ID,
+    ) -> Result<impl Stream<Item = WishEvent>> {
+        let community = parse_id("communityId", &community_id)?;
+        let st = state(ctx)?.clone();
+        let who = viewer(ctx).clone();
+        let rx = st.events.subscribe();
+        Ok(stream::unfold(
+            (rx, st, who),
+            move |(mut rx, st, who)| async move {
+                loop {
+                    let ev = match rx.recv().await {
+                        Ok(ev) => ev,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(_) => return None,
+                    };
+                    let Event::Wish {
+                        kind,
+                        wish_id,
+                        community_id,
+                    } = ev
+                    else {
+                        continue;
+                    };
+                    if community_id != community {
+                        continue;
+                    }
+                    let Some(kind) = WishEventKind::parse(&kind) else {
+                        continue;
+                    };
+                    let Ok(Some(w)) = entity::wish::Entity::find_by_id(wish_id).one(&st.db).await
+                    else {
+                        continue;
+                    };
+                    if !wish_svc::can_see(who.user(), &w) {
+                        continue;
+                    }
+                    return Some((
+                        WishEvent {
+                            kind,
+                            wish: Wish(w),
+                        },
+                        (rx, st, who),
+                    ));
+                }
+            },
+        ))
+    }
+
+    /// Shift events of a slot: sign-up, cancellation, check-in. Students' names are shown as
+    /// in queries (staff, grid workers, the student).
+    async fn shift_events(
+        &self,
+        ctx: &Context<'_>,
+        slot_id: ID,
+    ) -> Result<impl Stream<Item = ShiftEvent>> {
+        let slot = parse_id("slotId", &slot_id)?;
+        let st = state(ctx)?.clone();
+        let who: Viewer = viewer(ctx).clone();
+        let rx = st.events.subscribe();
+        Ok(stream::unfold(
+            (rx, st, who),
+            move |(mut rx, st, who)| async move {
+                loop {
+                    let ev = match rx.recv().await {
+                        Ok(ev) => ev,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(_) => return None,
+                    };
+                    let Event::Shift {
+                        kind,
+                        slot_id,
+                        shift_id,
+                        signup_id,
+                    } = ev
+                    else {
+                        continue;
+                    };
+                    if slot_id != slot {
+                        continue;
+                    }
+                    let Some(kind) = ShiftEventKind::parse(&kind) else {
+                        continue;
+                    };
+                    let (Ok(Some(sh)), Ok(Some(signup)), Ok(Some(sl))) = (
+                        entity::shift::Entity::find_by_id(shift_id)
+                            .one(&st.db)
+                            .await,
+                        entity::shift_signup::Entity::find_by_id(signup_id)
+                            .one(&st.db)
+                            .await,
+                        entity::service_slot::Entity::find_by_id(slot_id)
+                            .one(&st.db)
+                            .await,
+                    ) else {
+                        continue;
+                    };
+                    let grid = match sl.grid_id {
+                        Some(g) => entity::grid::Entity::find_by_id(g)
+                            .one(&st.db)
+                            .await
+                            .ok()
+                            .flatten(),
+                        None => None,
+                    };
+                    let visible = who.user().is_some_and(|u| u.id() == signup.student_id)
+                        || crate::service::schedule::sees_names(who.user(), &sl, grid.as_ref());
+                    return Some((
+                        ShiftEvent {
+                            kind,
+                            shift: Shift(sh),
+                            signup: ShiftSignup {
+                                model: signup,
+                                visible,
+                            },
+                        },
+                        (rx, st, who),
+                    ));
+                }
+            },
+        ))
+    }
+}

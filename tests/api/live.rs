@@ -1,0 +1,208 @@
+//! Subscriptions over graphql-transport-ws: events arrive with the same masking as queries,
+//! only for those who may see them, and (on PostgreSQL) across server instances.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+use crate::helpers::{TestApp, ok, postgres_base_url};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("ws://{addr}/graphql/ws")
+}
+
+async fn subscribe(url: &str, token: Option<&str>, query: &str) -> Ws {
+    let mut req = url.into_client_request().expect("request");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connect");
+    let payload = token
+        .map(|t| json!({"Authorization": format!("Bearer {t}")}))
+        .unwrap_or(json!({}));
+    ws.send(Message::text(
+        json!({"type": "connection_init", "payload": payload}).to_string(),
+    ))
+    .await
+    .expect("init");
+    let ack = next_message(&mut ws, Duration::from_secs(5))
+        .await
+        .expect("ack");
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    ws.send(Message::text(
+        json!({"id": "1", "type": "subscribe", "payload": {"query": query}}).to_string(),
+    ))
+    .await
+    .expect("subscribe");
+    // Give the server a moment to register the subscription.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    ws
+}
+
+async fn next_message(ws: &mut Ws, wait: Duration) -> Option<Value> {
+    loop {
+        let msg = tokio::time::timeout(wait, ws.next()).await.ok()??.ok()?;
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(&t).ok()?;
+            if v["type"] == "ping" {
+                continue;
+            }
+            return Some(v);
+        }
+    }
+}
+
+const WISH_EVENTS: &str = "subscription { wishEvents(communityId: \"1\") { kind wish { id status beneficiaryName beneficiaryPhone } } }";
+
+#[tokio::test]
+async fn wish_events_arrive_masked_and_only_for_those_who_may_see_them() {
+    let app = TestApp::with_demo().await;
+    let url = serve(app.router.clone()).await;
+    // On PostgreSQL, mutate through a second instance on the same database.
+    let second = match postgres_base_url() {
+        Some(_) => {
+            let mut config = (*app.state.config).clone();
+            config.database_url = app.state.config.database_url.clone();
+            Some(
+                api::Application::build(config)
+                    .await
+                    .expect("second instance"),
+            )
+        }
+        None => None,
+    };
+    let staff_token = app.login("staff").await;
+    let mut anon = subscribe(&url, None, WISH_EVENTS).await;
+    let mut staff = subscribe(&url, Some(&staff_token), WISH_EVENTS).await;
+    let member1 = app.login("member1").await;
+    let resident = app.login("resident1").await;
+    let mutate = |token: String, q: &'static str| {
+        let router = second.as_ref().map(|s| s.router.clone());
+        let app = &app;
+        async move {
+            match router {
+                Some(r) => {
+                    let body = json!({"query": q}).to_string();
+                    let req = axum::http::Request::post("/graphql")
+                        .header("content-type", "application/json")
+                        .header("authorization", format!("Bearer {token}"))
+                        .body(axum::body::Body::from(body))
+                        .expect("request");
+                    let resp = tower::ServiceExt::oneshot(r, req).await.expect("send");
+                    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+                        .await
+                        .expect("body")
+                        .to_bytes();
+                    serde_json::from_slice::<Value>(&bytes).expect("json")
+                }
+                None => app.gql(Some(&token), q, json!({})).await,
+            }
+        }
+    };
+    ok(&mutate(
+        member1,
+        "mutation { claimWish(input: {wishId: \"1\"}) { wish { id } } }",
+    )
+    .await);
+    let ev = next_message(&mut anon, Duration::from_secs(5))
+        .await
+        .expect("anonymous event");
+    assert_eq!(ev["type"], "next", "{ev}");
+    let p = &ev["payload"]["data"]["wishEvents"];
+    assert_eq!(p["kind"], "CLAIMED");
+    assert_eq!(p["wish"]["beneficiaryName"], "王**");
+    assert!(p["wish"]["beneficiaryPhone"].is_null());
+    let ev = next_message(&mut staff, Duration::from_secs(5))
+        .await
+        .expect("staff event");
+    assert_eq!(
+        ev["payload"]["data"]["wishEvents"]["wish"]["beneficiaryName"],
+        "王秀英"
+    );
+    assert_eq!(
+        ev["payload"]["data"]["wishEvents"]["wish"]["beneficiaryPhone"],
+        "13770003333"
+    );
+    // A cancelled wish is no longer public: staff hear of it, anonymous callers do not.
+    ok(&mutate(
+        resident,
+        "mutation { cancelWish(input: {wishId: \"1\", reason: \"已解决\"}) { wish { id } } }",
+    )
+    .await);
+    let ev = next_message(&mut staff, Duration::from_secs(5))
+        .await
+        .expect("staff cancel event");
+    assert_eq!(ev["payload"]["data"]["wishEvents"]["kind"], "CANCELLED");
+    assert!(
+        next_message(&mut anon, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "anonymous must not see a cancelled wish"
+    );
+}
+
+#[tokio::test]
+async fn shift_events_follow_sign_ups_and_a_bad_token_is_refused() {
+    let app = TestApp::with_demo().await;
+    let url = serve(app.router.clone()).await;
+    let grid = app.login("grid").await;
+    let q = "subscription { shiftEvents(slotId: \"1\") { kind signup { studentName status } shift { id } } }";
+    let mut ws = subscribe(&url, Some(&grid), q).await;
+    let student = app.login("student1").await;
+    let v = app
+        .gql(
+            Some(&student),
+            "mutation { signUpForSeries(input: {slotId: \"1\"}) { takenCount } }",
+            json!({}),
+        )
+        .await;
+    let taken = ok(&v)["signUpForSeries"]["takenCount"]
+        .as_i64()
+        .expect("count");
+    assert!(taken >= 1);
+    let ev = next_message(&mut ws, Duration::from_secs(5))
+        .await
+        .expect("event");
+    let p = &ev["payload"]["data"]["shiftEvents"];
+    assert_eq!(p["kind"], "SIGNED_UP");
+    assert_eq!(p["signup"]["studentName"], "林小舟");
+    // A forged token is refused at connection_init.
+    let mut req = url.as_str().into_client_request().expect("request");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut bad, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connect");
+    bad.send(Message::text(
+        json!({"type": "connection_init", "payload": {"Authorization": "Bearer forged"}})
+            .to_string(),
+    ))
+    .await
+    .expect("init");
+    let answer = tokio::time::timeout(Duration::from_secs(5), bad.next())
+        .await
+        .expect("answer");
+    let refused = match answer {
+        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => true,
+        Some(Ok(Message::Text(t))) => !t.contains("connection_ack"),
+        _ => false,
+    };
+    assert!(refused);
+}
