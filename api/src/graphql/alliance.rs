@@ -368,6 +368,35 @@ pub struct AgreementStatistics {
     pub activities_per_month: Vec<MonthCount>,
 }
 
+impl From<svc::Statistics> for AgreementStatistics {
+    fn from(s: svc::Statistics) -> Self {
+        Self {
+            by_kind: s
+                .by_kind
+                .into_iter()
+                .map(|(kind, count)| KindCount {
+                    kind: kind.into(),
+                    count,
+                })
+                .collect(),
+            by_status: S::ALL
+                .iter()
+                .map(|st| StatusCount {
+                    status: (*st).into(),
+                    count: s.by_status.get(st).copied().unwrap_or(0),
+                })
+                .collect(),
+            active_alliances: s.active_alliances,
+            member_units: s.member_units,
+            activities_per_month: s
+                .activities_per_month
+                .into_iter()
+                .map(|(month, count)| MonthCount { month, count })
+                .collect(),
+        }
+    }
+}
+
 #[derive(InputObject)]
 pub struct CreateAllianceInput {
     pub name: String,
@@ -636,30 +665,7 @@ impl AllianceQuery {
             parse_opt_id("communityId", community_id.as_ref())?,
         )
         .await?;
-        Ok(AgreementStatistics {
-            by_kind: s
-                .by_kind
-                .into_iter()
-                .map(|(kind, count)| KindCount {
-                    kind: kind.into(),
-                    count,
-                })
-                .collect(),
-            by_status: S::ALL
-                .iter()
-                .map(|st| StatusCount {
-                    status: (*st).into(),
-                    count: s.by_status.get(st).copied().unwrap_or(0),
-                })
-                .collect(),
-            active_alliances: s.active_alliances,
-            member_units: s.member_units,
-            activities_per_month: s
-                .activities_per_month
-                .into_iter()
-                .map(|(month, count)| MonthCount { month, count })
-                .collect(),
-        })
+        Ok(s.into())
     }
 }
 

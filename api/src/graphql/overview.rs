@@ -2,13 +2,8 @@
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
-use super::{
-    alliance::{AgreementStatistics, KindCount, MonthCount, StatusCount},
-    db,
-    grid::Community,
-    parse_id,
-};
-use crate::service::{alliance::AgreementStatus as S, overview as svc};
+use super::{alliance::AgreementStatistics, db, grid::Community, parse_id};
+use crate::service::overview as svc;
 
 #[derive(SimpleObject)]
 pub struct GridKindCount {
@@ -68,7 +63,6 @@ impl OverviewQuery {
                 count: expired,
             });
         }
-        let s = o.agreements;
         Ok(Overview {
             community: Community(o.community),
             total_households: o.grids.iter().filter(|g| g.0 != "MICRO").map(|g| g.2).sum(),
@@ -87,30 +81,7 @@ impl OverviewQuery {
                 .map(|(role, count)| StaffRoleCount { role, count })
                 .collect(),
             registered_members: o.registered_members,
-            agreements: AgreementStatistics {
-                by_kind: s
-                    .by_kind
-                    .into_iter()
-                    .map(|(kind, count)| KindCount {
-                        kind: kind.into(),
-                        count,
-                    })
-                    .collect(),
-                by_status: S::ALL
-                    .iter()
-                    .map(|st| StatusCount {
-                        status: (*st).into(),
-                        count: s.by_status.get(st).copied().unwrap_or(0),
-                    })
-                    .collect(),
-                active_alliances: s.active_alliances,
-                member_units: s.member_units,
-                activities_per_month: s
-                    .activities_per_month
-                    .into_iter()
-                    .map(|(month, count)| MonthCount { month, count })
-                    .collect(),
-            },
+            agreements: o.agreements.into(),
             wishes,
             wishes_fulfilled_this_month: o.wishes_fulfilled_this_month,
             points_earned_this_month: o.points_earned_this_month,
