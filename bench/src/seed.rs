@@ -233,12 +233,12 @@ pub async fn seed(db: &DatabaseConnection, password_hash: &str) -> Result<Seeded
         let c = community_of_user(holder);
         books.push(format!(
             "({holder}, {c}, NULL, 'DD-{c:04}-{holder:08}', '2026-01-01', 'ACTIVE', {}, {ts})",
-            100 * ENTRIES_PER_PASSBOOK
+            10_000 * ENTRIES_PER_PASSBOOK
         ));
         for e in 1..=ENTRIES_PER_PASSBOOK {
             entries.push(format!(
-                "({b}, 100, 'EARN', 'MANUAL', NULL, '历史积分{e}', 1, {}, NULL, {ts})",
-                100 * e
+                "({b}, 10000, 'EARN', 'MANUAL', NULL, '历史积分{e}', 1, {}, NULL, {ts})",
+                10_000 * e
             ));
         }
     }

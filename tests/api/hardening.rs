@@ -108,7 +108,7 @@ async fn privileged_mutations_are_audited_and_readable_by_admin_only() {
     assert_eq!(nodes[0]["user"]["username"], "staff");
     assert_eq!(nodes[1]["outcome"], "OK");
     assert_eq!(nodes[1]["targetId"], grid.as_str());
-    assert_eq!(nodes[1]["targetType"], "CreateGrid");
+    assert_eq!(nodes[1]["targetType"], "grid");
 }
 
 /// A tiny deterministic generator.

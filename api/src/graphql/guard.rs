@@ -5,11 +5,12 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    ServerError, ServerResult, Value, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, ResolveInfo,
+    Response, ServerError, ServerResult, Value, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery},
+    parser::types::{
+        DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+        SelectionSet,
     },
-    parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet},
 };
 use chrono::Utc;
 use entity::audit_log;
@@ -26,11 +27,15 @@ pub struct Guards;
 
 impl ExtensionFactory for Guards {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(GuardsExtension)
+        Arc::new(GuardsExtension::default())
     }
 }
 
-struct GuardsExtension;
+#[derive(Default)]
+struct GuardsExtension {
+    /// Root fields of the request's mutation, noted at parse time.
+    mutations: std::sync::Mutex<Vec<(String, String)>>,
+}
 
 fn check_set(set: &SelectionSet) -> Result<(), String> {
     let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -86,6 +91,31 @@ fn first_id(value: &Value) -> Option<String> {
     }
 }
 
+/// Root fields (response key, field name) of the mutation operations of a document.
+fn mutation_fields(doc: &ExecutableDocument) -> Vec<(String, String)> {
+    let ops: Vec<&OperationDefinition> = match &doc.operations {
+        DocumentOperations::Single(op) => vec![&op.node],
+        DocumentOperations::Multiple(ops) => ops.values().map(|o| &o.node).collect(),
+    };
+    ops.into_iter()
+        .filter(|op| op.ty == OperationType::Mutation)
+        .flat_map(|op| op.selection_set.node.items.iter())
+        .filter_map(|item| match &item.node {
+            Selection::Field(f) => {
+                let name = f.node.name.node.to_string();
+                let key = f
+                    .node
+                    .alias
+                    .as_ref()
+                    .map(|a| a.node.to_string())
+                    .unwrap_or_else(|| name.clone());
+                Some((key, name))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 #[async_trait::async_trait]
 impl Extension for GuardsExtension {
     async fn parse_query(
@@ -97,52 +127,65 @@ impl Extension for GuardsExtension {
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
         check_document(&doc).map_err(|m| ServerError::new(m, None))?;
+        *self.mutations.lock().unwrap_or_else(|e| e.into_inner()) = mutation_fields(&doc);
         Ok(doc)
     }
 
-    async fn resolve(
+    /// Writes the audit log of a mutation's root fields once it has run (no per-field hook,
+    /// so queries pay nothing for it).
+    async fn execute(
         &self,
         ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        let audited = info.parent_type == "MutationRoot" && info.name != "login";
-        if !audited {
-            return next.run(ctx, info).await;
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let response = next.run(ctx, operation_name).await;
+        let fields = std::mem::take(&mut *self.mutations.lock().unwrap_or_else(|e| e.into_inner()));
+        if fields.is_empty() {
+            return response;
         }
-        let operation = info.name.to_owned();
-        let target_type = info
-            .return_type
-            .trim_end_matches('!')
-            .trim_end_matches("Payload")
-            .to_owned();
-        let result = next.run(ctx, info).await;
         let user_id = match ctx.data_opt::<Viewer>() {
             Some(Viewer::User(u)) => Some(u.id()),
             _ => None,
         };
         // Anonymous calls change nothing (they are refused); they are not audited.
-        if let (Some(state), Some(user_id)) = (ctx.data_opt::<AppState>(), user_id) {
-            let (outcome, target) = match &result {
-                Ok(Some(v)) => ("OK".to_owned(), first_id(v)),
-                Ok(None) => ("OK".to_owned(), None),
-                Err(e) => (
+        let (Some(state), Some(user_id)) = (ctx.data_opt::<AppState>(), user_id) else {
+            return response;
+        };
+        let request_id = ctx.data_opt::<RequestId>().map(|r| r.0.clone());
+        let data = match &response.data {
+            Value::Object(map) => Some(map),
+            _ => None,
+        };
+        for (key, name) in fields.into_iter().filter(|(_, n)| n != "login") {
+            let error = response.errors.iter().find(|e| {
+                matches!(e.path.first(), Some(async_graphql::PathSegment::Field(f)) if *f == key)
+            });
+            let payload = data.and_then(|d| d.get(key.as_str()));
+            let (outcome, target_type, target_id) = match (error, payload) {
+                (Some(e), _) => (
                     e.extensions
                         .as_ref()
                         .and_then(|x| x.get("code"))
                         .map(|c| c.to_string().trim_matches('"').to_owned())
-                        .unwrap_or_else(|| "INTERNAL".to_owned()),
+                        .unwrap_or_else(|| "ERROR".to_owned()),
+                    None,
                     None,
                 ),
+                (None, Some(Value::Object(p))) => (
+                    "OK".to_owned(),
+                    p.keys().next().map(|k| k.to_string()),
+                    first_id(&Value::Object(p.clone())),
+                ),
+                (None, _) => ("OK".to_owned(), None, None),
             };
-            let request_id = ctx.data_opt::<RequestId>().map(|r| r.0.clone());
             let row = audit_log::ActiveModel {
                 user_id: Set(Some(user_id)),
-                operation: Set(operation),
-                target_type: Set(Some(target_type)),
-                target_id: Set(target),
+                operation: Set(name),
+                target_type: Set(target_type),
+                target_id: Set(target_id),
                 outcome: Set(outcome),
-                request_id: Set(request_id),
+                request_id: Set(request_id.clone()),
                 created_at: Set(Utc::now()),
                 ..Default::default()
             };
@@ -150,7 +193,7 @@ impl Extension for GuardsExtension {
                 tracing::error!(error = %e, "audit log write failed");
             }
         }
-        result
+        response
     }
 }
 
