@@ -208,7 +208,8 @@ async fn graphql_handler(
         }
     };
     let user_id = viewer.user().map(|u| u.id());
-    let loader = loaders::Loaders::new(shared.state.db.clone());
+    let stall = Arc::new(loaders::Stall::default());
+    let loader = loaders::Loaders::new(shared.state.db.clone(), Some(stall.clone()));
     let request_id = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
@@ -217,7 +218,7 @@ async fn graphql_handler(
     if let Some(id) = request_id {
         request = request.data(id);
     }
-    let response = shared.schema.execute(request).await;
+    let response = loaders::Tracked::new(shared.schema.execute(request), stall).await;
     let codes: Vec<String> = response
         .errors
         .iter()
@@ -299,7 +300,7 @@ async fn graphql_ws(
                     };
                     let mut data = async_graphql::Data::default();
                     data.insert(viewer);
-                    data.insert(loaders::Loaders::new(state.db.clone()));
+                    data.insert(loaders::Loaders::new(state.db.clone(), None));
                     Ok(data)
                 })
                 .serve()

@@ -115,24 +115,29 @@ struct Row {
     errors: u64,
     expected_conflicts: u64,
     statements_per_request: f64,
+    /// Up to three error messages seen (code and message), to make failures visible.
+    error_samples: Vec<String>,
 }
 
 /// Outcome of one GraphQL response: ok, an expected CONFLICT, or an error.
 enum Outcome {
     Ok,
     Conflict,
-    Error,
+    Error(String),
 }
 
 fn judge(status: u16, body: &[u8]) -> (Outcome, Value) {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     if status != 200 || v.is_null() {
-        return (Outcome::Error, v);
+        return (Outcome::Error(format!("HTTP {status}")), v);
     }
     match v.get("errors") {
         None => (Outcome::Ok, v),
         Some(e) if e[0]["extensions"]["code"] == "CONFLICT" => (Outcome::Conflict, v),
-        Some(_) => (Outcome::Error, v),
+        Some(e) => {
+            let sample = format!("{} {}", e[0]["extensions"]["code"], e[0]["message"]);
+            (Outcome::Error(sample), v)
+        }
     }
 }
 
@@ -191,7 +196,7 @@ async fn iterate(
             if s == 200 {
                 Outcome::Ok
             } else {
-                Outcome::Error
+                Outcome::Error(format!("HTTP {s}"))
             }
         }
         Op::ContactCard => {
@@ -300,6 +305,7 @@ async fn measure(
             let mut base = Conn::new(&ctx.baseline);
             let mut lat = Vec::new();
             let (mut errors, mut conflicts, mut requests) = (0u64, 0u64, 0u64);
+            let mut samples: Vec<String> = Vec::new();
             let mut i = 0u64;
             while Instant::now() < deadline {
                 match iterate(&ctx, op, w, i, &mut conn, &mut base).await {
@@ -309,20 +315,31 @@ async fn measure(
                         match o {
                             Outcome::Ok => {}
                             Outcome::Conflict => conflicts += 1,
-                            Outcome::Error => errors += 1,
+                            Outcome::Error(m) => {
+                                errors += 1;
+                                if samples.len() < 3 && !samples.contains(&m) {
+                                    samples.push(m);
+                                }
+                            }
                         }
                     }
                     Err(_) => errors += 1,
                 }
                 i += 1;
             }
-            (lat, errors, conflicts, requests)
+            (lat, errors, conflicts, requests, samples)
         }));
     }
     let mut lat = Vec::new();
     let (mut errors, mut conflicts, mut requests) = (0, 0, 0);
+    let mut error_samples: Vec<String> = Vec::new();
     for t in tasks {
-        let (l, e, c, r) = t.await?;
+        let (l, e, c, r, samples) = t.await?;
+        for x in samples {
+            if error_samples.len() < 3 && !error_samples.contains(&x) {
+                error_samples.push(x);
+            }
+        }
         lat.extend(l);
         errors += e;
         conflicts += c;
@@ -350,6 +367,7 @@ async fn measure(
         } else {
             0.0
         },
+        error_samples,
     })
 }
 
@@ -594,6 +612,17 @@ async fn run(
         seed::SLOTS,
         args.seconds
     );
+    let mut errors_md = String::new();
+    for r in rows.iter().filter(|r| !r.error_samples.is_empty()) {
+        println!(
+            "errors in {} at c={}: {:?}",
+            r.operation, r.concurrency, r.error_samples
+        );
+        errors_md.push_str(&format!(
+            "\nErrors in {} at c={}: {:?}\n",
+            r.operation, r.concurrency, r.error_samples
+        ));
+    }
     for r in &rows {
         md.push_str(&format!(
             "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {:.2} |\n",
@@ -608,6 +637,7 @@ async fn run(
             r.statements_per_request
         ));
     }
+    md.push_str(&errors_md);
     md.push_str(&format!(
         "\nServer peak memory (VmHWM): {peak:.1} MB\n\nGraphQL / baseline throughput for the wishes page at concurrency {top}: {ratio:.2}\n"
     ));

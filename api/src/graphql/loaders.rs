@@ -8,7 +8,7 @@ use std::{
     pin::Pin,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
 
@@ -79,7 +79,7 @@ impl Gate {
     }
 
     /// Waits until this batch (registered at round `registered`) may run.
-    async fn enter(&self, registered: u64, asked: &AtomicU64) {
+    async fn enter(&self, registered: u64, asked: &AtomicU64, stall: Option<&Stall>) {
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
@@ -91,7 +91,10 @@ impl Gate {
                     return;
                 }
             }
-            wait_for_quiet(asked).await;
+            match stall {
+                Some(st) => st.wait().await,
+                None => wait_for_quiet(asked).await,
+            }
             {
                 let mut st = self.lock();
                 if st.rounds > registered {
@@ -119,6 +122,83 @@ impl Gate {
     }
 }
 
+/// Whether a request's resolution is stalled: its future returned `Pending` without having
+/// been woken during the poll, so every resolver waits on a load.
+#[derive(Default)]
+pub struct Stall {
+    stalled: AtomicBool,
+    changed: tokio::sync::Notify,
+}
+
+impl Stall {
+    async fn wait(&self) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.stalled.load(Ordering::Acquire) {
+                return;
+            }
+            if tokio::time::timeout(GATE_WAIT, changed).await.is_err() {
+                // Safety valve: never hold a batch for long.
+                return;
+            }
+        }
+    }
+}
+
+/// Polls a request's future and tells its [`Stall`] when it has nothing left to do.
+pub struct Tracked<F> {
+    fut: Pin<Box<F>>,
+    stall: Arc<Stall>,
+}
+
+impl<F> Tracked<F> {
+    pub fn new(fut: F, stall: Arc<Stall>) -> Self {
+        Self {
+            fut: Box::pin(fut),
+            stall,
+        }
+    }
+}
+
+struct WakeFlag {
+    woken: AtomicBool,
+    inner: std::task::Waker,
+}
+
+impl std::task::Wake for WakeFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.inner.wake_by_ref();
+    }
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        let this = self.get_mut();
+        this.stall.stalled.store(false, Ordering::Release);
+        let flag = Arc::new(WakeFlag {
+            woken: AtomicBool::new(false),
+            inner: cx.waker().clone(),
+        });
+        let waker = std::task::Waker::from(flag.clone());
+        let mut inner_cx = std::task::Context::from_waker(&waker);
+        let result = this.fut.as_mut().poll(&mut inner_cx);
+        if result.is_pending() && !flag.woken.load(Ordering::Acquire) {
+            this.stall.stalled.store(true, Ordering::Release);
+            this.stall.changed.notify_waiters();
+        }
+        result
+    }
+}
+
 /// Yields until no new load has been asked for during `QUIET_TURNS` scheduler turns.
 async fn wait_for_quiet(watched: &AtomicU64) {
     let mut last = watched.load(Ordering::Acquire);
@@ -139,16 +219,20 @@ async fn wait_for_quiet(watched: &AtomicU64) {
 }
 
 impl Loaders {
-    pub fn new(db: DatabaseConnection) -> Self {
+    /// Loaders for a request whose resolution is polled through [`Tracked`] with `stall`:
+    /// batches start as soon as the request has nothing left to do but wait for them. Without
+    /// it (subscriptions), a batch waits for a few scheduler turns without new loads.
+    pub fn new(db: DatabaseConnection, stall: Option<Arc<Stall>>) -> Self {
         let asked = Arc::new(AtomicU64::new(0));
         let gate = Arc::new(Gate::default());
         let watched = asked.clone();
         let spawner = move |fut: Pin<Box<dyn Future<Output = ()> + Send>>| {
             let watched = watched.clone();
             let gate = gate.clone();
+            let stall = stall.clone();
             let registered = gate.lock().rounds;
             tokio::spawn(async move {
-                gate.enter(registered, &watched).await;
+                gate.enter(registered, &watched, stall.as_deref()).await;
                 fut.await;
                 gate.leave();
             })
