@@ -349,9 +349,10 @@ pub async fn claim(
         txn.rollback().await?;
         let now = reload(db, w.id).await?;
         return Err(match effective_status(&now, validate::today()) {
-            EffectiveStatus::Stored(WishStatus::Claimed | WishStatus::Fulfilled) => {
-                AppError::conflict("心愿已被他人认领")
-            }
+            // Lost a race: someone else holds it (or held it and gave it back meanwhile).
+            EffectiveStatus::Stored(
+                WishStatus::Claimed | WishStatus::Fulfilled | WishStatus::Published,
+            ) => AppError::conflict("心愿已被他人认领，请稍后再试"),
             _ => state_error(&now, "认领"),
         });
     }
