@@ -161,6 +161,14 @@ impl AuthUser {
         })
     }
 
+    /// GRID_WORKER of any grid of that community.
+    pub fn is_worker_in(&self, community_id: i64) -> bool {
+        self.roles.iter().any(|r| {
+            r.role == Role::GridWorker
+                && r.grid_id.and_then(|g| self.grid_communities.get(&g)) == Some(&community_id)
+        })
+    }
+
     /// UNIT_REP of that organisation.
     pub fn is_rep_of(&self, organization_id: i64) -> bool {
         self.roles

@@ -9,7 +9,6 @@ use chrono::Utc;
 use entity::{community, grid, organization, role_assignment, role_assignment::Role, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait,
 };
 
 use super::{get, validate};
@@ -305,7 +304,7 @@ pub async fn ensure_admin(
             insert_user(db, &username, "管理员", None, None, hash, &[grant]).await
         }
         Some(u) => {
-            let txn = db.begin().await?;
+            let txn = db::begin_write(db).await?;
             let mut am: user::ActiveModel = u.clone().into();
             am.password_hash = Set(hash);
             am.active = Set(true);

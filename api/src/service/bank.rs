@@ -275,15 +275,12 @@ pub async fn report_good_deed(
     let book = passbook_of(db, holder_id)
         .await?
         .ok_or(AppError::NotFound("尚未开通道德存折"))?;
-    if holder_id != actor.id() {
-        let worker_here = actor.roles.iter().any(|r| {
-            r.role == entity::role_assignment::Role::GridWorker
-                && r.grid_id.and_then(|g| actor.grid_communities.get(&g))
-                    == Some(&book.community_id)
-        });
-        if !worker_here && !actor.is_staff_of(book.community_id) {
-            return Err(AppError::forbidden());
-        }
+    let for_someone_else = holder_id != actor.id();
+    if for_someone_else
+        && !actor.is_worker_in(book.community_id)
+        && !actor.is_staff_of(book.community_id)
+    {
+        return Err(AppError::forbidden());
     }
     let category =
         get::<good_deed_category::Entity, _>(db, input.category_id, "好人好事类别不存在").await?;

@@ -564,11 +564,7 @@ async fn check_attendance_taker(
     }
     let ok = match slot.grid_id {
         Some(g) => actor.is_worker_of(&get::<grid::Entity, _>(db, g, "网格不存在").await?),
-        None => actor.roles.iter().any(|r| {
-            r.role == Role::GridWorker
-                && r.grid_id.and_then(|g| actor.grid_communities.get(&g))
-                    == Some(&slot.community_id)
-        }),
+        None => actor.is_worker_in(slot.community_id),
     };
     if ok {
         Ok(())
@@ -927,12 +923,7 @@ pub fn sees_names(
     actor.is_some_and(|a| {
         a.is_staff_of(slot.community_id)
             || grid.is_some_and(|g| a.is_worker_of(g))
-            || (slot.grid_id.is_none()
-                && a.roles.iter().any(|r| {
-                    r.role == Role::GridWorker
-                        && r.grid_id.and_then(|g| a.grid_communities.get(&g))
-                            == Some(&slot.community_id)
-                }))
+            || (slot.grid_id.is_none() && a.is_worker_in(slot.community_id))
     })
 }
 
