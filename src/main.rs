@@ -76,6 +76,10 @@ enum Command {
         /// Request timeout in seconds.
         #[arg(long, env = "LIANXIN_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
         request_timeout_secs: u64,
+        /// Serve GraphiQL's scripts from this npm `node_modules` folder instead of a CDN
+        /// (`npm ci --prefix api/graphiql`, then `api/graphiql/node_modules`).
+        #[arg(long, env = "LIANXIN_GRAPHIQL_ASSETS")]
+        graphiql_assets: Option<PathBuf>,
         #[command(flatten)]
         rules: RuleArgs,
     },
@@ -139,6 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             token_ttl_hours,
             cors_origins,
             request_timeout_secs,
+            graphiql_assets,
             rules,
         } => {
             let environment = Environment::parse(&environment).map_err(anyhow::Error::msg)?;
@@ -159,6 +164,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .filter(|o| !o.trim().is_empty())
                 .collect();
             config.request_timeout = Duration::from_secs(request_timeout_secs.max(1));
+            config.graphiql_assets = graphiql_assets;
             config.max_active_claims = rules.max_active_claims.max(1);
             if !(0..=100_000).contains(&rules.max_wish_value) {
                 anyhow::bail!("LIANXIN_MAX_WISH_VALUE must be 0..=100000");

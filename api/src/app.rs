@@ -2,13 +2,12 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use async_graphql::http::GraphiQLSource;
 use axum::{
     Json, Router,
     body::Bytes,
     extract::State,
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use tower_http::{
@@ -26,6 +25,7 @@ use crate::{
     config::Config,
     db,
     error::{AppError, ErrorCode},
+    graphiql::GraphiqlPage,
     graphql::{self, ApiSchema, loaders},
     state::AppState,
 };
@@ -45,6 +45,11 @@ pub struct Application {
 impl Application {
     /// Connects to the database, runs migrations and builds the router.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let graphiql = match &config.graphiql_assets {
+            _ if config.is_production() => None,
+            Some(dir) => Some(GraphiqlPage::local(dir)?),
+            None => Some(GraphiqlPage::cdn()),
+        };
         let (conn, statements) = db::connect(&config.database_url).await?;
         db::migrate(&conn).await?;
         let state = AppState {
@@ -60,7 +65,7 @@ impl Application {
                 .events
                 .listen_postgres(state.config.database_url.clone());
         }
-        let router = router(state.clone());
+        let router = router(state.clone(), graphiql);
         Ok(Self { state, router })
     }
 
@@ -78,16 +83,22 @@ impl Application {
     }
 }
 
-/// The router with every layer.
-pub fn router(state: AppState) -> Router {
+/// The router with every layer; `graphiql` (none in production) is served at `GET /graphql`.
+pub fn router(state: AppState, graphiql: Option<GraphiqlPage>) -> Router {
     let config = state.config.clone();
     let schema = graphql::build_schema(Some(state.clone()), &config);
     let shared = Shared { state, schema };
+    let mut router = Router::new();
     let mut graphql_route = axum::routing::post(graphql_handler);
-    if !config.is_production() {
-        graphql_route = graphql_route.get(graphiql);
+    if let Some(page) = graphiql {
+        let html = page.clone();
+        graphql_route = graphql_route.get(move || async move { html.page() });
+        router = router.route(
+            "/graphiql/{file}",
+            get(move |name| async move { page.file(name) }),
+        );
     }
-    Router::new()
+    router
         .route("/graphql", graphql_route)
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -305,16 +316,6 @@ async fn graphql_ws(
                 })
                 .serve()
         })
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("lianxin 连心 GraphiQL")
-            .finish(),
-    )
 }
 
 async fn metrics(State(shared): State<Shared>) -> Response {

@@ -70,6 +70,9 @@ pub struct Config {
     pub max_no_shows: u64,
     /// Points deposited per hour of completed service.
     pub points_per_hour: i64,
+    /// An npm `node_modules` folder holding GraphiQL and React (`LIANXIN_GRAPHIQL_ASSETS`);
+    /// when unset, the GraphiQL page loads them from a CDN.
+    pub graphiql_assets: Option<std::path::PathBuf>,
 }
 
 /// Points for a confirmed wish, per category.
@@ -154,6 +157,7 @@ impl Config {
             cancel_hours: 12,
             max_no_shows: 2,
             points_per_hour: 5,
+            graphiql_assets: None,
         })
     }
 

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod graphiql;
 pub mod graphql;
 pub mod metrics;
 pub mod service;

@@ -6,6 +6,7 @@ mod alliances;
 mod auth;
 mod bank;
 mod binary;
+mod browser;
 mod hardening;
 mod helpers;
 mod limits;

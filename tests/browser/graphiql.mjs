@@ -1,0 +1,87 @@
+// Opens lianxin's GraphiQL page in headless Chromium, runs `me` without and then with a token
+// header, and prints what the result pane showed as one JSON line. Called by tests/api/browser.rs:
+//   node tests/browser/graphiql.mjs <base-url> <token> <screenshot.png>
+import { chromium } from "playwright-core";
+
+const [base, token, screenshot] = process.argv.slice(2);
+if (!base || !token || !screenshot) {
+  console.error("usage: graphiql.mjs <base-url> <token> <screenshot.png>");
+  process.exit(2);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.LIANXIN_CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+
+const report = { foreignRequests: [], pageErrors: [] };
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const origin = new URL(base).origin;
+  page.on("request", (req) => {
+    const url = req.url();
+    if (!url.startsWith(origin) && !url.startsWith("data:")) report.foreignRequests.push(url);
+  });
+  page.on("pageerror", (err) => report.pageErrors.push(String(err)));
+
+  await page.goto(`${base}/graphql`);
+  await page.waitForSelector(".graphiql-container", { timeout: 20000 });
+  report.title = await page.title();
+
+  // Sets a CodeMirror editor's text the way typing would (change events fire).
+  const setEditor = (selector, text) =>
+    page.evaluate(
+      ([sel, value]) => {
+        const el = document.querySelector(sel);
+        if (!el || !el.CodeMirror) throw new Error(`no editor at ${sel}`);
+        el.CodeMirror.setValue(value);
+      },
+      [selector, text],
+    );
+  const resultText = () =>
+    page.evaluate(() => {
+      const el = document.querySelector(".graphiql-response .CodeMirror");
+      return el && el.CodeMirror ? el.CodeMirror.getValue() : "";
+    });
+  const run = async (expect) => {
+    await page.click(".graphiql-execute-button");
+    await page.waitForFunction(
+      (needle) => {
+        const el = document.querySelector(".graphiql-response .CodeMirror");
+        return el && el.CodeMirror && el.CodeMirror.getValue().includes(needle);
+      },
+      expect,
+      { timeout: 20000 },
+    );
+    return resultText();
+  };
+
+  await setEditor(".graphiql-query-editor .CodeMirror", "query Me {\n  me {\n    username\n    roles { role }\n  }\n}\n");
+
+  // Without a header the viewer is anonymous.
+  report.anonymous = JSON.parse(await run('"me"'));
+
+  // With the token in the Headers editor the same query answers for the user.
+  await page.getByRole("button", { name: "Headers" }).click();
+  await setEditor(
+    ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror",
+    JSON.stringify({ Authorization: `Bearer ${token}` }),
+  );
+  await setEditor(".graphiql-query-editor .CodeMirror", "query Me {\n  me {\n    username\n    roles { role }\n  }\n}\n# with token\n");
+  report.withToken = JSON.parse(await run('"username"'));
+  await page.screenshot({ path: screenshot, fullPage: true });
+} catch (err) {
+  report.failure = String(err && err.stack ? err.stack : err);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(report));
