@@ -26,14 +26,17 @@ use crate::{
     db,
     error::{AppError, ErrorCode},
     graphiql::GraphiqlPage,
-    graphql::{self, ApiSchema, loaders},
+    graphql::{self, ApiSchema, errors, guard, loaders},
     state::AppState,
 };
 
 #[derive(Clone)]
 struct Shared {
     state: AppState,
+    /// For `POST /graphql` (no extensions: the handler guards, codes and audits).
     schema: ApiSchema,
+    /// For `/graphql/ws` (the same work done by extensions).
+    ws_schema: ApiSchema,
 }
 
 /// A built application: the state and the router, ready to serve.
@@ -87,7 +90,12 @@ impl Application {
 pub fn router(state: AppState, graphiql: Option<GraphiqlPage>) -> Router {
     let config = state.config.clone();
     let schema = graphql::build_schema(Some(state.clone()), &config);
-    let shared = Shared { state, schema };
+    let ws_schema = graphql::build_ws_schema(Some(state.clone()), &config);
+    let shared = Shared {
+        state,
+        schema,
+        ws_schema,
+    };
     let mut router = Router::new();
     let mut graphql_route = axum::routing::post(graphql_handler);
     if let Some(page) = graphiql {
@@ -226,10 +234,40 @@ async fn graphql_handler(
         .and_then(|v| v.to_str().ok())
         .map(|v| crate::graphql::guard::RequestId(v.to_owned()));
     let mut request = request.data(viewer).data(loader);
-    if let Some(id) = request_id {
-        request = request.data(id);
+    // Parsed once here; the schema reuses the document. A parse error is left to the schema,
+    // which reports it.
+    let (guard_error, mutation_fields) = match request.parsed_query() {
+        Ok(doc) => (
+            guard::check_document(doc).err(),
+            guard::mutation_fields(doc),
+        ),
+        Err(_) => (None, Vec::new()),
+    };
+    let mut response = match guard_error {
+        Some(message) => {
+            async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
+                message, None,
+            )])
+        }
+        None => {
+            if let Some(id) = &request_id {
+                request = request.data(id.clone());
+            }
+            loaders::Tracked::new(shared.schema.execute(request), stall).await
+        }
+    };
+    if let (false, Some(user_id)) = (mutation_fields.is_empty(), user_id) {
+        let request_id = request_id.map(|r| r.0);
+        guard::audit(
+            &shared.state,
+            user_id,
+            request_id,
+            mutation_fields,
+            &response,
+        )
+        .await;
     }
-    let response = loaders::Tracked::new(shared.schema.execute(request), stall).await;
+    errors::code_errors(&mut response);
     let codes: Vec<String> = response
         .errors
         .iter()
@@ -287,7 +325,7 @@ async fn graphql_ws(
     protocol: async_graphql_axum::GraphQLProtocol,
     upgrade: axum::extract::WebSocketUpgrade,
 ) -> Response {
-    let schema = shared.schema.clone();
+    let schema = shared.ws_schema.clone();
     let state = shared.state.clone();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)

@@ -23,6 +23,7 @@ use serde_json::json;
 struct S {
     db: DatabaseConnection,
     config: Arc<api::Config>,
+    statements: api::db::StatementCounter,
 }
 
 #[derive(Deserialize)]
@@ -30,13 +31,35 @@ struct Page {
     first: Option<u64>,
 }
 
-pub fn router(db: DatabaseConnection, config: api::Config) -> Router {
+pub fn router(
+    db: DatabaseConnection,
+    statements: api::db::StatementCounter,
+    config: api::Config,
+) -> Router {
     Router::new()
         .route("/baseline/wishes", get(wishes))
+        .route("/metrics", get(metrics))
         .with_state(S {
             db,
             config: Arc::new(config),
+            statements,
         })
+}
+
+/// The statement count, in the server's `/metrics` format.
+async fn metrics(State(s): State<S>) -> String {
+    format!("lianxin_sql_statements_total {}\n", s.statements.get())
+}
+
+/// Serves the baseline in its own process, as the server runs in its own: the client's
+/// work is not on the baseline's runtime, and both get the same pool settings.
+pub async fn serve(database_url: &str, bind: &str, secret: &str) -> anyhow::Result<()> {
+    let (db, statements) = api::db::connect(database_url).await?;
+    let config = api::Config::new(database_url, api::config::Secret::new(secret))
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    axum::serve(listener, router(db, statements, config)).await?;
+    Ok(())
 }
 
 async fn wishes(State(s): State<S>, headers: HeaderMap, Query(p): Query<Page>) -> Response {

@@ -33,26 +33,31 @@ struct ErrorCodesExtension;
 impl Extension for ErrorCodesExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        for err in &mut response.errors {
-            let has_code = err
-                .extensions
-                .as_ref()
-                .is_some_and(|e| e.get("code").is_some());
-            if has_code {
-                continue;
-            }
-            let input_error = INPUT_ERROR_MARKERS.iter().any(|m| err.message.contains(m));
-            let code = if err.path.is_empty() || input_error {
-                ErrorCode::BadUserInput
-            } else {
-                tracing::error!(message = %err.message, path = ?err.path, "uncoded resolver error");
-                err.message = INTERNAL_MESSAGE.to_owned();
-                ErrorCode::Internal
-            };
-            err.extensions
-                .get_or_insert_with(Default::default)
-                .set("code", Value::from(code.as_str()));
-        }
+        code_errors(&mut response);
         response
+    }
+}
+
+/// Gives every error of a response an `extensions.code`.
+pub fn code_errors(response: &mut Response) {
+    for err in &mut response.errors {
+        let has_code = err
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let input_error = INPUT_ERROR_MARKERS.iter().any(|m| err.message.contains(m));
+        let code = if err.path.is_empty() || input_error {
+            ErrorCode::BadUserInput
+        } else {
+            tracing::error!(message = %err.message, path = ?err.path, "uncoded resolver error");
+            err.message = INTERNAL_MESSAGE.to_owned();
+            ErrorCode::Internal
+        };
+        err.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", Value::from(code.as_str()));
     }
 }

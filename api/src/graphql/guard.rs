@@ -62,7 +62,8 @@ fn check_set(set: &SelectionSet) -> Result<(), String> {
     Ok(())
 }
 
-fn check_document(doc: &ExecutableDocument) -> Result<(), String> {
+/// Refuses alias bombs and oversized selection sets, before anything runs.
+pub fn check_document(doc: &ExecutableDocument) -> Result<(), String> {
     match &doc.operations {
         DocumentOperations::Single(op) => check_set(&op.node.selection_set.node)?,
         DocumentOperations::Multiple(ops) => {
@@ -92,7 +93,7 @@ fn first_id(value: &Value) -> Option<String> {
 }
 
 /// Root fields (response key, field name) of the mutation operations of a document.
-fn mutation_fields(doc: &ExecutableDocument) -> Vec<(String, String)> {
+pub fn mutation_fields(doc: &ExecutableDocument) -> Vec<(String, String)> {
     let ops: Vec<&OperationDefinition> = match &doc.operations {
         DocumentOperations::Single(op) => vec![&op.node],
         DocumentOperations::Multiple(ops) => ops.values().map(|o| &o.node).collect(),
@@ -148,52 +149,63 @@ impl Extension for GuardsExtension {
             Some(Viewer::User(u)) => Some(u.id()),
             _ => None,
         };
-        // Anonymous calls change nothing (they are refused); they are not audited.
-        let (Some(state), Some(user_id)) = (ctx.data_opt::<AppState>(), user_id) else {
-            return response;
-        };
-        let request_id = ctx.data_opt::<RequestId>().map(|r| r.0.clone());
-        let data = match &response.data {
-            Value::Object(map) => Some(map),
-            _ => None,
-        };
-        for (key, name) in fields.into_iter().filter(|(_, n)| n != "login") {
-            let error = response.errors.iter().find(|e| {
-                matches!(e.path.first(), Some(async_graphql::PathSegment::Field(f)) if *f == key)
-            });
-            let payload = data.and_then(|d| d.get(key.as_str()));
-            let (outcome, target_type, target_id) = match (error, payload) {
-                (Some(e), _) => (
-                    e.extensions
-                        .as_ref()
-                        .and_then(|x| x.get("code"))
-                        .map(|c| c.to_string().trim_matches('"').to_owned())
-                        .unwrap_or_else(|| "ERROR".to_owned()),
-                    None,
-                    None,
-                ),
-                (None, Some(Value::Object(p))) => (
-                    "OK".to_owned(),
-                    p.keys().next().map(|k| k.to_string()),
-                    first_id(&Value::Object(p.clone())),
-                ),
-                (None, _) => ("OK".to_owned(), None, None),
-            };
-            let row = audit_log::ActiveModel {
-                user_id: Set(Some(user_id)),
-                operation: Set(name),
-                target_type: Set(target_type),
-                target_id: Set(target_id),
-                outcome: Set(outcome),
-                request_id: Set(request_id.clone()),
-                created_at: Set(Utc::now()),
-                ..Default::default()
-            };
-            if let Err(e) = row.insert(&state.db).await {
-                tracing::error!(error = %e, "audit log write failed");
-            }
+        if let (Some(state), Some(user_id)) = (ctx.data_opt::<AppState>(), user_id) {
+            let request_id = ctx.data_opt::<RequestId>().map(|r| r.0.clone());
+            audit(state, user_id, request_id, fields, &response).await;
         }
         response
+    }
+}
+
+/// Writes the audit log of a mutation's root fields (`fields`, from [`mutation_fields`]) once
+/// it has run: who, which mutation, its target and its outcome. Anonymous calls change
+/// nothing (they are refused) and are not audited; `login` is not audited.
+pub async fn audit(
+    state: &AppState,
+    user_id: i64,
+    request_id: Option<String>,
+    fields: Vec<(String, String)>,
+    response: &Response,
+) {
+    let data = match &response.data {
+        Value::Object(map) => Some(map),
+        _ => None,
+    };
+    for (key, name) in fields.into_iter().filter(|(_, n)| n != "login") {
+        let error = response.errors.iter().find(
+            |e| matches!(e.path.first(), Some(async_graphql::PathSegment::Field(f)) if *f == key),
+        );
+        let payload = data.and_then(|d| d.get(key.as_str()));
+        let (outcome, target_type, target_id) = match (error, payload) {
+            (Some(e), _) => (
+                e.extensions
+                    .as_ref()
+                    .and_then(|x| x.get("code"))
+                    .map(|c| c.to_string().trim_matches('"').to_owned())
+                    .unwrap_or_else(|| "ERROR".to_owned()),
+                None,
+                None,
+            ),
+            (None, Some(Value::Object(p))) => (
+                "OK".to_owned(),
+                p.keys().next().map(|k| k.to_string()),
+                first_id(&Value::Object(p.clone())),
+            ),
+            (None, _) => ("OK".to_owned(), None, None),
+        };
+        let row = audit_log::ActiveModel {
+            user_id: Set(Some(user_id)),
+            operation: Set(name),
+            target_type: Set(target_type),
+            target_id: Set(target_id),
+            outcome: Set(outcome),
+            request_id: Set(request_id.clone()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        if let Err(e) = row.insert(&state.db).await {
+            tracing::error!(error = %e, "audit log write failed");
+        }
     }
 }
 

@@ -55,8 +55,29 @@ pub struct MutationRoot(
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, subscription::SubscriptionRoot>;
 
-/// Builds the schema with the limits and switches of the configuration.
+/// Builds the schema for `POST /graphql`, with the limits and switches of the configuration.
+///
+/// It has no extensions: async-graphql then resolves fields on its fast path (no per-field
+/// extension chain), and the HTTP handler does the extensions' work once per request — the
+/// alias guard ([`guard::check_document`]), error codes ([`errors::code_errors`]) and the
+/// audit log ([`guard::audit`]).
 pub fn build_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
+    builder(state, config).finish()
+}
+
+/// Builds the schema for `/graphql/ws`: the same, with the guard, error-code and audit work
+/// done by extensions, since no handler sees each operation of a WebSocket connection.
+pub fn build_ws_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
+    builder(state, config)
+        .extension(errors::ErrorCodes)
+        .extension(guard::Guards)
+        .finish()
+}
+
+fn builder(
+    state: Option<AppState>,
+    config: &Config,
+) -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, subscription::SubscriptionRoot> {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
@@ -65,16 +86,14 @@ pub fn build_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
     .limit_depth(config.max_depth)
     .limit_complexity(config.max_complexity)
     .limit_recursive_depth(32)
-    .limit_directives(50)
-    .extension(errors::ErrorCodes)
-    .extension(guard::Guards);
+    .limit_directives(50);
     if config.is_production() {
         builder = builder.disable_introspection().disable_suggestions();
     }
     if let Some(state) = state {
         builder = builder.data(state);
     }
-    builder.finish()
+    builder
 }
 
 /// The SDL of the schema, as written to `schema.graphql`.
