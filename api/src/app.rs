@@ -37,6 +37,7 @@ struct Shared {
     schema: ApiSchema,
     /// For `/graphql/ws` (the same work done by extensions).
     ws_schema: ApiSchema,
+    documents: Arc<guard::Documents>,
 }
 
 /// A built application: the state and the router, ready to serve.
@@ -95,6 +96,7 @@ pub fn router(state: AppState, graphiql: Option<GraphiqlPage>) -> Router {
         state,
         schema,
         ws_schema,
+        documents: Arc::default(),
     };
     let mut router = Router::new();
     let mut graphql_route = axum::routing::post(graphql_handler);
@@ -234,14 +236,14 @@ async fn graphql_handler(
         .and_then(|v| v.to_str().ok())
         .map(|v| crate::graphql::guard::RequestId(v.to_owned()));
     let mut request = request.data(viewer).data(loader);
-    // Parsed once here; the schema reuses the document. A parse error is left to the schema,
-    // which reports it.
-    let (guard_error, mutation_fields) = match request.parsed_query() {
-        Ok(doc) => (
-            guard::check_document(doc).err(),
-            guard::mutation_fields(doc),
-        ),
-        Err(_) => (None, Vec::new()),
+    // Parsed here (or found parsed) and handed to the schema; a parse error is left to the
+    // schema, which reports it.
+    let (guard_error, mutation_fields) = match shared.documents.get(&request.query) {
+        Some(parsed) => {
+            request.set_parsed_query(parsed.doc.clone());
+            (parsed.refused.clone(), parsed.mutation_fields.clone())
+        }
+        None => (None, Vec::new()),
     };
     let mut response = match guard_error {
         Some(message) => {

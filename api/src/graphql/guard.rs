@@ -37,7 +37,11 @@ struct GuardsExtension {
     mutations: std::sync::Mutex<Vec<(String, String)>>,
 }
 
-fn check_set(set: &SelectionSet) -> Result<(), String> {
+fn check_set(set: &SelectionSet, depth: usize) -> Result<(), String> {
+    // Deeper documents are refused by the schema's own recursion limit.
+    if depth > 64 {
+        return Ok(());
+    }
     let mut counts: HashMap<&str, usize> = HashMap::new();
     if set.items.len() > MAX_FIELDS_IN_SET {
         return Err(format!("一个选择集最多 {MAX_FIELDS_IN_SET} 个字段"));
@@ -53,9 +57,9 @@ fn check_set(set: &SelectionSet) -> Result<(), String> {
                         f.node.name.node
                     ));
                 }
-                check_set(&f.node.selection_set.node)?;
+                check_set(&f.node.selection_set.node, depth + 1)?;
             }
-            Selection::InlineFragment(fr) => check_set(&fr.node.selection_set.node)?,
+            Selection::InlineFragment(fr) => check_set(&fr.node.selection_set.node, depth + 1)?,
             Selection::FragmentSpread(_) => {}
         }
     }
@@ -65,15 +69,15 @@ fn check_set(set: &SelectionSet) -> Result<(), String> {
 /// Refuses alias bombs and oversized selection sets, before anything runs.
 pub fn check_document(doc: &ExecutableDocument) -> Result<(), String> {
     match &doc.operations {
-        DocumentOperations::Single(op) => check_set(&op.node.selection_set.node)?,
+        DocumentOperations::Single(op) => check_set(&op.node.selection_set.node, 0)?,
         DocumentOperations::Multiple(ops) => {
             for op in ops.values() {
-                check_set(&op.node.selection_set.node)?;
+                check_set(&op.node.selection_set.node, 0)?;
             }
         }
     }
     for fragment in doc.fragments.values() {
-        check_set(&fragment.node.selection_set.node)?;
+        check_set(&fragment.node.selection_set.node, 0)?;
     }
     Ok(())
 }
@@ -212,3 +216,52 @@ pub async fn audit(
 /// The request id (`x-request-id`), for logs and the audit trail.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
+
+/// A parsed document with the guard's verdict on it.
+pub struct Parsed {
+    pub doc: ExecutableDocument,
+    /// Why the guard refuses it, if it does.
+    pub refused: Option<String>,
+    /// Root fields of its mutations (response key, field name), for the audit log.
+    pub mutation_fields: Vec<(String, String)>,
+}
+
+/// Parsed documents by query text. Front-ends send the same few operations over and over,
+/// and parsing is a noticeable share of a small request; a hit costs a clone of the tree.
+#[derive(Default)]
+pub struct Documents {
+    map: std::sync::Mutex<HashMap<String, Arc<Parsed>>>,
+}
+
+/// Distinct documents kept (the cache starts over when full).
+const MAX_DOCUMENTS: usize = 256;
+/// Longer query texts are parsed every time.
+const MAX_CACHED_QUERY: usize = 4 * 1024;
+
+impl Documents {
+    /// The parsed document of `query`, or `None` when it does not parse (the schema then
+    /// reports the syntax error itself).
+    pub fn get(&self, query: &str) -> Option<Arc<Parsed>> {
+        let cacheable = query.len() <= MAX_CACHED_QUERY;
+        if cacheable {
+            let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(p) = map.get(query) {
+                return Some(p.clone());
+            }
+        }
+        let doc = async_graphql::parser::parse_query(query).ok()?;
+        let parsed = Arc::new(Parsed {
+            refused: check_document(&doc).err(),
+            mutation_fields: mutation_fields(&doc),
+            doc,
+        });
+        if cacheable {
+            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            if map.len() >= MAX_DOCUMENTS {
+                map.clear();
+            }
+            map.insert(query.to_owned(), parsed.clone());
+        }
+        Some(parsed)
+    }
+}

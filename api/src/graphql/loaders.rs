@@ -151,6 +151,8 @@ impl Stall {
 pub struct Tracked<F> {
     fut: Pin<Box<F>>,
     stall: Arc<Stall>,
+    /// The waker handed to the inner future (made once, pointing at the latest task waker).
+    flag: Arc<WakeFlag>,
 }
 
 impl<F> Tracked<F> {
@@ -158,13 +160,17 @@ impl<F> Tracked<F> {
         Self {
             fut: Box::pin(fut),
             stall,
+            flag: Arc::new(WakeFlag {
+                woken: AtomicBool::new(false),
+                inner: futures_util::task::AtomicWaker::new(),
+            }),
         }
     }
 }
 
 struct WakeFlag {
     woken: AtomicBool,
-    inner: std::task::Waker,
+    inner: futures_util::task::AtomicWaker,
 }
 
 impl std::task::Wake for WakeFlag {
@@ -174,7 +180,7 @@ impl std::task::Wake for WakeFlag {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::Release);
-        self.inner.wake_by_ref();
+        self.inner.wake();
     }
 }
 
@@ -184,14 +190,12 @@ impl<F: Future> Future for Tracked<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
         let this = self.get_mut();
         this.stall.stalled.store(false, Ordering::Release);
-        let flag = Arc::new(WakeFlag {
-            woken: AtomicBool::new(false),
-            inner: cx.waker().clone(),
-        });
-        let waker = std::task::Waker::from(flag.clone());
+        this.flag.woken.store(false, Ordering::Release);
+        this.flag.inner.register(cx.waker());
+        let waker = std::task::Waker::from(this.flag.clone());
         let mut inner_cx = std::task::Context::from_waker(&waker);
         let result = this.fut.as_mut().poll(&mut inner_cx);
-        if result.is_pending() && !flag.woken.load(Ordering::Acquire) {
+        if result.is_pending() && !this.flag.woken.load(Ordering::Acquire) {
             this.stall.stalled.store(true, Ordering::Release);
             this.stall.changed.notify_waiters();
         }
