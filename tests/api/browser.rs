@@ -12,7 +12,7 @@ use std::{path::PathBuf, time::Duration};
 use axum::{body::Body, http::Request};
 use serde_json::Value;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, serve};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -44,17 +44,6 @@ fn missing() -> Vec<String> {
     missing
 }
 
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    format!("http://{addr}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphiql_runs_a_query_with_a_token_header_in_headless_chromium() {
     let missing = missing();
@@ -71,7 +60,8 @@ async fn graphiql_runs_a_query_with_a_token_header_in_headless_chromium() {
         .await
         .expect("demo data");
     let token = app.login("admin").await;
-    let base = serve(app.router.clone()).await;
+    let addr = serve(app.router.clone()).await;
+    let base = format!("http://{addr}");
 
     let shots = root().join("target/browser");
     std::fs::create_dir_all(&shots).expect("screenshot folder");

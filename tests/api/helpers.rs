@@ -365,3 +365,16 @@ impl TestApp {
         best.unwrap_or((0, Value::Null))
     }
 }
+
+/// Serves `router` on a free local port (for clients that need a real socket: WebSockets,
+/// the browser) and returns its address.
+pub async fn serve(router: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    addr
+}

@@ -7,21 +7,10 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
-use crate::helpers::{TestApp, ok, postgres_base_url};
+use crate::helpers::{TestApp, ok, postgres_base_url, serve};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    format!("ws://{addr}/graphql/ws")
-}
 
 async fn subscribe(url: &str, token: Option<&str>, query: &str) -> Ws {
     let mut req = url.into_client_request().expect("request");
@@ -72,7 +61,8 @@ const WISH_EVENTS: &str = "subscription { wishEvents(communityId: \"1\") { kind 
 #[tokio::test]
 async fn wish_events_arrive_masked_and_only_for_those_who_may_see_them() {
     let app = TestApp::with_demo().await;
-    let url = serve(app.router.clone()).await;
+    let addr = serve(app.router.clone()).await;
+    let url = format!("ws://{addr}/graphql/ws");
     // On PostgreSQL, mutate through a second instance on the same database.
     let second = match postgres_base_url() {
         Some(_) => {
@@ -159,7 +149,8 @@ async fn wish_events_arrive_masked_and_only_for_those_who_may_see_them() {
 #[tokio::test]
 async fn shift_events_follow_sign_ups_and_a_bad_token_is_refused() {
     let app = TestApp::with_demo().await;
-    let url = serve(app.router.clone()).await;
+    let addr = serve(app.router.clone()).await;
+    let url = format!("ws://{addr}/graphql/ws");
     let grid = app.login("grid").await;
     let q = "subscription { shiftEvents(slotId: \"1\") { kind signup { studentName status } shift { id } } }";
     let mut ws = subscribe(&url, Some(&grid), q).await;
