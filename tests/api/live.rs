@@ -197,3 +197,23 @@ async fn shift_events_follow_sign_ups_and_a_bad_token_is_refused() {
     };
     assert!(refused);
 }
+
+#[tokio::test]
+async fn the_websocket_schema_refuses_alias_bombs_with_a_code_too() {
+    let app = TestApp::with_demo().await;
+    let token = app.login("admin").await;
+    let addr = serve(app.router.clone()).await;
+    let url = format!("ws://{addr}/graphql/ws");
+    let aliases: Vec<String> = (0..16).map(|i| format!("a{i}: me {{ id }}")).collect();
+    let query = format!("{{ {} }}", aliases.join(" "));
+    let mut ws = subscribe(&url, Some(&token), &query).await;
+    let msg = next_message(&mut ws, Duration::from_secs(5))
+        .await
+        .expect("an answer");
+    let errors = match msg["type"].as_str() {
+        Some("error") => msg["payload"].clone(),
+        _ => msg["payload"]["errors"].clone(),
+    };
+    assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT", "{msg}");
+    assert!(msg["payload"]["data"].is_null(), "{msg}");
+}

@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
+use futures_util::{StreamExt, stream::BoxStream};
+
 use async_graphql::{
     Response, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
 };
 
 use crate::error::{ErrorCode, INTERNAL_MESSAGE};
@@ -35,6 +37,22 @@ impl Extension for ErrorCodesExtension {
         let mut response = next.run(ctx).await;
         code_errors(&mut response);
         response
+    }
+
+    /// Everything sent over the WebSocket (queries, mutations and subscription events alike)
+    /// goes through this stream, not through `request`.
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream)
+            .map(|mut response| {
+                code_errors(&mut response);
+                response
+            })
+            .boxed()
     }
 }
 
