@@ -240,8 +240,9 @@ async fn graphql_handler(
     // schema, which reports it.
     let (guard_error, mutation_fields) = match shared.documents.get(&request.query) {
         Some(parsed) => {
+            let fields = guard::mutation_fields(&parsed.doc, request.operation_name.as_deref());
             request.set_parsed_query(parsed.doc.clone());
-            (parsed.refused.clone(), parsed.mutation_fields.clone())
+            (parsed.refused.clone(), fields)
         }
         None => (None, Vec::new()),
     };
@@ -258,7 +259,10 @@ async fn graphql_handler(
             loaders::Tracked::new(shared.schema.execute(request), stall).await
         }
     };
-    if let (false, Some(user_id)) = (mutation_fields.is_empty(), user_id) {
+    // Only a mutation that ran is audited: one refused by the guard, a limit or validation
+    // changed nothing.
+    let ran = !mutation_fields.is_empty() && guard::executed(&response);
+    if let (true, Some(user_id)) = (ran, user_id) {
         let request_id = request_id.map(|r| r.0);
         guard::audit(
             &shared.state,

@@ -105,6 +105,27 @@ async fn privileged_mutations_are_audited_and_readable_by_admin_only() {
             .await;
         assert_code(&v, "FORBIDDEN");
     }
+    // Mutations that did not run are not audited: refused by validation, by the alias guard,
+    // or not the operation selected from a document of several.
+    let v = app
+        .gql(Some(&staff), "mutation { createGrid(input: {communityId: \"1\", name: \"未运行\", kind: DEDICATED}) { nope } }", json!({}))
+        .await;
+    assert_code(&v, "BAD_USER_INPUT");
+    let bomb: Vec<String> = (0..16)
+        .map(|i| format!("a{i}: createGrid(input: {{communityId: \"1\", name: \"炸{i}\", kind: DEDICATED}}) {{ grid {{ id }} }}"))
+        .collect();
+    let v = app
+        .gql(Some(&staff), &format!("mutation {{ {} }}", bomb.join(" ")), json!({}))
+        .await;
+    assert_code(&v, "BAD_USER_INPUT");
+    let two = json!({
+        "query": "query Q { me { id } } mutation M { createGrid(input: {communityId: \"1\", name: \"没选中\", kind: DEDICATED}) { grid { id } } }",
+        "operationName": "Q",
+    });
+    let (_, v) = app
+        .post_raw(Some(&staff), two.to_string().into_bytes())
+        .await;
+    assert!(ok(&v)["me"]["id"].is_string(), "{v}");
     let q = "{ auditLog(first: 10) { totalCount nodes { operation targetType targetId outcome user { username } createdAt requestId } } }";
     assert_code(&app.gql(Some(&staff), q, json!({})).await, "FORBIDDEN");
     let admin = app.login("admin").await;
@@ -121,6 +142,7 @@ async fn privileged_mutations_are_audited_and_readable_by_admin_only() {
     assert_eq!(nodes[2]["outcome"], "OK");
     assert_eq!(nodes[2]["targetId"], grid.as_str());
     assert_eq!(nodes[2]["targetType"], "grid");
+    assert_eq!(ok(&v)["auditLog"]["totalCount"], 3, "{v}");
 }
 
 /// A tiny deterministic generator.

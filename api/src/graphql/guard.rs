@@ -8,8 +8,7 @@ use async_graphql::{
     Response, ServerError, ServerResult, Value, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery},
     parser::types::{
-        DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
-        SelectionSet,
+        DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
     },
 };
 use chrono::Utc;
@@ -33,8 +32,8 @@ impl ExtensionFactory for Guards {
 
 #[derive(Default)]
 struct GuardsExtension {
-    /// Root fields of the request's mutation, noted at parse time.
-    mutations: std::sync::Mutex<Vec<(String, String)>>,
+    /// The request's document, kept at parse time for the audit after execution.
+    document: std::sync::Mutex<Option<ExecutableDocument>>,
 }
 
 fn check_set(set: &SelectionSet, depth: usize) -> Result<(), String> {
@@ -96,14 +95,19 @@ fn first_id(value: &Value) -> Option<String> {
     }
 }
 
-/// Root fields (response key, field name) of the mutation operations of a document.
-pub fn mutation_fields(doc: &ExecutableDocument) -> Vec<(String, String)> {
-    let ops: Vec<&OperationDefinition> = match &doc.operations {
-        DocumentOperations::Single(op) => vec![&op.node],
-        DocumentOperations::Multiple(ops) => ops.values().map(|o| &o.node).collect(),
+/// Root fields (response key, field name) of the operation `operation_name` selects in
+/// `doc`, if it is a mutation. A document of several operations runs only the named one.
+pub fn mutation_fields(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Vec<(String, String)> {
+    let op = match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|o| &o.node),
+        (DocumentOperations::Multiple(_), None) => None,
     };
-    ops.into_iter()
-        .filter(|op| op.ty == OperationType::Mutation)
+    op.filter(|op| op.ty == OperationType::Mutation)
+        .into_iter()
         .flat_map(|op| op.selection_set.node.items.iter())
         .filter_map(|item| match &item.node {
             Selection::Field(f) => {
@@ -132,7 +136,7 @@ impl Extension for GuardsExtension {
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
         check_document(&doc).map_err(|m| ServerError::new(m, None))?;
-        *self.mutations.lock().unwrap_or_else(|e| e.into_inner()) = mutation_fields(&doc);
+        *self.document.lock().unwrap_or_else(|e| e.into_inner()) = Some(doc.clone());
         Ok(doc)
     }
 
@@ -145,7 +149,14 @@ impl Extension for GuardsExtension {
         next: NextExecute<'_>,
     ) -> Response {
         let response = next.run(ctx, operation_name).await;
-        let fields = std::mem::take(&mut *self.mutations.lock().unwrap_or_else(|e| e.into_inner()));
+        let document = self
+            .document
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let fields = document
+            .map(|doc| mutation_fields(&doc, operation_name))
+            .unwrap_or_default();
         if fields.is_empty() {
             return response;
         }
@@ -159,6 +170,12 @@ impl Extension for GuardsExtension {
         }
         response
     }
+}
+
+/// Whether a response comes from running the operation: errors raised before execution
+/// (parsing, limits, validation) have no path, those of fields always have one.
+pub fn executed(response: &Response) -> bool {
+    response.errors.iter().all(|e| !e.path.is_empty())
 }
 
 /// Writes the audit log of a mutation's root fields (`fields`, from [`mutation_fields`]) once
@@ -222,8 +239,6 @@ pub struct Parsed {
     pub doc: ExecutableDocument,
     /// Why the guard refuses it, if it does.
     pub refused: Option<String>,
-    /// Root fields of its mutations (response key, field name), for the audit log.
-    pub mutation_fields: Vec<(String, String)>,
 }
 
 /// Parsed documents by query text. Front-ends send the same few operations over and over,
@@ -252,7 +267,6 @@ impl Documents {
         let doc = async_graphql::parser::parse_query(query).ok()?;
         let parsed = Arc::new(Parsed {
             refused: check_document(&doc).err(),
-            mutation_fields: mutation_fields(&doc),
             doc,
         });
         if cacheable {
