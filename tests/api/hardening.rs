@@ -115,7 +115,11 @@ async fn privileged_mutations_are_audited_and_readable_by_admin_only() {
         .map(|i| format!("a{i}: createGrid(input: {{communityId: \"1\", name: \"炸{i}\", kind: DEDICATED}}) {{ grid {{ id }} }}"))
         .collect();
     let v = app
-        .gql(Some(&staff), &format!("mutation {{ {} }}", bomb.join(" ")), json!({}))
+        .gql(
+            Some(&staff),
+            &format!("mutation {{ {} }}", bomb.join(" ")),
+            json!({}),
+        )
         .await;
     assert_code(&v, "BAD_USER_INPUT");
     let two = json!({

@@ -69,6 +69,17 @@ pub struct ShiftEvent {
     pub signup: ShiftSignup,
 }
 
+/// The next event of the bus, skipping over those lost to lag; `None` once it is closed.
+async fn next_event(rx: &mut tokio::sync::broadcast::Receiver<Event>) -> Option<Event> {
+    loop {
+        match rx.recv().await {
+            Ok(ev) => return Some(ev),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
@@ -89,11 +100,7 @@ impl SubscriptionRoot {
             (rx, st, who),
             move |(mut rx, st, who)| async move {
                 loop {
-                    let ev = match rx.recv().await {
-                        Ok(ev) => ev,
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(_) => return None,
-                    };
+                    let ev = next_event(&mut rx).await?;
                     let Event::Wish {
                         kind,
                         wish_id,
@@ -142,11 +149,7 @@ impl SubscriptionRoot {
             (rx, st, who),
             move |(mut rx, st, who)| async move {
                 loop {
-                    let ev = match rx.recv().await {
-                        Ok(ev) => ev,
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(_) => return None,
-                    };
+                    let ev = next_event(&mut rx).await?;
                     let Event::Shift {
                         kind,
                         slot_id,
