@@ -12,6 +12,7 @@ mod m20261122_000002_create_wishes_and_bank;
 mod m20261122_000003_create_alliances_and_agreements;
 mod m20261122_000004_create_schedules;
 mod m20261122_000005_create_audit_log;
+mod m20261122_000006_wishes_no_self_claim;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_alliances_and_agreements::Migration),
             Box::new(m20261122_000004_create_schedules::Migration),
             Box::new(m20261122_000005_create_audit_log::Migration),
+            Box::new(m20261122_000006_wishes_no_self_claim::Migration),
         ]
     }
 }

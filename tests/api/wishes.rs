@@ -1,6 +1,6 @@
 use api::service::account::RoleGrant;
 use entity::{role_assignment::Role, wish, wish::WishCategory, wish::WishStatus};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_code, error_code, ok};
@@ -235,6 +235,26 @@ async fn claim_rules_members_only_not_ones_own_and_a_cap_on_active_claims() {
         &app.gql(Some(&both), CLAIM, json!({"id": own})).await,
         "FORBIDDEN",
     );
+    // The database refuses it too, should a bug let it through the service.
+    let raw = app
+        .db()
+        .execute_unprepared(&format!(
+            "UPDATE wishes SET claimant_id = submitted_by, status = 'CLAIMED' WHERE id = {own}"
+        ))
+        .await;
+    assert!(
+        raw.is_err(),
+        "a self-claim written directly must be refused"
+    );
+    let v = app
+        .gql(
+            Some(&staff),
+            "query($id: ID!) { wish(id: $id) { status claimant { id } } }",
+            json!({"id": own}),
+        )
+        .await;
+    assert_eq!(ok(&v)["wish"]["status"], "PUBLISHED");
+    assert!(ok(&v)["wish"]["claimant"].is_null());
     // At most three active claims.
     let (_, busy) = app.quick_user("busy-member", &member(None)).await;
     for i in 0..3 {
