@@ -73,12 +73,24 @@ async fn gql(port: u16, token: Option<&str>, query: &str) -> Value {
 }
 
 async fn start(dir: &std::path::Path, port: u16) -> Server {
-    let child = lianxin(dir)
-        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn lianxin");
+    start_logging(dir, port, None).await
+}
+
+/// Starts `serve --demo`; with `log`, its info-level log goes to that file.
+async fn start_logging(dir: &std::path::Path, port: u16, log: Option<&std::path::Path>) -> Server {
+    let mut cmd = lianxin(dir);
+    cmd.args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::null());
+    match log {
+        Some(path) => {
+            let file = std::fs::File::create(path).expect("log file");
+            cmd.env("RUST_LOG", "info").stdout(file);
+        }
+        None => {
+            cmd.stdout(Stdio::null());
+        }
+    }
+    let child = cmd.spawn().expect("spawn lianxin");
     let server = Server(child);
     for _ in 0..300 {
         if let Some((200, _)) = http(port, "GET", "/healthz", None, "").await {
@@ -177,4 +189,69 @@ fn export_schema_check_passes_on_the_committed_schema() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[tokio::test]
+async fn each_graphql_request_logs_one_line_without_tokens_or_passwords() {
+    let dir = std::env::temp_dir().join(format!(
+        "lianxin-log-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let log = dir.join("server.log");
+    let port = free_port();
+    let server = start_logging(&dir, port, Some(&log)).await;
+    let bad = gql(
+        port,
+        None,
+        "mutation WrongLogin { login(input: {username: \"admin\", password: \"not-the-password\"}) { token } }",
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let token = gql(
+        port,
+        None,
+        "mutation Login { login(input: {username: \"admin\", password: \"lianxin-demo\"}) { token } }",
+    )
+    .await["data"]["login"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let me = gql(port, Some(&token), "query WhoAmI { me { id } }").await;
+    let admin_id = me["data"]["me"]["id"].as_str().expect("id").to_owned();
+    drop(server);
+    let text = std::fs::read_to_string(&log).expect("log");
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains(" graphql ")).collect();
+    let line = |op: &str| -> Vec<&str> {
+        lines
+            .iter()
+            .copied()
+            .filter(|l| l.contains(&format!("operation={op} ")))
+            .collect()
+    };
+    for op in ["WrongLogin", "Login", "WhoAmI"] {
+        let found = line(op);
+        assert_eq!(found.len(), 1, "one line for {op}: {text}");
+        for key in ["request_id=", "user_id=", "duration_ms=", "errors="] {
+            assert!(found[0].contains(key), "{key} in {}", found[0]);
+        }
+    }
+    assert!(line("WrongLogin")[0].contains("UNAUTHENTICATED"), "{text}");
+    assert!(
+        line("WhoAmI")[0].contains(&format!("user_id=Some({admin_id})")),
+        "{text}"
+    );
+    assert!(line("WhoAmI")[0].contains("errors=[]"), "{text}");
+    for secret in [token.as_str(), "not-the-password"] {
+        assert!(!text.contains(secret), "the log holds a secret: {text}");
+    }
+    // `--demo` prints the demo password at start on purpose; no request line holds it.
+    let requests: Vec<&str> = text.lines().filter(|l| l.contains("request{")).collect();
+    assert!(requests.len() >= 4, "{text}");
+    assert!(
+        !requests.iter().any(|l| l.contains("lianxin-demo")),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
