@@ -5,7 +5,8 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 use api::{
     Application, Config,
     config::{DEFAULT_DATABASE_URL, Environment, Secret, WishPoints},
-    db, graphql, service,
+    core::db,
+    demo, graphql,
 };
 use clap::{Args, Parser, Subcommand};
 
@@ -118,7 +119,7 @@ const DEMO_SECRET: &str = "lianxin-demo-secret-do-not-use-in-production!";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    api::telemetry::init("info,sqlx=warn");
+    api::core::telemetry::init("info,sqlx=warn");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -190,16 +191,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.points_per_hour = rules.points_per_hour;
             let app = Application::build(config).await?;
             if demo {
-                if service::demo::is_empty(&app.state.db)
+                if demo::is_empty(&app.state.db)
                     .await
                     .map_err(|e| anyhow::anyhow!(e.message()))?
                 {
-                    let accounts = service::demo::seed(&app.state.db, &app.state.config)
+                    let accounts = demo::seed(&app.state.db, &app.state.config)
                         .await
                         .map_err(|e| anyhow::anyhow!("demo data: {:?}", e))?;
                     println!(
                         "demo data written; every account's password is `{}`:",
-                        service::demo::DEMO_PASSWORD
+                        demo::DEMO_PASSWORD
                     );
                     for a in accounts {
                         println!("  {:<12} {}", a.username, a.description);
@@ -244,7 +245,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let (conn, _) = db::connect(&db.database_url).await?;
             db::migrate(&conn).await?;
-            let user = service::account::ensure_admin(&conn, &username, &password)
+            let user = api::account::rules::ensure_admin(&conn, &username, &password)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("admin `{}` ready (id {})", user.username, user.id);

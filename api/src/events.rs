@@ -9,20 +9,25 @@ use tokio::sync::broadcast;
 
 pub const CHANNEL: &str = "lianxin_events";
 
+/// Every domain's typed events, as carried by the bus (and, on PostgreSQL, as JSON through
+/// NOTIFY). Each domain defines its own in its `events.rs`; its rules publish them.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type")]
 pub enum Event {
-    Wish {
-        kind: String,
-        wish_id: i64,
-        community_id: i64,
-    },
-    Shift {
-        kind: String,
-        slot_id: i64,
-        shift_id: i64,
-        signup_id: i64,
-    },
+    Wish(crate::wish::events::WishChanged),
+    Shift(crate::schedule::events::SignupChanged),
+}
+
+impl From<crate::wish::events::WishChanged> for Event {
+    fn from(e: crate::wish::events::WishChanged) -> Self {
+        Event::Wish(e)
+    }
+}
+
+impl From<crate::schedule::events::SignupChanged> for Event {
+    fn from(e: crate::schedule::events::SignupChanged) -> Self {
+        Event::Shift(e)
+    }
 }
 
 #[derive(Clone)]
@@ -50,7 +55,8 @@ impl Events {
 
     /// Publishes an event after a successful change: through PostgreSQL NOTIFY (all
     /// instances, this one included, receive it), or in-process for SQLite.
-    pub async fn publish(&self, db: &DatabaseConnection, event: Event) {
+    pub async fn publish(&self, db: &DatabaseConnection, event: impl Into<Event>) {
+        let event = event.into();
         if db.get_database_backend() == DbBackend::Postgres {
             let Ok(payload) = serde_json::to_string(&event) else {
                 return;

@@ -1,17 +1,27 @@
 //! lianxin (连心): a GraphQL API for community party-building and volunteer coordination.
+//!
+//! The house is split by domain first: each domain folder holds its GraphQL `schema`, its
+//! business `rules` (no GraphQL), its read-and-write `policy`, its batch `loaders` and its
+//! `events`. `core`, `auth`, `graphql` and `http` are shared plumbing; `nodes` holds the node
+//! types every domain returns (users, places, organisations).
 
-pub mod app;
 pub mod auth;
-pub mod config;
-pub mod db;
-pub mod error;
+pub mod core;
 pub mod events;
-pub mod graphiql;
 pub mod graphql;
-pub mod metrics;
-pub mod service;
-pub mod state;
-pub mod telemetry;
+pub mod http;
+pub mod nodes;
 
-pub use app::Application;
-pub use config::Config;
+pub mod account;
+pub mod alliance;
+pub mod bank;
+pub mod overview;
+pub mod places;
+pub mod registration;
+pub mod schedule;
+pub mod wish;
+
+pub mod demo;
+
+pub use core::config::{self, Config};
+pub use http::app::Application;

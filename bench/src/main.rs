@@ -491,7 +491,7 @@ async fn run(
     if !status.success() {
         bail!("migrate failed");
     }
-    let (db, _) = api::db::connect(url).await?;
+    let (db, _) = api::core::db::connect(url).await?;
     println!("seeding…");
     let t = Instant::now();
     let hash = api::auth::hash_password("bench-password".into())

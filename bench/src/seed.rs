@@ -44,7 +44,7 @@ async fn insert(db: &DatabaseConnection, table: &str, cols: &str, rows: &[String
 pub async fn seed(db: &DatabaseConnection, password_hash: &str) -> Result<Seeded> {
     let now = Utc::now();
     let ts = format!("'{}'", now.to_rfc3339());
-    let today = api::service::validate::today();
+    let today = api::core::validate::today();
     let backend = db.get_database_backend();
     let t = if backend == DbBackend::Postgres {
         "TRUE"
@@ -297,13 +297,13 @@ pub async fn seed(db: &DatabaseConnection, password_hash: &str) -> Result<Seeded
             6 => chrono::Weekday::Sat,
             _ => chrono::Weekday::Sun,
         };
-        for d in api::service::schedule::occurrences(wd, from, to, &[]) {
+        for d in api::schedule::rules::occurrences(wd, from, to, &[]) {
             let start = chrono::NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default();
             let end = chrono::NaiveTime::from_hms_opt(hour + 2, 0, 0).unwrap_or_default();
             shifts.push(format!(
                 "({s}, '{d}', '{}', '{}', 1000, 0)",
-                api::service::schedule::local_instant(d, start).to_rfc3339(),
-                api::service::schedule::local_instant(d, end).to_rfc3339()
+                api::schedule::rules::local_instant(d, start).to_rfc3339(),
+                api::schedule::rules::local_instant(d, end).to_rfc3339()
             ));
         }
     }

@@ -1,4 +1,4 @@
-use api::service::account::RoleGrant;
+use api::account::rules::RoleGrant;
 use entity::{organization, organization::OrganizationKind, role_assignment::Role};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 use serde_json::{Value, json};
@@ -37,7 +37,7 @@ async fn branch(app: &TestApp, name: &str, community: Option<i64>) -> (i64, Stri
 }
 
 fn day(offset: i64) -> String {
-    (api::service::validate::today() + chrono::Duration::days(offset)).to_string()
+    (api::core::validate::today() + chrono::Duration::days(offset)).to_string()
 }
 
 async fn propose(
@@ -484,8 +484,8 @@ async fn statistics_match_the_rows_created() {
     assert_eq!(count(&s["byStatus"], "status", "EXPIRED"), 0);
     assert_eq!(s["activeAlliances"], 1);
     assert_eq!(s["memberUnits"], 1);
-    let this_month = api::service::validate::today().format("%Y-%m").to_string();
-    let earlier = (api::service::validate::today() - chrono::Duration::days(20))
+    let this_month = api::core::validate::today().format("%Y-%m").to_string();
+    let earlier = (api::core::validate::today() - chrono::Duration::days(20))
         .format("%Y-%m")
         .to_string();
     let total: u64 = s["activitiesPerMonth"]

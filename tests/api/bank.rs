@@ -1,4 +1,4 @@
-use api::service::{account::RoleGrant, bank};
+use api::{account::rules::RoleGrant, bank::rules as bank};
 use entity::{ledger_entry, passbook, redemption, reward, role_assignment::Role};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
@@ -35,7 +35,7 @@ async fn holder(app: &TestApp, name: &str, points: i32) -> (i64, String, i64) {
                 holder_id: Some(uid),
                 category_id: 1,
                 description: "志愿服务".into(),
-                occurred_on: api::service::validate::today(),
+                occurred_on: api::core::validate::today(),
             },
         )
         .await
@@ -130,7 +130,7 @@ async fn four_hundred_concurrent_mixed_operations_keep_the_ledger_exact() {
                 holder_id: Some(uid),
                 category_id: 2,
                 description: format!("好事{i}"),
-                occurred_on: api::service::validate::today(),
+                occurred_on: api::core::validate::today(),
             },
         )
         .await
@@ -351,7 +351,7 @@ async fn the_same_redemption_sent_ten_times_with_one_key_moves_points_once() {
             holder_id: Some(b.holder_id),
             category_id: 4,
             description: "见义勇为".into(),
-            occurred_on: api::service::validate::today(),
+            occurred_on: api::core::validate::today(),
         },
     )
     .await
@@ -520,7 +520,7 @@ async fn good_deeds_rankings_and_the_catalogue() {
     assert_eq!(d["rewards"]["totalCount"], 3);
     // resident1 reports a deed for herself; staff approve with the category's points.
     let resident = app.login("resident1").await;
-    let today = api::service::validate::today().to_string();
+    let today = api::core::validate::today().to_string();
     let v = app
         .gql(Some(&resident), "mutation($d: Date!) { reportGoodDeed(input: {categoryId: \"3\", description: \"调解邻里噪音纠纷\", occurredOn: $d}) { goodDeed { id status category { name } } } }", json!({"d": today}))
         .await;

@@ -56,7 +56,7 @@ async fn graphiql_runs_a_query_with_a_token_header_in_headless_chromium() {
         return;
     }
     let app = TestApp::spawn_with(|c| c.graphiql_assets = Some(assets())).await;
-    api::service::demo::seed(&app.state.db, &app.state.config)
+    api::demo::seed(&app.state.db, &app.state.config)
         .await
         .expect("demo data");
     let token = app.login("admin").await;

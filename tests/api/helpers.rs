@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use api::{
     Application, Config,
     config::{Environment, Secret},
-    state::AppState,
+    core::state::AppState,
 };
 use axum::{
     Router,
@@ -72,7 +72,7 @@ impl TestApp {
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
-            api::telemetry::init("info,sqlx=warn");
+            api::core::telemetry::init("info,sqlx=warn");
         }
         let name = unique_name();
         let (url, cleanup) = match postgres_base_url() {
@@ -112,7 +112,7 @@ impl TestApp {
     /// An app filled with the demo data of `serve --demo`.
     pub async fn with_demo() -> Self {
         let app = Self::spawn().await;
-        api::service::demo::seed(&app.state.db, &app.state.config)
+        api::demo::seed(&app.state.db, &app.state.config)
             .await
             .expect("demo data");
         app
@@ -211,10 +211,10 @@ impl TestApp {
     pub async fn create_user_with(
         &self,
         username: &str,
-        grants: &[api::service::account::RoleGrant],
+        grants: &[api::account::rules::RoleGrant],
     ) -> String {
         let hash = demo_hash().await;
-        api::service::account::insert_user(
+        api::account::rules::insert_user(
             self.db(),
             username,
             username,
@@ -233,9 +233,9 @@ impl TestApp {
     pub async fn quick_user(
         &self,
         username: &str,
-        grants: &[api::service::account::RoleGrant],
+        grants: &[api::account::rules::RoleGrant],
     ) -> (i64, String) {
-        let user = api::service::account::insert_user(
+        let user = api::account::rules::insert_user(
             self.db(),
             username,
             username,

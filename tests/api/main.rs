@@ -13,6 +13,7 @@ mod limits;
 mod live;
 mod operations;
 mod places;
+mod read_policy;
 mod readme;
 mod registration;
 mod schedules;

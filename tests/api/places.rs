@@ -1,4 +1,4 @@
-use api::service::account::RoleGrant;
+use api::account::rules::RoleGrant;
 use entity::{grid, grid::GridKind, role_assignment::Role};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::json;

@@ -1,4 +1,4 @@
-use api::service::account::RoleGrant;
+use api::account::rules::RoleGrant;
 use axum::{
     body::Body,
     http::{Request, StatusCode},
@@ -26,7 +26,7 @@ fn student(org: i64) -> Vec<RoleGrant> {
 }
 
 fn day(offset: i64) -> chrono::NaiveDate {
-    api::service::validate::today() + Duration::days(offset)
+    api::core::validate::today() + Duration::days(offset)
 }
 
 /// A slot at 汇通社区 created by demo staff; returns its id.

@@ -1,4 +1,4 @@
-use api::service::account::RoleGrant;
+use api::account::rules::RoleGrant;
 use entity::{role_assignment::Role, wish, wish::WishCategory, wish::WishStatus};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
@@ -287,7 +287,7 @@ async fn a_wish_past_its_deadline_reads_expired_and_cannot_be_claimed() {
         .expect("wish");
     let mut am: wish::ActiveModel = row.into();
     am.deadline = Set(Some(
-        api::service::validate::today() - chrono::Duration::days(1),
+        api::core::validate::today() - chrono::Duration::days(1),
     ));
     am.update(app.db()).await.expect("update");
     let v = app.gql(None, WISH, json!({"id": id})).await;

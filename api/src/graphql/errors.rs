@@ -11,7 +11,8 @@ use async_graphql::{
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
 };
 
-use crate::error::{ErrorCode, INTERNAL_MESSAGE};
+use crate::core::error::ErrorCode;
+use crate::core::error::INTERNAL_MESSAGE;
 
 pub struct ErrorCodes;
 

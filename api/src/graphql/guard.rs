@@ -15,7 +15,8 @@ use chrono::Utc;
 use entity::audit_log;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
-use crate::{auth::Viewer, state::AppState};
+use crate::auth::Viewer;
+use crate::core::state::AppState;
 
 /// Most aliases of one field allowed in one selection set.
 pub const MAX_SAME_FIELD: usize = 15;

@@ -13,17 +13,10 @@ use std::{
 };
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{
-    agreement, agreement_activity, agreement_kind, agreement_party, agreement_signature, alliance,
-    alliance_member, community, good_deed_category, grid, grid_registration,
-    grid_registration::RegistrationStatus, grid_staff, ledger_entry, organization, passbook,
-    redemption, reward, role_assignment, service_slot, shift, shift_signup,
-    slot_eligible_organization, street, user, wish_claim,
-};
 use futures_util::{FutureExt, future::Shared};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::DatabaseConnection;
 
-use crate::error::AppError;
+use crate::core::error::AppError;
 
 /// The loader: a database handle.
 pub struct Db(pub DatabaseConnection);
@@ -299,217 +292,19 @@ macro_rules! by_id {
         }
     };
 }
-
-by_id!(StreetKey, street);
-by_id!(CommunityKey, community);
-by_id!(GridKey, grid);
-by_id!(UserKey, user);
-by_id!(OrganizationKey, organization);
+pub(crate) use by_id;
 
 /// Groups rows by a foreign key into lists.
-fn group<K: std::hash::Hash + Eq, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, Vec<V>> {
+pub(crate) fn group<K: std::hash::Hash + Eq, V>(
+    rows: Vec<V>,
+    key: impl Fn(&V) -> K,
+) -> HashMap<K, Vec<V>> {
     let mut map: HashMap<K, Vec<V>> = HashMap::new();
     for row in rows {
         map.entry(key(&row)).or_default().push(row);
     }
     map
 }
-
-/// Current posts (no end date) of a grid, leader first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CurrentStaffOfGrid(pub i64);
-
-impl Loader<CurrentStaffOfGrid> for Db {
-    type Value = Vec<grid_staff::Model>;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[CurrentStaffOfGrid],
-    ) -> Result<HashMap<CurrentStaffOfGrid, Self::Value>, AppError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = grid_staff::Entity::find()
-            .filter(grid_staff::Column::GridId.is_in(ids))
-            .filter(grid_staff::Column::EndDate.is_null())
-            .order_by_asc(grid_staff::Column::Id)
-            .all(&self.0)
-            .await?;
-        Ok(group(rows, |r| CurrentStaffOfGrid(r.grid_id)))
-    }
-}
-
-/// Micro-grids inside a grid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct MicroGridsOf(pub i64);
-
-impl Loader<MicroGridsOf> for Db {
-    type Value = Vec<grid::Model>;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[MicroGridsOf],
-    ) -> Result<HashMap<MicroGridsOf, Self::Value>, AppError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = grid::Entity::find()
-            .filter(grid::Column::ParentId.is_in(ids))
-            .order_by_asc(grid::Column::Id)
-            .all(&self.0)
-            .await?;
-        Ok(group(rows, |r| {
-            MicroGridsOf(r.parent_id.unwrap_or_default())
-        }))
-    }
-}
-
-/// Child organisations of an organisation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ChildOrganizationsOf(pub i64);
-
-impl Loader<ChildOrganizationsOf> for Db {
-    type Value = Vec<organization::Model>;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[ChildOrganizationsOf],
-    ) -> Result<HashMap<ChildOrganizationsOf, Self::Value>, AppError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = organization::Entity::find()
-            .filter(organization::Column::ParentId.is_in(ids))
-            .order_by_asc(organization::Column::Id)
-            .all(&self.0)
-            .await?;
-        Ok(group(rows, |r| {
-            ChildOrganizationsOf(r.parent_id.unwrap_or_default())
-        }))
-    }
-}
-
-/// Roles of a user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct RolesOf(pub i64);
-
-impl Loader<RolesOf> for Db {
-    type Value = Vec<role_assignment::Model>;
-    type Error = AppError;
-
-    async fn load(&self, keys: &[RolesOf]) -> Result<HashMap<RolesOf, Self::Value>, AppError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = role_assignment::Entity::find()
-            .filter(role_assignment::Column::UserId.is_in(ids))
-            .order_by_asc(role_assignment::Column::Id)
-            .all(&self.0)
-            .await?;
-        Ok(group(rows, |r| RolesOf(r.user_id)))
-    }
-}
-
-/// Number of approved member registrations of a grid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct RegisteredCountOf(pub i64);
-
-impl Loader<RegisteredCountOf> for Db {
-    type Value = i64;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[RegisteredCountOf],
-    ) -> Result<HashMap<RegisteredCountOf, i64>, AppError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows: Vec<(Option<i64>, i64)> = grid_registration::Entity::find()
-            .select_only()
-            .column(grid_registration::Column::GridId)
-            .column_as(grid_registration::Column::Id.count(), "n")
-            .filter(grid_registration::Column::GridId.is_in(ids))
-            .filter(grid_registration::Column::Status.eq(RegistrationStatus::Approved))
-            .group_by(grid_registration::Column::GridId)
-            .into_tuple()
-            .all(&self.0)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(g, n)| g.map(|g| (RegisteredCountOf(g), n)))
-            .collect())
-    }
-}
-
-by_id!(PassbookKey, passbook);
-by_id!(RewardKey, reward);
-by_id!(DeedCategoryKey, good_deed_category);
-by_id!(LedgerEntryKey, ledger_entry);
-
-/// Claim history of a wish, oldest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ClaimsOfWish(pub i64);
-
-impl Loader<ClaimsOfWish> for Db {
-    type Value = Vec<wish_claim::Model>;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[ClaimsOfWish],
-    ) -> Result<HashMap<ClaimsOfWish, Self::Value>, AppError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = wish_claim::Entity::find()
-            .filter(wish_claim::Column::WishId.is_in(ids))
-            .order_by_asc(wish_claim::Column::Id)
-            .all(&self.0)
-            .await?;
-        Ok(group(rows, |r| ClaimsOfWish(r.wish_id)))
-    }
-}
-
-/// The redemption a ledger entry paid for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct RedemptionOfEntry(pub i64);
-
-impl Loader<RedemptionOfEntry> for Db {
-    type Value = redemption::Model;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[RedemptionOfEntry],
-    ) -> Result<HashMap<RedemptionOfEntry, Self::Value>, AppError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = redemption::Entity::find()
-            .filter(redemption::Column::LedgerEntryId.is_in(ids))
-            .all(&self.0)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (RedemptionOfEntry(r.ledger_entry_id), r))
-            .collect())
-    }
-}
-
-/// The reversal of a ledger entry, if any.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ReversalOf(pub i64);
-
-impl Loader<ReversalOf> for Db {
-    type Value = ledger_entry::Model;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[ReversalOf],
-    ) -> Result<HashMap<ReversalOf, Self::Value>, AppError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = ledger_entry::Entity::find()
-            .filter(ledger_entry::Column::ReversesEntryId.is_in(ids))
-            .all(&self.0)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| r.reverses_entry_id.map(|k| (ReversalOf(k), r)))
-            .collect())
-    }
-}
-
 /// Rows grouped by a foreign key, in id order.
 macro_rules! grouped {
     ($key:ident, $m:ident, $col:ident, $field:ident) => {
@@ -532,104 +327,4 @@ macro_rules! grouped {
         }
     };
 }
-
-by_id!(AllianceKey, alliance);
-grouped!(PartiesOf, agreement_party, AgreementId, agreement_id);
-grouped!(KindsOf, agreement_kind, AgreementId, agreement_id);
-grouped!(SignaturesOf, agreement_signature, AgreementId, agreement_id);
-grouped!(ActivitiesOf, agreement_activity, AgreementId, agreement_id);
-grouped!(MembersOf, alliance_member, AllianceId, alliance_id);
-
-/// Agreements under an alliance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct AgreementsOfAlliance(pub i64);
-
-impl Loader<AgreementsOfAlliance> for Db {
-    type Value = Vec<agreement::Model>;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[AgreementsOfAlliance],
-    ) -> Result<HashMap<AgreementsOfAlliance, Self::Value>, AppError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = agreement::Entity::find()
-            .filter(agreement::Column::AllianceId.is_in(ids))
-            .order_by_asc(agreement::Column::Id)
-            .all(&self.0)
-            .await?;
-        Ok(group(rows, |r| {
-            AgreementsOfAlliance(r.alliance_id.unwrap_or_default())
-        }))
-    }
-}
-
-/// Number of activities held under an alliance's agreements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ActivityCountOfAlliance(pub i64);
-
-impl Loader<ActivityCountOfAlliance> for Db {
-    type Value = i64;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[ActivityCountOfAlliance],
-    ) -> Result<HashMap<ActivityCountOfAlliance, i64>, AppError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let agreements: Vec<(i64, Option<i64>)> = agreement::Entity::find()
-            .select_only()
-            .column(agreement::Column::Id)
-            .column(agreement::Column::AllianceId)
-            .filter(agreement::Column::AllianceId.is_in(ids))
-            .into_tuple()
-            .all(&self.0)
-            .await?;
-        let counts: Vec<(i64, i64)> = agreement_activity::Entity::find()
-            .select_only()
-            .column(agreement_activity::Column::AgreementId)
-            .column_as(agreement_activity::Column::Id.count(), "n")
-            .filter(
-                agreement_activity::Column::AgreementId
-                    .is_in(agreements.iter().map(|a| a.0).collect::<Vec<_>>()),
-            )
-            .group_by(agreement_activity::Column::AgreementId)
-            .into_tuple()
-            .all(&self.0)
-            .await?;
-        let mut out: HashMap<ActivityCountOfAlliance, i64> = HashMap::new();
-        for (agreement_id, n) in counts {
-            if let Some((_, Some(alliance))) = agreements.iter().find(|a| a.0 == agreement_id) {
-                *out.entry(ActivityCountOfAlliance(*alliance)).or_default() += n;
-            }
-        }
-        Ok(out)
-    }
-}
-
-by_id!(SlotKey, service_slot);
-by_id!(ShiftKey, shift);
-grouped!(EligibleOrgsOf, slot_eligible_organization, SlotId, slot_id);
-
-/// Sign-ups of a shift that are not cancelled, in sign-up order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct SignupsOfShift(pub i64);
-
-impl Loader<SignupsOfShift> for Db {
-    type Value = Vec<shift_signup::Model>;
-    type Error = AppError;
-
-    async fn load(
-        &self,
-        keys: &[SignupsOfShift],
-    ) -> Result<HashMap<SignupsOfShift, Self::Value>, AppError> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = shift_signup::Entity::find()
-            .filter(shift_signup::Column::ShiftId.is_in(ids))
-            .filter(shift_signup::Column::Status.ne(entity::shift_signup::SignupStatus::Cancelled))
-            .order_by_asc(shift_signup::Column::Id)
-            .all(&self.0)
-            .await?;
-        Ok(group(rows, |r| SignupsOfShift(r.shift_id)))
-    }
-}
+pub(crate) use grouped;

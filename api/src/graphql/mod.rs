@@ -1,56 +1,47 @@
-//! The GraphQL layer: one folder (module) per area of DOMAIN.md, merged into the roots.
-//! Resolvers stay thin: parse input, call the service, shape the payload.
+//! The GraphQL plumbing: the roots merged from every domain's `schema`, the request context
+//! (viewer, database, loaders), scalars, error codes and guards. Resolvers stay thin: parse
+//! input, ask the domain's policy, call its rules, shape the payload.
 
-pub mod account;
-pub mod alliance;
-pub mod audit;
-pub mod bank;
-pub mod connection;
 pub mod errors;
-pub mod grid;
 pub mod guard;
 pub mod loaders;
-pub mod overview;
-pub mod registration;
 pub mod scalars;
-pub mod schedule;
 pub mod subscription;
-pub mod wish;
 
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
-use crate::{
-    auth::{AuthUser, Viewer},
-    config::Config,
-    error::{AppError, AppResult},
-    state::AppState,
-};
+use crate::auth::AuthUser;
+use crate::auth::Viewer;
+use crate::core::config::Config;
+use crate::core::error::AppError;
+use crate::core::error::AppResult;
+use crate::core::state::AppState;
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
-    account::AccountQuery,
-    grid::GridQuery,
-    registration::RegistrationQuery,
-    wish::WishQuery,
-    bank::BankQuery,
-    alliance::AllianceQuery,
-    schedule::ScheduleQuery,
-    audit::AuditQuery,
-    overview::OverviewQuery,
+    crate::account::schema::AccountQuery,
+    crate::places::schema::GridQuery,
+    crate::registration::schema::RegistrationQuery,
+    crate::wish::schema::WishQuery,
+    crate::bank::schema::BankQuery,
+    crate::alliance::schema::AllianceQuery,
+    crate::schedule::schema::ScheduleQuery,
+    crate::account::audit::AuditQuery,
+    crate::overview::schema::OverviewQuery,
 );
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
-    account::AccountMutation,
-    grid::GridMutation,
-    registration::RegistrationMutation,
-    wish::WishMutation,
-    bank::BankMutation,
-    alliance::AllianceMutation,
-    schedule::ScheduleMutation,
+    crate::account::schema::AccountMutation,
+    crate::places::schema::GridMutation,
+    crate::registration::schema::RegistrationMutation,
+    crate::wish::schema::WishMutation,
+    crate::bank::schema::BankMutation,
+    crate::alliance::schema::AllianceMutation,
+    crate::schedule::schema::ScheduleMutation,
 );
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, subscription::SubscriptionRoot>;
@@ -100,7 +91,7 @@ fn builder(
 pub fn sdl() -> String {
     let config = Config::new(
         "sqlite::memory:",
-        crate::config::Secret::new("x".repeat(32)),
+        crate::core::config::Secret::new("x".repeat(32)),
     )
     .unwrap_or_else(|_| unreachable!("the default secret is long enough"));
     build_schema(None, &config).sdl()
@@ -136,16 +127,14 @@ pub(crate) fn loader<'a>(ctx: &'a Context<'_>) -> AppResult<&'a loaders::Loaders
 
 /// Parses an `ID` argument.
 pub(crate) fn parse_id(field: &'static str, id: &ID) -> AppResult<i64> {
-    crate::service::validate::id(field, id.as_str())
+    crate::core::validate::id(field, id.as_str())
 }
 
 pub(crate) fn parse_opt_id(field: &'static str, id: Option<&ID>) -> AppResult<Option<i64>> {
     id.map(|i| parse_id(field, i)).transpose()
 }
 
-/// Publishes a live event after a successful change.
-pub(crate) async fn publish(ctx: &Context<'_>, event: crate::events::Event) {
-    if let Ok(st) = state(ctx) {
-        st.events.publish(&st.db, event).await;
-    }
+/// The event bus, for the rules that publish after a change.
+pub(crate) fn events<'a>(ctx: &'a Context<'_>) -> AppResult<&'a crate::events::Events> {
+    Ok(&state(ctx)?.events)
 }

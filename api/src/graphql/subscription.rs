@@ -2,59 +2,20 @@
 //! `connection_init` with the same JWT: `wishEvents(communityId)` and `shiftEvents(slotId)`.
 //! A subscriber receives only events it may see, with the same masking as queries.
 
-use async_graphql::{Context, Enum, ID, Result, SimpleObject, Subscription};
+use async_graphql::{Context, ID, Result, SimpleObject, Subscription};
 use futures_util::{Stream, stream};
 use sea_orm::EntityTrait;
 
-use super::{
-    parse_id,
-    schedule::{Shift, ShiftSignup},
-    state, viewer,
-    wish::Wish,
-};
-use crate::{auth::Viewer, events::Event, service::wish as wish_svc};
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum WishEventKind {
-    Published,
-    Claimed,
-    Released,
-    Fulfilled,
-    Confirmed,
-    Cancelled,
-}
-
-impl WishEventKind {
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "PUBLISHED" => Self::Published,
-            "CLAIMED" => Self::Claimed,
-            "RELEASED" => Self::Released,
-            "FULFILLED" => Self::Fulfilled,
-            "CONFIRMED" => Self::Confirmed,
-            "CANCELLED" => Self::Cancelled,
-            _ => return None,
-        })
-    }
-}
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ShiftEventKind {
-    SignedUp,
-    Cancelled,
-    CheckedIn,
-}
-
-impl ShiftEventKind {
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "SIGNED_UP" => Self::SignedUp,
-            "CANCELLED" => Self::Cancelled,
-            "CHECKED_IN" => Self::CheckedIn,
-            _ => return None,
-        })
-    }
-}
+use crate::auth::Viewer;
+use crate::events::Event;
+use crate::graphql::parse_id;
+use crate::graphql::state;
+use crate::graphql::viewer;
+use crate::schedule::events::{ShiftEventKind, SignupChanged};
+use crate::schedule::schema::Shift;
+use crate::schedule::schema::ShiftSignup;
+use crate::wish::events::{WishChanged, WishEventKind};
+use crate::wish::schema::Wish;
 
 #[derive(SimpleObject)]
 pub struct WishEvent {
@@ -101,25 +62,22 @@ impl SubscriptionRoot {
             move |(mut rx, st, who)| async move {
                 loop {
                     let ev = next_event(&mut rx).await?;
-                    let Event::Wish {
+                    let Event::Wish(WishChanged {
                         kind,
                         wish_id,
                         community_id,
-                    } = ev
+                    }) = ev
                     else {
                         continue;
                     };
                     if community_id != community {
                         continue;
                     }
-                    let Some(kind) = WishEventKind::parse(&kind) else {
-                        continue;
-                    };
                     let Ok(Some(w)) = entity::wish::Entity::find_by_id(wish_id).one(&st.db).await
                     else {
                         continue;
                     };
-                    if !wish_svc::can_see(who.user(), &w) {
+                    if !crate::wish::policy::scope(who.user()).admits(&w) {
                         continue;
                     }
                     return Some((
@@ -150,21 +108,18 @@ impl SubscriptionRoot {
             move |(mut rx, st, who)| async move {
                 loop {
                     let ev = next_event(&mut rx).await?;
-                    let Event::Shift {
+                    let Event::Shift(SignupChanged {
                         kind,
                         slot_id,
                         shift_id,
                         signup_id,
-                    } = ev
+                    }) = ev
                     else {
                         continue;
                     };
                     if slot_id != slot {
                         continue;
                     }
-                    let Some(kind) = ShiftEventKind::parse(&kind) else {
-                        continue;
-                    };
                     let (Ok(Some(sh)), Ok(Some(signup)), Ok(Some(sl))) = (
                         entity::shift::Entity::find_by_id(shift_id)
                             .one(&st.db)
@@ -178,16 +133,8 @@ impl SubscriptionRoot {
                     ) else {
                         continue;
                     };
-                    let grid = match sl.grid_id {
-                        Some(g) => entity::grid::Entity::find_by_id(g)
-                            .one(&st.db)
-                            .await
-                            .ok()
-                            .flatten(),
-                        None => None,
-                    };
-                    let visible = who.user().is_some_and(|u| u.id() == signup.student_id)
-                        || crate::service::schedule::sees_names(who.user(), &sl, grid.as_ref());
+                    let visible =
+                        crate::schedule::policy::sees_student(who.user(), &sl, signup.student_id);
                     return Some((
                         ShiftEvent {
                             kind,

@@ -1,0 +1,6 @@
+//! Accounts: login, users and their roles, the person rule for personal data, the audit log.
+
+pub mod audit;
+pub mod policy;
+pub mod rules;
+pub mod schema;

@@ -1,0 +1,71 @@
+//! Who may see a person's personal data (full name, phone, address) and their roles.
+//!
+//! One rule for every path that shows a person — the `User` type wherever it appears, and
+//! every copy of a person's profile in another record (a wish's beneficiary, a ranking, a
+//! shift's student): the copy is shown through [`person`] of the person it was copied from.
+
+use entity::role_assignment::{self, Role};
+
+use crate::{auth::AuthUser, core::mask::Access};
+
+/// What is known of a person for the rule: their id, the communities their roles and
+/// approved registrations place them in, and whether they hold a public office.
+pub struct Person<'a> {
+    pub id: i64,
+    pub communities: &'a [i64],
+    /// ADMIN, COMMUNITY_STAFF, GRID_WORKER or UNIT_REP: their name is public (连心卡,
+    /// signatures), their phone is not.
+    pub public_office: bool,
+}
+
+/// Roles whose holder's name is public.
+pub fn is_public_office(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Admin | Role::CommunityStaff | Role::GridWorker | Role::UnitRep
+    )
+}
+
+/// Whether any of the roles is a public office.
+pub fn holds_public_office(roles: &[role_assignment::Model]) -> bool {
+    roles.iter().any(|r| is_public_office(r.role))
+}
+
+/// The person rule: the person themself, ADMIN and staff of a community the person belongs
+/// to see everything; grid workers of such a community see the full name; everyone sees the
+/// full name of a person holding a public office; all others see masked values.
+pub fn person(viewer: Option<&AuthUser>, p: &Person<'_>) -> Access {
+    let name_level = if p.public_office {
+        Access::NameOnly
+    } else {
+        Access::Masked
+    };
+    let Some(v) = viewer else {
+        return name_level;
+    };
+    if v.id() == p.id || v.is_admin() || p.communities.iter().any(|c| v.is_staff_of(*c)) {
+        return Access::Full;
+    }
+    if p.communities.iter().any(|c| v.is_worker_in(*c)) {
+        return Access::NameOnly;
+    }
+    name_level
+}
+
+/// Whether the viewer may list a person's roles: the same people who see their phone.
+pub fn may_see_roles(access: Access) -> bool {
+    access == Access::Full
+}
+
+/// The answer of [`person`] when it needs nothing about the person but their id (the person
+/// themself, ADMIN), so that callers can skip loading the person's roles.
+pub fn settled(viewer: Option<&AuthUser>, person_id: i64) -> Option<Access> {
+    viewer
+        .filter(|v| v.id() == person_id || v.is_admin())
+        .map(|_| Access::Full)
+}
+
+/// The audit log of privileged mutations: ADMIN only.
+pub fn may_read_audit_log(viewer: &AuthUser) -> bool {
+    viewer.is_admin()
+}

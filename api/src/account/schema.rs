@@ -1,0 +1,136 @@
+//! Accounts: `login`, `me`, `createUser`, and the `User` type with field-level privacy.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::account::rules as svc;
+use crate::auth::AuthUser;
+use crate::core::error::AppError;
+use crate::graphql::actor;
+use crate::graphql::config;
+use crate::graphql::db;
+use crate::graphql::parse_opt_id;
+use crate::graphql::viewer;
+use crate::nodes::user::{Role, RoleAssignment, User};
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(SimpleObject)]
+pub struct LoginPayload {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    /// The user. (Personal fields follow the usual rules: this request is still anonymous;
+    /// query `me` with the token for them.)
+    pub user: User,
+    /// The logged-in user's roles and scopes, to choose the screens to show.
+    pub roles: Vec<RoleAssignment>,
+}
+
+#[derive(InputObject)]
+pub struct RoleInput {
+    pub role: Role,
+    /// For COMMUNITY_STAFF, RESIDENT (required) and PARTY_MEMBER (optional).
+    pub community_id: Option<ID>,
+    /// For GRID_WORKER.
+    pub grid_id: Option<ID>,
+    /// For UNIT_REP and STUDENT.
+    pub organization_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    pub username: String,
+    pub password: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub avatar_url: Option<String>,
+    pub roles: Vec<RoleInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateUserPayload {
+    pub user: User,
+}
+
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    /// The logged-in user, or null for an anonymous caller.
+    async fn me(&self, ctx: &Context<'_>) -> Option<User> {
+        viewer(ctx)
+            .user()
+            .map(|u: &AuthUser| User::own(u.user.clone()))
+    }
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Logs in; returns a JWT. Failures never say whether the username exists.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginPayload> {
+        let limiter = &crate::graphql::state(ctx)?.login_limiter;
+        let r = svc::login(
+            db(ctx)?,
+            config(ctx)?,
+            limiter,
+            &input.username,
+            &input.password,
+        )
+        .await?;
+        let roles = entity::role_assignment::Entity::find()
+            .filter(entity::role_assignment::Column::UserId.eq(r.user.id))
+            .all(db(ctx)?)
+            .await
+            .map_err(AppError::from)?;
+        Ok(LoginPayload {
+            token: r.token,
+            expires_at: r.expires_at,
+            user: User::own(r.user),
+            roles: roles.into_iter().map(RoleAssignment).collect(),
+        })
+    }
+
+    /// Creates a user with roles (ADMIN; COMMUNITY_STAFF within their community).
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> Result<CreateUserPayload> {
+        let actor = actor(ctx)?;
+        let mut roles = Vec::with_capacity(input.roles.len());
+        for r in &input.roles {
+            roles.push(svc::RoleGrant {
+                role: r.role.into(),
+                community_id: parse_opt_id("communityId", r.community_id.as_ref())?,
+                grid_id: parse_opt_id("gridId", r.grid_id.as_ref())?,
+                organization_id: parse_opt_id("organizationId", r.organization_id.as_ref())?,
+            });
+        }
+        let user = svc::create_user(
+            db(ctx)?,
+            actor,
+            svc::NewUser {
+                username: input.username,
+                password: input.password,
+                display_name: input.display_name,
+                phone: input.phone,
+                avatar_url: input.avatar_url,
+                roles,
+            },
+        )
+        .await?;
+        Ok(CreateUserPayload {
+            user: User::new(user),
+        })
+    }
+}

@@ -1,0 +1,873 @@
+//! Party-building alliances (党建联盟) and co-building agreements (共建协议).
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{agreement, agreement_kind, agreement_party, alliance, alliance_member};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait, Query},
+};
+
+use crate::alliance::loaders::ActivitiesOf;
+use crate::alliance::loaders::ActivityCountOfAlliance;
+use crate::alliance::loaders::AgreementsOfAlliance;
+use crate::alliance::loaders::AllianceKey;
+use crate::alliance::loaders::KindsOf;
+use crate::alliance::loaders::MembersOf;
+use crate::alliance::loaders::PartiesOf;
+use crate::alliance::loaders::SignaturesOf;
+use crate::alliance::rules as svc;
+use crate::alliance::rules::AgreementStatus as S;
+use crate::core::db::get;
+use crate::core::error::AppError;
+use crate::core::pagination as connection;
+use crate::core::pagination::Conn;
+use crate::core::pagination::Page;
+use crate::core::validate;
+use crate::graphql::actor;
+use crate::graphql::db;
+use crate::graphql::loader;
+use crate::graphql::parse_id;
+use crate::graphql::parse_opt_id;
+use crate::graphql::scalars::Date;
+use crate::nodes::loaders::CommunityKey;
+use crate::nodes::loaders::OrganizationKey;
+use crate::nodes::loaders::StreetKey;
+use crate::nodes::loaders::UserKey;
+use crate::nodes::place::Community;
+use crate::nodes::place::Organization;
+use crate::nodes::place::Street;
+use crate::nodes::user::User;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::alliance::AllianceScope")]
+pub enum AllianceScope {
+    Street,
+    Community,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::agreement_kind::AgreementKind")]
+pub enum AgreementKind {
+    /// 活动合办
+    JointActivities,
+    /// 服务互助
+    MutualService,
+    /// 场所共用
+    SharedVenues,
+    /// 疫情联防
+    JointEpidemicPrevention,
+    Other,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::alliance::rules::AgreementStatus")]
+pub enum AgreementStatus {
+    Draft,
+    /// Proposed; signatures pending (or all signed, term not begun).
+    Proposed,
+    /// Signed by every party and within its term.
+    Active,
+    /// Term over.
+    Expired,
+    /// Ended early by a party.
+    Terminated,
+}
+
+async fn org(ctx: &Context<'_>, id: i64) -> Result<Organization> {
+    loader(ctx)?
+        .load_one(OrganizationKey(id))
+        .await?
+        .map(Organization)
+        .ok_or_else(|| AppError::internal("missing organisation").into())
+}
+
+/// 党建联盟.
+pub struct Alliance(pub alliance::Model);
+
+#[Object]
+impl Alliance {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn scope(&self) -> AllianceScope {
+        self.0.scope.into()
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn street(&self, ctx: &Context<'_>) -> Result<Option<Street>> {
+        match self.0.street_id {
+            None => Ok(None),
+            Some(s) => Ok(loader(ctx)?.load_one(StreetKey(s)).await?.map(Street)),
+        }
+    }
+    async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
+        match self.0.community_id {
+            None => Ok(None),
+            Some(c) => Ok(loader(ctx)?.load_one(CommunityKey(c)).await?.map(Community)),
+        }
+    }
+    /// The lead organisation (牵头单位).
+    async fn lead(&self, ctx: &Context<'_>) -> Result<Organization> {
+        org(ctx, self.0.lead_organization_id).await
+    }
+    /// Members; former members too when `includeFormer`.
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] include_former: bool,
+    ) -> Result<Vec<AllianceMember>> {
+        let rows = loader(ctx)?
+            .load_one(MembersOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .filter(|m| include_former || m.left_on.is_none())
+            .map(AllianceMember)
+            .collect())
+    }
+    /// Current members.
+    async fn member_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        let rows = loader(ctx)?
+            .load_one(MembersOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.iter().filter(|m| m.left_on.is_none()).count() as i64)
+    }
+    async fn agreements(&self, ctx: &Context<'_>) -> Result<Vec<Agreement>> {
+        let rows = loader(ctx)?
+            .load_one(AgreementsOfAlliance(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Agreement).collect())
+    }
+    /// Activities held under the alliance's agreements.
+    async fn activity_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(loader(ctx)?
+            .load_one(ActivityCountOfAlliance(self.0.id))
+            .await?
+            .unwrap_or(0))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// An organisation's membership of an alliance.
+pub struct AllianceMember(pub alliance_member::Model);
+
+#[Object]
+impl AllianceMember {
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
+        org(ctx, self.0.organization_id).await
+    }
+    async fn joined_on(&self) -> Date {
+        Date(self.0.joined_on)
+    }
+    async fn left_on(&self) -> Option<Date> {
+        self.0.left_on.map(Date)
+    }
+    /// Not (yet) left.
+    async fn current(&self) -> bool {
+        self.0.left_on.is_none()
+    }
+}
+
+/// 共建协议.
+pub struct Agreement(pub agreement::Model);
+
+#[Object]
+impl Agreement {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn kinds(&self, ctx: &Context<'_>) -> Result<Vec<AgreementKind>> {
+        let rows = loader(ctx)?
+            .load_one(KindsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(|k| k.kind.into()).collect())
+    }
+    /// The party organisations (two or more).
+    async fn parties(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
+        let rows = loader(ctx)?
+            .load_one(PartiesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(rows.len());
+        for p in rows {
+            out.push(org(ctx, p.organization_id).await?);
+        }
+        Ok(out)
+    }
+    /// Deliverables promised.
+    async fn commitments(&self) -> Vec<String> {
+        serde_json::from_str(&self.0.commitments).unwrap_or_default()
+    }
+    async fn start_date(&self) -> Date {
+        Date(self.0.start_date)
+    }
+    async fn end_date(&self) -> Date {
+        Date(self.0.end_date)
+    }
+    async fn alliance(&self, ctx: &Context<'_>) -> Result<Option<Alliance>> {
+        match self.0.alliance_id {
+            None => Ok(None),
+            Some(a) => Ok(loader(ctx)?.load_one(AllianceKey(a)).await?.map(Alliance)),
+        }
+    }
+    /// As of today (Asia/Shanghai).
+    async fn status(&self) -> AgreementStatus {
+        svc::effective_status(&self.0, validate::today()).into()
+    }
+    /// Whether every party has signed.
+    async fn all_signed(&self) -> bool {
+        matches!(
+            self.0.status,
+            entity::agreement::StoredAgreementStatus::Signed
+        ) || (self.0.status == entity::agreement::StoredAgreementStatus::Terminated
+            && self.0.signed_at.is_some())
+    }
+    async fn signatures(&self, ctx: &Context<'_>) -> Result<Vec<AgreementSignature>> {
+        let rows = loader(ctx)?
+            .load_one(SignaturesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(AgreementSignature).collect())
+    }
+    /// Parties that have not signed yet.
+    async fn pending_parties(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
+        let parties = loader(ctx)?
+            .load_one(PartiesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let signed = loader(ctx)?
+            .load_one(SignaturesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for p in parties {
+            if !signed
+                .iter()
+                .any(|s| s.organization_id == p.organization_id)
+            {
+                out.push(org(ctx, p.organization_id).await?);
+            }
+        }
+        Ok(out)
+    }
+    /// Activities held under the agreement, oldest first.
+    async fn activities(&self, ctx: &Context<'_>) -> Result<Vec<AgreementActivity>> {
+        let rows = loader(ctx)?
+            .load_one(ActivitiesOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(AgreementActivity).collect())
+    }
+    async fn proposed_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(loader(ctx)?
+            .load_one(UserKey(self.0.proposed_by))
+            .await?
+            .map(User::new))
+    }
+    async fn proposed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.proposed_at
+    }
+    /// When the last party signed.
+    async fn signed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.signed_at
+    }
+    async fn terminated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.terminated_at
+    }
+    async fn termination_reason(&self) -> Option<&str> {
+        self.0.termination_reason.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A party's signature.
+pub struct AgreementSignature(pub entity::agreement_signature::Model);
+
+#[Object]
+impl AgreementSignature {
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
+        org(ctx, self.0.organization_id).await
+    }
+    /// The UNIT_REP who signed.
+    async fn signer(&self, ctx: &Context<'_>) -> Result<User> {
+        loader(ctx)?
+            .load_one(UserKey(self.0.signed_by))
+            .await?
+            .map(User::new)
+            .ok_or_else(|| AppError::internal("signature without signer").into())
+    }
+    async fn signed_at(&self) -> DateTime<Utc> {
+        self.0.signed_at
+    }
+}
+
+/// An activity held under an agreement.
+pub struct AgreementActivity(pub entity::agreement_activity::Model);
+
+#[Object]
+impl AgreementActivity {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn held_on(&self) -> Date {
+        Date(self.0.held_on)
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn participants(&self) -> i32 {
+        self.0.participants
+    }
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    async fn recorded_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(loader(ctx)?
+            .load_one(UserKey(self.0.recorded_by))
+            .await?
+            .map(User::new))
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct KindCount {
+    pub kind: AgreementKind,
+    pub count: u64,
+}
+
+#[derive(SimpleObject)]
+pub struct StatusCount {
+    pub status: AgreementStatus,
+    pub count: u64,
+}
+
+#[derive(SimpleObject)]
+pub struct MonthCount {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub count: u64,
+}
+
+/// Figures for dashboards.
+#[derive(SimpleObject)]
+pub struct AgreementStatistics {
+    /// Agreements per kind (an agreement of two kinds counts for both).
+    pub by_kind: Vec<KindCount>,
+    pub by_status: Vec<StatusCount>,
+    /// Alliances with current members.
+    pub active_alliances: u64,
+    /// Distinct units (not party organisations) currently in those alliances.
+    pub member_units: u64,
+    pub activities_per_month: Vec<MonthCount>,
+}
+
+impl From<svc::Statistics> for AgreementStatistics {
+    fn from(s: svc::Statistics) -> Self {
+        Self {
+            by_kind: s
+                .by_kind
+                .into_iter()
+                .map(|(kind, count)| KindCount {
+                    kind: kind.into(),
+                    count,
+                })
+                .collect(),
+            by_status: S::ALL
+                .iter()
+                .map(|st| StatusCount {
+                    status: (*st).into(),
+                    count: s.by_status.get(st).copied().unwrap_or(0),
+                })
+                .collect(),
+            active_alliances: s.active_alliances,
+            member_units: s.member_units,
+            activities_per_month: s
+                .activities_per_month
+                .into_iter()
+                .map(|(month, count)| MonthCount { month, count })
+                .collect(),
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateAllianceInput {
+    pub name: String,
+    pub lead_organization_id: ID,
+    pub scope: AllianceScope,
+    /// For STREET alliances (defaults to the only street).
+    pub street_id: Option<ID>,
+    /// For COMMUNITY alliances.
+    pub community_id: Option<ID>,
+    pub description: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct AlliancePayload {
+    pub alliance: Alliance,
+}
+
+#[derive(InputObject)]
+pub struct AddAllianceMemberInput {
+    pub alliance_id: ID,
+    pub organization_id: ID,
+    /// Defaults to today.
+    pub joined_on: Option<Date>,
+}
+
+#[derive(InputObject)]
+pub struct LeaveAllianceInput {
+    pub alliance_id: ID,
+    pub organization_id: ID,
+    /// Defaults to today.
+    pub left_on: Option<Date>,
+}
+
+#[derive(SimpleObject)]
+pub struct AllianceMemberPayload {
+    pub member: AllianceMember,
+    pub alliance: Alliance,
+}
+
+#[derive(InputObject)]
+pub struct AgreementTextInput {
+    pub title: String,
+    pub kinds: Vec<AgreementKind>,
+    /// Two or more party organisations.
+    pub party_ids: Vec<ID>,
+    pub commitments: Vec<String>,
+    pub start_date: Date,
+    pub end_date: Date,
+    pub alliance_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct ProposeAgreementInput {
+    pub title: String,
+    pub kinds: Vec<AgreementKind>,
+    /// Two or more party organisations.
+    pub party_ids: Vec<ID>,
+    pub commitments: Vec<String>,
+    pub start_date: Date,
+    pub end_date: Date,
+    pub alliance_id: Option<ID>,
+    /// Save as DRAFT (editable) instead of proposing (text frozen). Default false.
+    pub as_draft: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateAgreementDraftInput {
+    pub agreement_id: ID,
+    pub text: AgreementTextInput,
+}
+
+#[derive(InputObject)]
+pub struct SubmitAgreementDraftInput {
+    pub agreement_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct SignAgreementInput {
+    pub agreement_id: ID,
+    /// The organisation signing; needed only for a rep of several parties.
+    pub organization_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct TerminateAgreementInput {
+    pub agreement_id: ID,
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct RecordAgreementActivityInput {
+    pub agreement_id: ID,
+    pub held_on: Date,
+    pub title: String,
+    #[graphql(default)]
+    pub participants: i32,
+    pub notes: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct AgreementPayload {
+    pub agreement: Agreement,
+}
+
+#[derive(SimpleObject)]
+pub struct AgreementActivityPayload {
+    pub activity: AgreementActivity,
+    pub agreement: Agreement,
+}
+
+fn text(
+    title: String,
+    kinds: Vec<AgreementKind>,
+    party_ids: &[ID],
+    commitments: Vec<String>,
+    start_date: Date,
+    end_date: Date,
+    alliance_id: Option<&ID>,
+) -> Result<svc::AgreementText> {
+    let mut ids = Vec::with_capacity(party_ids.len());
+    for p in party_ids {
+        ids.push(parse_id("partyIds", p)?);
+    }
+    Ok(svc::AgreementText {
+        title,
+        kinds: kinds.into_iter().map(Into::into).collect(),
+        party_ids: ids,
+        commitments,
+        start_date: start_date.0,
+        end_date: end_date.0,
+        alliance_id: parse_opt_id("allianceId", alliance_id)?,
+    })
+}
+
+#[derive(Default)]
+pub struct AllianceQuery;
+
+#[Object]
+impl AllianceQuery {
+    /// Alliances, filtered by street, community or member organisation.
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn alliances(
+        &self,
+        ctx: &Context<'_>,
+        street_id: Option<ID>,
+        community_id: Option<ID>,
+        member_organization_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Alliance>> {
+        let page = Page::new(first, after.as_deref())?;
+        let mut q = alliance::Entity::find();
+        if let Some(s) = parse_opt_id("streetId", street_id.as_ref())? {
+            q = q.filter(alliance::Column::StreetId.eq(s));
+        }
+        if let Some(c) = parse_opt_id("communityId", community_id.as_ref())? {
+            q = q.filter(alliance::Column::CommunityId.eq(c));
+        }
+        if let Some(o) = parse_opt_id("memberOrganizationId", member_organization_id.as_ref())? {
+            q = q.filter(
+                alliance::Column::Id.in_subquery(
+                    Query::select()
+                        .column(alliance_member::Column::AllianceId)
+                        .from(alliance_member::Entity)
+                        .and_where(Expr::col(alliance_member::Column::OrganizationId).eq(o))
+                        .to_owned(),
+                ),
+            );
+        }
+        Ok(connection::paginate(
+            db(ctx)?,
+            q,
+            alliance::Column::Id,
+            false,
+            page,
+            |m| m.id,
+            Alliance,
+        )
+        .await?)
+    }
+
+    async fn alliance(&self, ctx: &Context<'_>, id: ID) -> Result<Alliance> {
+        let id = parse_id("id", &id)?;
+        Ok(Alliance(
+            get::<alliance::Entity, _>(db(ctx)?, id, "联盟不存在").await?,
+        ))
+    }
+
+    /// Agreements, newest first, filtered by party organisation, kind, status (as of today),
+    /// alliance, or in force on a date.
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn agreements(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: Option<ID>,
+        kind: Option<AgreementKind>,
+        status: Option<AgreementStatus>,
+        alliance_id: Option<ID>,
+        active_on: Option<Date>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Agreement>> {
+        let page = Page::new(first, after.as_deref())?;
+        let mut q = agreement::Entity::find();
+        if let Some(o) = parse_opt_id("organizationId", organization_id.as_ref())? {
+            q = q.filter(
+                agreement::Column::Id.in_subquery(
+                    Query::select()
+                        .column(agreement_party::Column::AgreementId)
+                        .from(agreement_party::Entity)
+                        .and_where(Expr::col(agreement_party::Column::OrganizationId).eq(o))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(k) = kind {
+            let k: entity::agreement_kind::AgreementKind = k.into();
+            q = q.filter(
+                agreement::Column::Id.in_subquery(
+                    Query::select()
+                        .column(agreement_kind::Column::AgreementId)
+                        .from(agreement_kind::Entity)
+                        .and_where(Expr::col(agreement_kind::Column::Kind).eq(k))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(s) = status {
+            q = q.filter(svc::status_condition(s.into(), validate::today()));
+        }
+        if let Some(a) = parse_opt_id("allianceId", alliance_id.as_ref())? {
+            q = q.filter(agreement::Column::AllianceId.eq(a));
+        }
+        if let Some(d) = active_on {
+            q = q.filter(Condition::all().add(svc::active_on(d.0)));
+        }
+        Ok(connection::paginate(
+            db(ctx)?,
+            q,
+            agreement::Column::Id,
+            true,
+            page,
+            |m| m.id,
+            Agreement,
+        )
+        .await?)
+    }
+
+    async fn agreement(&self, ctx: &Context<'_>, id: ID) -> Result<Agreement> {
+        let id = parse_id("id", &id)?;
+        Ok(Agreement(
+            get::<agreement::Entity, _>(db(ctx)?, id, "协议不存在").await?,
+        ))
+    }
+
+    /// Dashboard figures within a street or a community (all when neither is given).
+    async fn agreement_statistics(
+        &self,
+        ctx: &Context<'_>,
+        street_id: Option<ID>,
+        community_id: Option<ID>,
+    ) -> Result<AgreementStatistics> {
+        let s = svc::statistics(
+            db(ctx)?,
+            parse_opt_id("streetId", street_id.as_ref())?,
+            parse_opt_id("communityId", community_id.as_ref())?,
+        )
+        .await?;
+        Ok(s.into())
+    }
+}
+
+#[derive(Default)]
+pub struct AllianceMutation;
+
+#[Object]
+impl AllianceMutation {
+    /// ADMIN, or staff for a community alliance of their community.
+    async fn create_alliance(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAllianceInput,
+    ) -> Result<AlliancePayload> {
+        let me = actor(ctx)?;
+        let a = svc::create_alliance(
+            db(ctx)?,
+            me,
+            svc::NewAlliance {
+                name: input.name,
+                lead_organization_id: parse_id("leadOrganizationId", &input.lead_organization_id)?,
+                scope: input.scope.into(),
+                street_id: parse_opt_id("streetId", input.street_id.as_ref())?,
+                community_id: parse_opt_id("communityId", input.community_id.as_ref())?,
+                description: input.description,
+            },
+        )
+        .await?;
+        Ok(AlliancePayload {
+            alliance: Alliance(a),
+        })
+    }
+
+    /// The lead organisation's UNIT_REP or ADMIN adds a member; an organisation joins once.
+    async fn add_alliance_member(
+        &self,
+        ctx: &Context<'_>,
+        input: AddAllianceMemberInput,
+    ) -> Result<AllianceMemberPayload> {
+        let me = actor(ctx)?;
+        let alliance_id = parse_id("allianceId", &input.alliance_id)?;
+        let m = svc::add_member(
+            db(ctx)?,
+            me,
+            alliance_id,
+            parse_id("organizationId", &input.organization_id)?,
+            input.joined_on.map(|d| d.0),
+        )
+        .await?;
+        let a = get::<alliance::Entity, _>(db(ctx)?, alliance_id, "联盟不存在").await?;
+        Ok(AllianceMemberPayload {
+            member: AllianceMember(m),
+            alliance: Alliance(a),
+        })
+    }
+
+    /// A member leaves; its membership stays in the history with the date.
+    async fn leave_alliance(
+        &self,
+        ctx: &Context<'_>,
+        input: LeaveAllianceInput,
+    ) -> Result<AllianceMemberPayload> {
+        let me = actor(ctx)?;
+        let alliance_id = parse_id("allianceId", &input.alliance_id)?;
+        let m = svc::leave(
+            db(ctx)?,
+            me,
+            alliance_id,
+            parse_id("organizationId", &input.organization_id)?,
+            input.left_on.map(|d| d.0),
+        )
+        .await?;
+        let a = get::<alliance::Entity, _>(db(ctx)?, alliance_id, "联盟不存在").await?;
+        Ok(AllianceMemberPayload {
+            member: AllianceMember(m),
+            alliance: Alliance(a),
+        })
+    }
+
+    /// A party's UNIT_REP (or staff of a party's community, or ADMIN) proposes an agreement;
+    /// its text is frozen from then on.
+    async fn propose_agreement(
+        &self,
+        ctx: &Context<'_>,
+        input: ProposeAgreementInput,
+    ) -> Result<AgreementPayload> {
+        let me = actor(ctx)?;
+        let t = text(
+            input.title,
+            input.kinds,
+            &input.party_ids,
+            input.commitments,
+            input.start_date,
+            input.end_date,
+            input.alliance_id.as_ref(),
+        )?;
+        let a = svc::propose(db(ctx)?, me, t, input.as_draft.unwrap_or(false)).await?;
+        Ok(AgreementPayload {
+            agreement: Agreement(a),
+        })
+    }
+
+    /// Changes a DRAFT's text (a proposed agreement's text cannot change: INVALID_STATE).
+    async fn update_agreement_draft(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAgreementDraftInput,
+    ) -> Result<AgreementPayload> {
+        let me = actor(ctx)?;
+        let id = parse_id("agreementId", &input.agreement_id)?;
+        let t = input.text;
+        let t = text(
+            t.title,
+            t.kinds,
+            &t.party_ids,
+            t.commitments,
+            t.start_date,
+            t.end_date,
+            t.alliance_id.as_ref(),
+        )?;
+        let a = svc::update_draft(db(ctx)?, me, id, t).await?;
+        Ok(AgreementPayload {
+            agreement: Agreement(a),
+        })
+    }
+
+    /// Proposes a DRAFT: its text is frozen from then on.
+    async fn submit_agreement_draft(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitAgreementDraftInput,
+    ) -> Result<AgreementPayload> {
+        let me = actor(ctx)?;
+        let id = parse_id("agreementId", &input.agreement_id)?;
+        let a = svc::submit_draft(db(ctx)?, me, id).await?;
+        Ok(AgreementPayload {
+            agreement: Agreement(a),
+        })
+    }
+
+    /// A UNIT_REP signs for their own organisation, once; the last signature activates it.
+    async fn sign_agreement(
+        &self,
+        ctx: &Context<'_>,
+        input: SignAgreementInput,
+    ) -> Result<AgreementPayload> {
+        let me = actor(ctx)?;
+        let id = parse_id("agreementId", &input.agreement_id)?;
+        let org = parse_opt_id("organizationId", input.organization_id.as_ref())?;
+        let a = svc::sign(db(ctx)?, me, id, org).await?;
+        Ok(AgreementPayload {
+            agreement: Agreement(a),
+        })
+    }
+
+    /// A party's rep or ADMIN ends the agreement early, with a reason.
+    async fn terminate_agreement(
+        &self,
+        ctx: &Context<'_>,
+        input: TerminateAgreementInput,
+    ) -> Result<AgreementPayload> {
+        let me = actor(ctx)?;
+        let id = parse_id("agreementId", &input.agreement_id)?;
+        let a = svc::terminate(db(ctx)?, me, id, &input.reason).await?;
+        Ok(AgreementPayload {
+            agreement: Agreement(a),
+        })
+    }
+
+    /// Records an activity held under an agreement in force that day.
+    async fn record_agreement_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordAgreementActivityInput,
+    ) -> Result<AgreementActivityPayload> {
+        let me = actor(ctx)?;
+        let id = parse_id("agreementId", &input.agreement_id)?;
+        let act = svc::record_activity(
+            db(ctx)?,
+            me,
+            id,
+            svc::NewActivity {
+                held_on: input.held_on.0,
+                title: input.title,
+                participants: input.participants,
+                notes: input.notes,
+            },
+        )
+        .await?;
+        let a = get::<agreement::Entity, _>(db(ctx)?, id, "协议不存在").await?;
+        Ok(AgreementActivityPayload {
+            activity: AgreementActivity(act),
+            agreement: Agreement(a),
+        })
+    }
+}

@@ -1,0 +1,273 @@
+//! Passwords (argon2), tokens (JWT HS256) and the viewer of a request with its roles and scopes.
+
+use std::{collections::HashMap, sync::Arc};
+
+use argon2::{
+    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+use chrono::Utc;
+use entity::{
+    grid, grid_registration, grid_registration::RegistrationStatus, role_assignment,
+    role_assignment::Role, user,
+};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use serde::{Deserialize, Serialize};
+
+use crate::core::config::Config;
+use crate::core::error::AppError;
+use crate::core::error::AppResult;
+
+pub const ISSUER: &str = "lianxin";
+pub const AUDIENCE: &str = "lianxin-api";
+
+/// Hashes a password with argon2id on the blocking pool.
+pub async fn hash_password(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(AppError::internal)
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// Verifies a password against a stored hash on the blocking pool.
+pub async fn verify_password(password: String, hash: String) -> AppResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash).map_err(AppError::internal)?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// A hash of a password nobody has, verified when the username does not exist so that a
+/// failed login takes the same time either way.
+pub async fn dummy_hash() -> AppResult<String> {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DUMMY
+        .get_or_try_init(|| hash_password("lianxin-no-such-user".to_owned()))
+        .await
+        .cloned()
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// Issues a token for a user; returns it with its expiry.
+pub fn issue_token(config: &Config, user_id: i64) -> AppResult<(String, chrono::DateTime<Utc>)> {
+    let now = Utc::now();
+    let ttl = chrono::Duration::from_std(config.token_ttl).map_err(AppError::internal)?;
+    let exp = now + ttl;
+    let claims = Claims {
+        sub: user_id.to_string(),
+        exp: exp.timestamp(),
+        iat: now.timestamp(),
+        iss: ISSUER.to_owned(),
+        aud: AUDIENCE.to_owned(),
+    };
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(config.jwt_secret.expose().as_bytes()),
+    )
+    .map_err(AppError::internal)?;
+    Ok((token, exp))
+}
+
+/// Checks a token's signature, algorithm, expiry, issuer and audience; returns the user id.
+pub fn verify_token(config: &Config, token: &str) -> AppResult<i64> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    validation.leeway = 30;
+    let data = jsonwebtoken::decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(config.jwt_secret.expose().as_bytes()),
+        &validation,
+    )
+    .map_err(|e| {
+        tracing::debug!(error = %e, "token refused");
+        AppError::Unauthenticated("登录凭证无效或已过期，请重新登录")
+    })?;
+    data.claims
+        .sub
+        .parse()
+        .map_err(|_| AppError::Unauthenticated("登录凭证无效或已过期，请重新登录"))
+}
+
+/// A logged-in user with their roles and what their scopes cover.
+#[derive(Debug)]
+pub struct AuthUser {
+    pub user: user::Model,
+    pub roles: Vec<role_assignment::Model>,
+    /// Community of each grid a GRID_WORKER role is scoped to.
+    pub grid_communities: HashMap<i64, i64>,
+    /// Communities where the user holds an APPROVED member registration.
+    pub registered_communities: Vec<i64>,
+    /// Grids a GRID_WORKER role covers: its grids and their micro-grids.
+    pub worker_grids: Vec<i64>,
+}
+
+impl AuthUser {
+    pub fn id(&self) -> i64 {
+        self.user.id
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.iter().any(|r| r.role == role)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.has_role(Role::Admin)
+    }
+
+    /// ADMIN, or COMMUNITY_STAFF of that community.
+    pub fn is_staff_of(&self, community_id: i64) -> bool {
+        self.is_admin()
+            || self
+                .roles
+                .iter()
+                .any(|r| r.role == Role::CommunityStaff && r.community_id == Some(community_id))
+    }
+
+    /// Communities this user is staff of (empty for ADMIN, who covers all).
+    pub fn staff_communities(&self) -> Vec<i64> {
+        self.roles
+            .iter()
+            .filter(|r| r.role == Role::CommunityStaff)
+            .filter_map(|r| r.community_id)
+            .collect()
+    }
+
+    /// GRID_WORKER of the grid or of its parent grid (for a micro-grid).
+    pub fn is_worker_of(&self, grid: &grid::Model) -> bool {
+        self.worker_of_grid(grid.id)
+    }
+
+    /// GRID_WORKER of the grid (by id) or of its parent grid.
+    pub fn worker_of_grid(&self, grid_id: i64) -> bool {
+        self.worker_grids.contains(&grid_id)
+    }
+
+    /// GRID_WORKER of any grid of that community.
+    pub fn is_worker_in(&self, community_id: i64) -> bool {
+        self.roles.iter().any(|r| {
+            r.role == Role::GridWorker
+                && r.grid_id.and_then(|g| self.grid_communities.get(&g)) == Some(&community_id)
+        })
+    }
+
+    /// UNIT_REP of that organisation.
+    pub fn is_rep_of(&self, organization_id: i64) -> bool {
+        self.roles
+            .iter()
+            .any(|r| r.role == Role::UnitRep && r.organization_id == Some(organization_id))
+    }
+
+    /// Whether the user belongs to a community: ADMIN, any role scoped to it or to one of its
+    /// grids, or an approved member registration there.
+    pub fn belongs_to(&self, community_id: i64) -> bool {
+        self.is_admin()
+            || self.roles.iter().any(|r| {
+                r.community_id == Some(community_id)
+                    || r.grid_id
+                        .and_then(|g| self.grid_communities.get(&g))
+                        .is_some_and(|c| *c == community_id)
+            })
+            || self.registered_communities.contains(&community_id)
+    }
+}
+
+/// Who is asking: nobody, or a logged-in user.
+#[derive(Clone, Debug)]
+pub enum Viewer {
+    Anonymous,
+    User(Arc<AuthUser>),
+}
+
+impl Viewer {
+    /// The logged-in user, or `UNAUTHENTICATED`.
+    pub fn require(&self) -> AppResult<&AuthUser> {
+        match self {
+            Viewer::User(u) => Ok(u),
+            Viewer::Anonymous => Err(AppError::unauthenticated()),
+        }
+    }
+
+    pub fn user(&self) -> Option<&AuthUser> {
+        match self {
+            Viewer::User(u) => Some(u),
+            Viewer::Anonymous => None,
+        }
+    }
+}
+
+/// Loads a user with roles and scopes; inactive or missing users are `UNAUTHENTICATED`.
+pub async fn load_auth_user(db: &DatabaseConnection, user_id: i64) -> AppResult<AuthUser> {
+    let user = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .filter(|u| u.active)
+        .ok_or(AppError::Unauthenticated("账号不存在或已停用"))?;
+    let roles = role_assignment::Entity::find()
+        .filter(role_assignment::Column::UserId.eq(user_id))
+        .all(db)
+        .await?;
+    let grid_ids: Vec<i64> = roles.iter().filter_map(|r| r.grid_id).collect();
+    // The role grids and the micro-grids inside them, in one statement.
+    let grids = if grid_ids.is_empty() {
+        Vec::new()
+    } else {
+        grid::Entity::find()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(grid::Column::Id.is_in(grid_ids.clone()))
+                    .add(grid::Column::ParentId.is_in(grid_ids.clone())),
+            )
+            .all(db)
+            .await?
+    };
+    let worker_roots: Vec<i64> = roles
+        .iter()
+        .filter(|r| r.role == Role::GridWorker)
+        .filter_map(|r| r.grid_id)
+        .collect();
+    let worker_grids: Vec<i64> = grids
+        .iter()
+        .filter(|g| {
+            worker_roots.contains(&g.id) || g.parent_id.is_some_and(|p| worker_roots.contains(&p))
+        })
+        .map(|g| g.id)
+        .collect();
+    let grid_communities: HashMap<i64, i64> =
+        grids.iter().map(|g| (g.id, g.community_id)).collect();
+    let registered_communities: Vec<i64> = grid_registration::Entity::find()
+        .select_only()
+        .column(grid_registration::Column::CommunityId)
+        .filter(grid_registration::Column::MemberId.eq(user_id))
+        .filter(grid_registration::Column::Status.eq(RegistrationStatus::Approved))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(AuthUser {
+        user,
+        roles,
+        grid_communities,
+        registered_communities,
+        worker_grids,
+    })
+}

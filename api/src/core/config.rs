@@ -1,0 +1,170 @@
+//! Configuration, read from the command line and the environment by the binary.
+
+use std::{net::SocketAddr, time::Duration};
+
+use crate::core::error::AppError;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+impl Environment {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Self::Development),
+            "production" | "prod" => Ok(Self::Production),
+            other => Err(format!(
+                "unknown LIANXIN_ENV `{other}` (development or production)"
+            )),
+        }
+    }
+}
+
+/// A secret that is never printed.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Minimum length of the JWT signing secret, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub jwt_secret: Secret,
+    pub environment: Environment,
+    pub token_ttl: Duration,
+    /// Allowed CORS origins; empty means any origin (development convenience).
+    pub cors_origins: Vec<String>,
+    pub request_timeout: Duration,
+    pub body_limit: usize,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    /// Active wish claims a member may hold at once (`LIANXIN_MAX_ACTIVE_CLAIMS`).
+    pub max_active_claims: u64,
+    /// Largest estimated value of a wish, in yuan (`LIANXIN_MAX_WISH_VALUE`).
+    pub max_wish_value: i32,
+    /// Points deposited to the claimant when a wish is confirmed, per category.
+    pub wish_points: WishPoints,
+    /// Hours before a shift's start after which a sign-up can no longer be cancelled.
+    pub cancel_hours: i64,
+    /// No-shows in a slot's validity period after which a student may not sign up.
+    pub max_no_shows: u64,
+    /// Points deposited per hour of completed service.
+    pub points_per_hour: i64,
+    /// An npm `node_modules` folder holding GraphiQL and React (`LIANXIN_GRAPHIQL_ASSETS`);
+    /// when unset, the GraphiQL page loads them from a CDN.
+    pub graphiql_assets: Option<std::path::PathBuf>,
+}
+
+/// Points for a confirmed wish, per category.
+#[derive(Clone, Copy, Debug)]
+pub struct WishPoints {
+    pub goods: i64,
+    pub service: i64,
+    pub companionship: i64,
+    pub other: i64,
+}
+
+impl Default for WishPoints {
+    fn default() -> Self {
+        Self {
+            goods: 10,
+            service: 15,
+            companionship: 15,
+            other: 10,
+        }
+    }
+}
+
+impl WishPoints {
+    pub fn for_category(&self, c: entity::wish::WishCategory) -> i64 {
+        use entity::wish::WishCategory::*;
+        match c {
+            Goods => self.goods,
+            Service => self.service,
+            Companionship => self.companionship,
+            Other => self.other,
+        }
+    }
+
+    /// Parses `GOODS=10,SERVICE=15,COMPANIONSHIP=15,OTHER=10` (any subset).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut p = Self::default();
+        for part in s.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("bad wish points `{part}`"))?;
+            let v: i64 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad wish points `{part}`"))?;
+            if !(1..=1000).contains(&v) {
+                return Err(format!("wish points must be 1..=1000: `{part}`"));
+            }
+            match k.trim() {
+                "GOODS" => p.goods = v,
+                "SERVICE" => p.service = v,
+                "COMPANIONSHIP" => p.companionship = v,
+                "OTHER" => p.other = v,
+                other => return Err(format!("unknown wish category `{other}`")),
+            }
+        }
+        Ok(p)
+    }
+}
+
+impl Config {
+    /// A configuration with the defaults, for the given database and secret.
+    pub fn new(database_url: impl Into<String>, jwt_secret: Secret) -> Result<Self, AppError> {
+        if jwt_secret.expose().len() < MIN_SECRET_LEN {
+            return Err(AppError::bad_input(format!(
+                "LIANXIN_JWT_SECRET must be at least {MIN_SECRET_LEN} bytes"
+            )));
+        }
+        Ok(Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: database_url.into(),
+            jwt_secret,
+            environment: Environment::Development,
+            token_ttl: Duration::from_secs(12 * 3600),
+            cors_origins: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+            body_limit: 1024 * 1024,
+            max_depth: 12,
+            max_complexity: 5000,
+            max_active_claims: 3,
+            max_wish_value: 500,
+            wish_points: WishPoints::default(),
+            cancel_hours: 12,
+            max_no_shows: 2,
+            points_per_hour: 5,
+            graphiql_assets: None,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+/// The default database: a SQLite file `lianxin.db` in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://lianxin.db?mode=rwc";

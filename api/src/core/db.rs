@@ -1,0 +1,93 @@
+//! Database connection: SQLite (WAL, busy timeout, foreign keys) or PostgreSQL, migrations,
+//! a counter of executed SQL statements, and write transactions that begin IMMEDIATE on SQLite.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use migration::{Migrator, MigratorTrait};
+
+use crate::core::error::{AppError, AppResult};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+/// Counts SQL statements sent to the database (for tests and the benchmark).
+#[derive(Clone, Default, Debug)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Connects to `url`, creating a SQLite file if missing.
+pub async fn connect(url: &str) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    let sqlite = url.starts_with("sqlite:");
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        .max_connections(if sqlite { 8 } else { 20 })
+        .min_connections(1);
+    if sqlite {
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+        });
+    }
+    let mut db = Database::connect(opts).await?;
+    let counter = StatementCounter::default();
+    let inner = counter.0.clone();
+    db.set_metric_callback(move |info| {
+        tracing::trace!(target: "lianxin::sql", sql = %info.statement.sql, "statement");
+        if std::env::var_os("LX_SQL").is_some() {
+            eprintln!(
+                "SQL {}",
+                &info.statement.sql[..info.statement.sql.len().min(90)]
+            );
+        }
+        inner.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok((db, counter))
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`) so that it waits for the busy timeout instead of failing later.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await
+    } else {
+        db.begin().await
+    }
+}
+
+/// Loads a row by id or answers `NOT_FOUND` with `missing` (e.g. "网格不存在").
+pub async fn get<E, C>(db: &C, id: i64, missing: &'static str) -> AppResult<E::Model>
+where
+    E: sea_orm::EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
+    C: sea_orm::ConnectionTrait,
+{
+    E::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound(missing))
+}

@@ -1,0 +1,12 @@
+//! Shared plumbing: configuration, errors, the database (write transactions, statement
+//! counting), pagination, input validation, masking and time.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod mask;
+pub mod pagination;
+pub mod scope;
+pub mod state;
+pub mod telemetry;
+pub mod validate;

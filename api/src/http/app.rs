@@ -1,0 +1,447 @@
+//! The HTTP application: router, layers, request handling and graceful shutdown.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use tower_http::{
+    LatencyUnit,
+    catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, Any, CorsLayer},
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer},
+};
+
+use crate::auth;
+use crate::auth::Viewer;
+use crate::core::config::Config;
+use crate::core::db;
+use crate::core::error::AppError;
+use crate::core::error::ErrorCode;
+use crate::core::state::AppState;
+use crate::graphql;
+use crate::graphql::ApiSchema;
+use crate::graphql::errors;
+use crate::graphql::guard;
+use crate::graphql::loaders;
+use crate::http::graphiql::GraphiqlPage;
+
+#[derive(Clone)]
+struct Shared {
+    state: AppState,
+    /// For `POST /graphql` (no extensions: the handler guards, codes and audits).
+    schema: ApiSchema,
+    /// For `/graphql/ws` (the same work done by extensions).
+    ws_schema: ApiSchema,
+    documents: Arc<guard::Documents>,
+}
+
+/// A built application: the state and the router, ready to serve.
+pub struct Application {
+    pub state: AppState,
+    pub router: Router,
+}
+
+impl Application {
+    /// Connects to the database, runs migrations and builds the router.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let graphiql = match &config.graphiql_assets {
+            _ if config.is_production() => None,
+            Some(dir) => Some(GraphiqlPage::local(dir)?),
+            None => Some(GraphiqlPage::cdn()),
+        };
+        let (conn, statements) = db::connect(&config.database_url).await?;
+        db::migrate(&conn).await?;
+        let state = AppState {
+            db: conn,
+            config: Arc::new(config),
+            statements,
+            login_limiter: Arc::new(crate::account::rules::LoginLimiter::default()),
+            metrics: Arc::new(crate::http::metrics::Metrics::default()),
+            events: crate::events::Events::default(),
+        };
+        if state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            state
+                .events
+                .listen_postgres(state.config.database_url.clone());
+        }
+        let router = router(state.clone(), graphiql);
+        Ok(Self { state, router })
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+        axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn bind(&self) -> anyhow::Result<tokio::net::TcpListener> {
+        let addr: SocketAddr = self.state.config.bind;
+        Ok(tokio::net::TcpListener::bind(addr).await?)
+    }
+}
+
+/// The router with every layer; `graphiql` (none in production) is served at `GET /graphql`.
+pub fn router(state: AppState, graphiql: Option<GraphiqlPage>) -> Router {
+    let config = state.config.clone();
+    let schema = graphql::build_schema(Some(state.clone()), &config);
+    let ws_schema = graphql::build_ws_schema(Some(state.clone()), &config);
+    let shared = Shared {
+        state,
+        schema,
+        ws_schema,
+        documents: Arc::default(),
+    };
+    let mut router = Router::new();
+    let mut graphql_route = axum::routing::post(graphql_handler);
+    if let Some(page) = graphiql {
+        let html = page.clone();
+        graphql_route = graphql_route.get(move || async move { html.page() });
+        router = router.route(
+            "/graphiql/{file}",
+            get(move |name| async move { page.file(name) }),
+        );
+    }
+    router
+        .route("/graphql", graphql_route)
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/graphql/ws", get(graphql_ws))
+        .route("/calendar/{file}", get(calendar))
+        .with_state(shared)
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(cors(&config))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+        })
+        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Millis))
+        .on_request(DefaultOnRequest::new().level(tracing::Level::DEBUG)))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("panic while handling a request");
+            coded_error(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, crate::core::error::INTERNAL_MESSAGE)
+        }))
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600));
+    if config.cors_origins.is_empty() {
+        layer.allow_origin(Any)
+    } else {
+        let origins: Vec<HeaderValue> = config
+            .cors_origins
+            .iter()
+            .filter_map(|o| o.parse().ok())
+            .collect();
+        layer.allow_origin(AllowOrigin::list(origins))
+    }
+}
+
+/// A GraphQL-shaped error response for failures before execution.
+fn coded_error(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    let body = serde_json::json!({
+        "data": null,
+        "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
+    });
+    (status, Json(body)).into_response()
+}
+
+/// Resolves the viewer from the `Authorization` header. No header: anonymous. A header that
+/// is not a valid token for an active user: `UNAUTHENTICATED`.
+async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Viewer::Anonymous);
+    };
+    let bad = AppError::Unauthenticated("登录凭证无效或已过期，请重新登录");
+    let value = value.to_str().map_err(|_| bad.clone())?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(bad)?;
+    let user_id = auth::verify_token(&state.config, token)?;
+    let user = auth::load_auth_user(&state.db, user_id).await?;
+    Ok(Viewer::User(Arc::new(user)))
+}
+
+async fn graphql_handler(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        return coded_error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "不支持批量请求",
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(_) => {
+            return coded_error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "请求体不是有效的 GraphQL JSON",
+            );
+        }
+    };
+    let started = std::time::Instant::now();
+    let operation = request
+        .operation_name
+        .clone()
+        .unwrap_or_else(|| operation_label(&request.query));
+    let request_id_text = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let viewer = match viewer_from_headers(&shared.state, &headers).await {
+        Ok(v) => v,
+        Err(e) => {
+            let code = e.code();
+            if code == ErrorCode::Internal {
+                tracing::error!(?e, "resolving viewer failed");
+            }
+            shared
+                .state
+                .metrics
+                .record(&operation, started.elapsed(), &[code.as_str().to_owned()]);
+            return coded_error(StatusCode::OK, code, &e.message());
+        }
+    };
+    let user_id = viewer.user().map(|u| u.id());
+    let stall = Arc::new(loaders::Stall::default());
+    let loader = loaders::Loaders::new(shared.state.db.clone(), Some(stall.clone()));
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| crate::graphql::guard::RequestId(v.to_owned()));
+    let mut request = request.data(viewer).data(loader);
+    // Parsed here (or found parsed) and handed to the schema; a parse error is left to the
+    // schema, which reports it.
+    let (guard_error, mutation_fields) = match shared.documents.get(&request.query) {
+        Some(parsed) => {
+            let fields = guard::mutation_fields(&parsed.doc, request.operation_name.as_deref());
+            request.set_parsed_query(parsed.doc.clone());
+            (parsed.refused.clone(), fields)
+        }
+        None => (None, Vec::new()),
+    };
+    let mut response = match guard_error {
+        Some(message) => {
+            async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
+                message, None,
+            )])
+        }
+        None => {
+            if let Some(id) = &request_id {
+                request = request.data(id.clone());
+            }
+            loaders::Tracked::new(shared.schema.execute(request), stall).await
+        }
+    };
+    // Only a mutation that ran is audited: one refused by the guard, a limit or validation
+    // changed nothing.
+    let ran = !mutation_fields.is_empty() && guard::executed(&response);
+    if let (true, Some(user_id)) = (ran, user_id) {
+        let request_id = request_id.map(|r| r.0);
+        guard::audit(
+            &shared.state,
+            user_id,
+            request_id,
+            mutation_fields,
+            &response,
+        )
+        .await;
+    }
+    errors::code_errors(&mut response);
+    let codes: Vec<String> = response
+        .errors
+        .iter()
+        .filter_map(|e| e.extensions.as_ref().and_then(|x| x.get("code")))
+        .map(|c| c.to_string().trim_matches('"').to_owned())
+        .collect();
+    let elapsed = started.elapsed();
+    shared.state.metrics.record(&operation, elapsed, &codes);
+    // One structured line per request; never the token, the query text or variables.
+    tracing::info!(
+        request_id = %request_id_text,
+        operation = %operation,
+        user_id = ?user_id,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        errors = ?codes,
+        "graphql"
+    );
+    Json(response).into_response()
+}
+
+/// GET /calendar/{token}.ics: a student's upcoming shifts as iCalendar.
+async fn calendar(
+    State(shared): State<Shared>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Response {
+    let Some(token) = file
+        .strip_suffix(".ics")
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+    else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    match crate::schedule::rules::calendar_feed(&shared.state.db, token).await {
+        Ok(Some(body)) => (
+            [
+                (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+                (header::CACHE_CONTROL, "private, max-age=300"),
+            ],
+            body,
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "not found").into_response(),
+        Err(e) => {
+            if let AppError::Internal(detail) = &e {
+                tracing::error!(%detail, "calendar feed failed");
+            }
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// GraphQL subscriptions over WebSocket (graphql-transport-ws). The token goes in the
+/// `connection_init` payload: `{"Authorization": "Bearer <token>"}`.
+async fn graphql_ws(
+    State(shared): State<Shared>,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    upgrade: axum::extract::WebSocketUpgrade,
+) -> Response {
+    let schema = shared.ws_schema.clone();
+    let state = shared.state.clone();
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            async_graphql_axum::GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = ["Authorization", "authorization", "token"]
+                        .iter()
+                        .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
+                        .map(|v| v.trim_start_matches("Bearer ").trim().to_owned());
+                    let viewer = match token {
+                        None => Viewer::Anonymous,
+                        Some(t) => {
+                            let uid = auth::verify_token(&state.config, &t)
+                                .map_err(async_graphql::Error::from)?;
+                            let user = auth::load_auth_user(&state.db, uid)
+                                .await
+                                .map_err(async_graphql::Error::from)?;
+                            Viewer::User(Arc::new(user))
+                        }
+                    };
+                    let mut data = async_graphql::Data::default();
+                    data.insert(viewer);
+                    data.insert(loaders::Loaders::new(state.db.clone(), None));
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+async fn metrics(State(shared): State<Shared>) -> Response {
+    let db = &shared.state.db;
+    let (size, idle) = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let p = db.get_postgres_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        _ => {
+            let p = db.get_sqlite_connection_pool();
+            (p.size(), p.num_idle())
+        }
+    };
+    let body = shared
+        .state
+        .metrics
+        .render(shared.state.statements.get(), size, idle);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+async fn healthz(State(shared): State<Shared>) -> Response {
+    match shared.state.db.ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// A label for logs and metrics when the client named no operation: the operation's name in
+/// the document (`query Grids {…}` → `Grids`), else its first root field.
+fn operation_label(query: &str) -> String {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .take(3)
+            .map(str::to_owned)
+            .collect()
+    };
+    let head: String = query.chars().take(200).collect();
+    let w = words(&head);
+    match w.first().map(String::as_str) {
+        Some("query" | "mutation" | "subscription") => w.get(1).cloned().unwrap_or_default(),
+        Some(first) => first.to_owned(),
+        None => "unknown".to_owned(),
+    }
+}

@@ -1,0 +1,141 @@
+//! Batch loads of the shared nodes: places, organisations, users and their roles.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::core::error::AppError;
+use crate::graphql::loaders::Db;
+use crate::graphql::loaders::by_id;
+use crate::graphql::loaders::group;
+use entity::{
+    community, grid, grid_registration, grid_registration::RegistrationStatus, grid_staff,
+    organization, role_assignment, street, user,
+};
+
+by_id!(StreetKey, street);
+by_id!(CommunityKey, community);
+by_id!(GridKey, grid);
+by_id!(UserKey, user);
+by_id!(OrganizationKey, organization);
+
+/// Current posts (no end date) of a grid, leader first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CurrentStaffOfGrid(pub i64);
+
+impl Loader<CurrentStaffOfGrid> for Db {
+    type Value = Vec<grid_staff::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[CurrentStaffOfGrid],
+    ) -> Result<HashMap<CurrentStaffOfGrid, Self::Value>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = grid_staff::Entity::find()
+            .filter(grid_staff::Column::GridId.is_in(ids))
+            .filter(grid_staff::Column::EndDate.is_null())
+            .order_by_asc(grid_staff::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(rows, |r| CurrentStaffOfGrid(r.grid_id)))
+    }
+}
+
+/// Micro-grids inside a grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MicroGridsOf(pub i64);
+
+impl Loader<MicroGridsOf> for Db {
+    type Value = Vec<grid::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[MicroGridsOf],
+    ) -> Result<HashMap<MicroGridsOf, Self::Value>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = grid::Entity::find()
+            .filter(grid::Column::ParentId.is_in(ids))
+            .order_by_asc(grid::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(rows, |r| {
+            MicroGridsOf(r.parent_id.unwrap_or_default())
+        }))
+    }
+}
+
+/// Child organisations of an organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChildOrganizationsOf(pub i64);
+
+impl Loader<ChildOrganizationsOf> for Db {
+    type Value = Vec<organization::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[ChildOrganizationsOf],
+    ) -> Result<HashMap<ChildOrganizationsOf, Self::Value>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = organization::Entity::find()
+            .filter(organization::Column::ParentId.is_in(ids))
+            .order_by_asc(organization::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(rows, |r| {
+            ChildOrganizationsOf(r.parent_id.unwrap_or_default())
+        }))
+    }
+}
+
+/// Roles of a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RolesOf(pub i64);
+
+impl Loader<RolesOf> for Db {
+    type Value = Vec<role_assignment::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[RolesOf]) -> Result<HashMap<RolesOf, Self::Value>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = role_assignment::Entity::find()
+            .filter(role_assignment::Column::UserId.is_in(ids))
+            .order_by_asc(role_assignment::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(rows, |r| RolesOf(r.user_id)))
+    }
+}
+
+/// Number of approved member registrations of a grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RegisteredCountOf(pub i64);
+
+impl Loader<RegisteredCountOf> for Db {
+    type Value = i64;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[RegisteredCountOf],
+    ) -> Result<HashMap<RegisteredCountOf, i64>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows: Vec<(Option<i64>, i64)> = grid_registration::Entity::find()
+            .select_only()
+            .column(grid_registration::Column::GridId)
+            .column_as(grid_registration::Column::Id.count(), "n")
+            .filter(grid_registration::Column::GridId.is_in(ids))
+            .filter(grid_registration::Column::Status.eq(RegistrationStatus::Approved))
+            .group_by(grid_registration::Column::GridId)
+            .into_tuple()
+            .all(&self.0)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(g, n)| g.map(|g| (RegisteredCountOf(g), n)))
+            .collect())
+    }
+}

@@ -1,0 +1,347 @@
+//! Places and organisations shared by every domain: streets, communities, grids with their
+//! posts, organisations.
+
+use async_graphql::{Context, Enum, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{community, grid, grid_registration, grid_staff, organization, street};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::{
+    loaders::{
+        ChildOrganizationsOf, CommunityKey, CurrentStaffOfGrid, GridKey, MicroGridsOf,
+        OrganizationKey, RegisteredCountOf, StreetKey, UserKey,
+    },
+    user::User,
+};
+use crate::{
+    core::{
+        error::AppError,
+        pagination::{self as connection, Conn, Page},
+    },
+    graphql::{db, loader, scalars::Date},
+};
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::grid::GridKind")]
+pub enum GridKind {
+    /// 综合网格
+    Comprehensive,
+    /// 专属网格
+    Dedicated,
+    /// 微网格
+    Micro,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::grid_staff::StaffRole")]
+pub enum StaffRole {
+    /// 网格长
+    Leader,
+    /// 网格员
+    Worker,
+    /// 网格辅助员
+    Auxiliary,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::organization::OrganizationKind")]
+pub enum OrganizationKind {
+    /// 党委
+    PartyCommittee,
+    /// 党工委
+    PartyWorkingCommittee,
+    /// 党总支
+    GeneralBranch,
+    /// 党支部
+    Branch,
+    /// 党小组
+    Group,
+    /// 企业
+    Enterprise,
+    /// 事业单位
+    PublicInstitution,
+    /// 学校
+    School,
+    /// 医院
+    Hospital,
+    /// 社会组织
+    SocialOrganization,
+    /// 政府部门
+    GovernmentDepartment,
+}
+
+/// 街道
+pub struct Street(pub street::Model);
+
+#[Object]
+impl Street {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn communities(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Community>> {
+        let page = Page::new(first, after.as_deref())?;
+        let q = community::Entity::find().filter(community::Column::StreetId.eq(self.0.id));
+        Ok(connection::paginate(
+            db(ctx)?,
+            q,
+            community::Column::Id,
+            false,
+            page,
+            |m| m.id,
+            Community,
+        )
+        .await?)
+    }
+}
+
+/// 社区
+pub struct Community(pub community::Model);
+
+#[Object]
+impl Community {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The community office's public phone.
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    async fn address(&self) -> Option<&str> {
+        self.0.address.as_deref()
+    }
+    async fn street(&self, ctx: &Context<'_>) -> Result<Street> {
+        loader(ctx)?
+            .load_one(StreetKey(self.0.street_id))
+            .await?
+            .map(Street)
+            .ok_or_else(|| AppError::internal("community without street").into())
+    }
+    /// Grids of the community (top-level grids unless `kind` is MICRO).
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn grids(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<GridKind>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Grid>> {
+        let page = Page::new(first, after.as_deref())?;
+        let q = grid_filter(Some(self.0.id), kind);
+        Ok(
+            connection::paginate(db(ctx)?, q, grid::Column::Id, false, page, |m| m.id, Grid)
+                .await?,
+        )
+    }
+}
+
+pub fn grid_filter(
+    community: Option<i64>,
+    kind: Option<GridKind>,
+) -> sea_orm::Select<grid::Entity> {
+    let mut q = grid::Entity::find();
+    if let Some(c) = community {
+        q = q.filter(grid::Column::CommunityId.eq(c));
+    }
+    if let Some(k) = kind {
+        q = q.filter(grid::Column::Kind.eq(entity::grid::GridKind::from(k)));
+    }
+    q
+}
+
+/// 网格: a comprehensive or dedicated grid, or a micro-grid inside one.
+pub struct Grid(pub grid::Model);
+
+#[Object]
+impl Grid {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> GridKind {
+        self.0.kind.into()
+    }
+    /// 户数
+    async fn households(&self) -> i32 {
+        self.0.households
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+        loader(ctx)?
+            .load_one(CommunityKey(self.0.community_id))
+            .await?
+            .map(Community)
+            .ok_or_else(|| AppError::internal("grid without community").into())
+    }
+    /// The grid a micro-grid belongs to.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Grid>> {
+        match self.0.parent_id {
+            None => Ok(None),
+            Some(p) => Ok(loader(ctx)?.load_one(GridKey(p)).await?.map(Grid)),
+        }
+    }
+    async fn micro_grids(&self, ctx: &Context<'_>) -> Result<Vec<Grid>> {
+        let rows = loader(ctx)?
+            .load_one(MicroGridsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Grid).collect())
+    }
+    /// Current posts: leader, workers and auxiliaries.
+    async fn staff(&self, ctx: &Context<'_>) -> Result<Vec<GridStaff>> {
+        let rows = loader(ctx)?
+            .load_one(CurrentStaffOfGrid(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(GridStaff).collect())
+    }
+    /// The current grid leader (网格长).
+    async fn leader(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let rows = loader(ctx)?
+            .load_one(CurrentStaffOfGrid(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let Some(post) = rows
+            .into_iter()
+            .find(|p| p.role == entity::grid_staff::StaffRole::Leader)
+        else {
+            return Ok(None);
+        };
+        Ok(loader(ctx)?
+            .load_one(UserKey(post.user_id))
+            .await?
+            .map(User::new))
+    }
+    /// Number of party members registered (报到, approved) to this grid.
+    async fn registered_member_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(loader(ctx)?
+            .load_one(RegisteredCountOf(self.0.id))
+            .await?
+            .unwrap_or(0))
+    }
+    /// Party members registered to this grid, as far as the registration policy shows them
+    /// (staff of the community, grid workers of the grid, the member themself).
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn registered_members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<crate::nodes::registration::GridRegistration>> {
+        let v = crate::graphql::actor(ctx)?;
+        let page = Page::new(first, after.as_deref())?;
+        let q = crate::registration::policy::scope(v)
+            .filter(grid_registration::Entity::find())
+            .filter(grid_registration::Column::GridId.eq(self.0.id))
+            .filter(
+                grid_registration::Column::Status
+                    .eq(entity::grid_registration::RegistrationStatus::Approved),
+            );
+        Ok(connection::paginate(
+            db(ctx)?,
+            q,
+            grid_registration::Column::Id,
+            false,
+            page,
+            |m| m.id,
+            crate::nodes::registration::GridRegistration,
+        )
+        .await?)
+    }
+}
+
+/// A post in a grid.
+pub struct GridStaff(pub grid_staff::Model);
+
+#[Object]
+impl GridStaff {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn role(&self) -> StaffRole {
+        self.0.role.into()
+    }
+    async fn start_date(&self) -> Date {
+        Date(self.0.start_date)
+    }
+    async fn end_date(&self) -> Option<Date> {
+        self.0.end_date.map(Date)
+    }
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        loader(ctx)?
+            .load_one(UserKey(self.0.user_id))
+            .await?
+            .map(User::new)
+            .ok_or_else(|| AppError::internal("post without user").into())
+    }
+    async fn grid(&self, ctx: &Context<'_>) -> Result<Grid> {
+        loader(ctx)?
+            .load_one(GridKey(self.0.grid_id))
+            .await?
+            .map(Grid)
+            .ok_or_else(|| AppError::internal("post without grid").into())
+    }
+}
+
+/// A party organisation or a unit.
+pub struct Organization(pub organization::Model);
+
+#[Object]
+impl Organization {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> OrganizationKind {
+        self.0.kind.into()
+    }
+    /// Whether this is a party organisation (not a unit).
+    async fn is_party_organization(&self) -> bool {
+        self.0.kind.is_party()
+    }
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        match self.0.parent_id {
+            None => Ok(None),
+            Some(p) => Ok(loader(ctx)?
+                .load_one(OrganizationKey(p))
+                .await?
+                .map(Organization)),
+        }
+    }
+    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
+        let rows = loader(ctx)?
+            .load_one(ChildOrganizationsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Organization).collect())
+    }
+    /// The community the organisation is located in.
+    async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
+        match self.0.community_id {
+            None => Ok(None),
+            Some(c) => Ok(loader(ctx)?.load_one(CommunityKey(c)).await?.map(Community)),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! A party member's registration (报到), shared by the grid (its registered members) and
+//! the registration domain.
+
+use async_graphql::{Context, Enum, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::grid_registration;
+
+use super::{
+    loaders::{CommunityKey, GridKey, OrganizationKey, UserKey},
+    place::{Community, Grid, Organization},
+    user::User,
+};
+use crate::{core::error::AppError, graphql::loader};
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::grid_registration::RegistrationStatus")]
+pub enum RegistrationStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Withdrawn,
+}
+
+/// A party member's registration with a community.
+pub struct GridRegistration(pub grid_registration::Model);
+
+#[Object]
+impl GridRegistration {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn member(&self, ctx: &Context<'_>) -> Result<User> {
+        loader(ctx)?
+            .load_one(UserKey(self.0.member_id))
+            .await?
+            .map(User::new)
+            .ok_or_else(|| AppError::internal("registration without member").into())
+    }
+    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+        loader(ctx)?
+            .load_one(CommunityKey(self.0.community_id))
+            .await?
+            .map(Community)
+            .ok_or_else(|| AppError::internal("registration without community").into())
+    }
+    /// The grid assigned on approval (or the member's preferred grid while pending).
+    async fn grid(&self, ctx: &Context<'_>) -> Result<Option<Grid>> {
+        match self.0.grid_id {
+            None => Ok(None),
+            Some(g) => Ok(loader(ctx)?.load_one(GridKey(g)).await?.map(Grid)),
+        }
+    }
+    async fn home_organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        match self.0.home_organization_id {
+            None => Ok(None),
+            Some(o) => Ok(loader(ctx)?
+                .load_one(OrganizationKey(o))
+                .await?
+                .map(Organization)),
+        }
+    }
+    async fn home_organization_name(&self) -> &str {
+        &self.0.home_organization_name
+    }
+    /// Kinds of service the member offers.
+    async fn service_kinds(&self) -> Vec<String> {
+        serde_json::from_str(&self.0.service_kinds).unwrap_or_default()
+    }
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    async fn status(&self) -> RegistrationStatus {
+        self.0.status.into()
+    }
+    /// Rejection reason (or the member's reason when withdrawn).
+    async fn review_reason(&self) -> Option<&str> {
+        self.0.review_reason.as_deref()
+    }
+    async fn reviewed_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match self.0.reviewed_by {
+            None => Ok(None),
+            Some(u) => Ok(loader(ctx)?.load_one(UserKey(u)).await?.map(User::new)),
+        }
+    }
+    async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.reviewed_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}

@@ -1,0 +1,182 @@
+//! The user account and its roles, shared by every domain, with personal fields shown by
+//! the account policy.
+
+use async_graphql::{Context, Enum, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{role_assignment, user};
+
+use super::{
+    loaders::{CommunityKey, GridKey, OrganizationKey, RolesOf},
+    place::{Community, Grid, Organization},
+};
+use crate::{
+    account::policy::{self, Person},
+    core::{error::AppError, mask::Access},
+    graphql::{loader, viewer},
+};
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::role_assignment::Role")]
+pub enum Role {
+    /// 街道管理员
+    Admin,
+    /// 社区工作者
+    CommunityStaff,
+    /// 网格长、网格员、网格辅助员
+    GridWorker,
+    /// 党员
+    PartyMember,
+    /// 单位联络人
+    UnitRep,
+    /// 大学生志愿者
+    Student,
+    /// 居民
+    Resident,
+}
+
+/// A user account. The display name (a full name) and the phone follow the account policy
+/// (`account::policy::person`): whole for the person, ADMIN and staff of their community,
+/// the name for grid workers there and for holders of a public office, masked otherwise.
+pub struct User {
+    pub model: user::Model,
+    /// At least this much is shown, whatever the account policy says: what another domain's
+    /// policy grants on the record the user is reached through (a shift's student for the
+    /// grid workers who check them in), or `Full` for the person themself.
+    granted: Access,
+}
+
+impl User {
+    pub fn new(model: user::Model) -> Self {
+        Self::granted(model, Access::Masked)
+    }
+
+    /// The user as they see themself (a login payload, before the token is sent).
+    pub fn own(model: user::Model) -> Self {
+        Self::granted(model, Access::Full)
+    }
+
+    /// The user reached through a record whose policy grants `granted`.
+    pub fn granted(model: user::Model, granted: Access) -> Self {
+        Self { model, granted }
+    }
+
+    async fn access(&self, ctx: &Context<'_>) -> Result<Access> {
+        if self.granted == Access::Full {
+            return Ok(Access::Full);
+        }
+        Ok(access_to(ctx, self.model.id).await?.max(self.granted))
+    }
+}
+
+/// The viewer's access to a person's personal data (the account policy), from the person's
+/// roles; batched, and without loading anything when the answer is already known.
+pub async fn access_to(ctx: &Context<'_>, person_id: i64) -> Result<Access, AppError> {
+    let viewer = viewer(ctx).user();
+    if let Some(access) = policy::settled(viewer, person_id) {
+        return Ok(access);
+    }
+    let roles = loader(ctx)?
+        .load_one(RolesOf(person_id))
+        .await?
+        .unwrap_or_default();
+    let mut communities: Vec<i64> = roles.iter().filter_map(|r| r.community_id).collect();
+    if viewer.is_some() {
+        for r in &roles {
+            if let Some(g) = r.grid_id
+                && let Some(grid) = loader(ctx)?.load_one(GridKey(g)).await?
+            {
+                communities.push(grid.community_id);
+            }
+        }
+    }
+    Ok(policy::person(
+        viewer,
+        &Person {
+            id: person_id,
+            communities: &communities,
+            public_office: policy::holds_public_office(&roles),
+        },
+    ))
+}
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.model.id.to_string())
+    }
+
+    async fn username(&self) -> &str {
+        &self.model.username
+    }
+
+    /// 显示名: the full name for those the account policy allows, masked (王**) otherwise.
+    async fn display_name(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.access(ctx).await?.name(&self.model.display_name))
+    }
+
+    async fn avatar_url(&self) -> Option<&str> {
+        self.model.avatar_url.as_deref()
+    }
+
+    /// Phone number; masked (138****5678) unless the viewer may see it.
+    async fn phone(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let Some(phone) = &self.model.phone else {
+            return Ok(None);
+        };
+        Ok(Some(self.access(ctx).await?.phone(phone)))
+    }
+
+    async fn active(&self) -> bool {
+        self.model.active
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+
+    /// Roles with their scopes (the user, ADMIN and staff of their community only).
+    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<RoleAssignment>> {
+        if !policy::may_see_roles(self.access(ctx).await?) {
+            return Err(AppError::Forbidden("无权查看该用户的角色").into());
+        }
+        let roles = loader(ctx)?
+            .load_one(RolesOf(self.model.id))
+            .await?
+            .unwrap_or_default();
+        Ok(roles.into_iter().map(RoleAssignment).collect())
+    }
+}
+
+/// One role of a user and its scope.
+pub struct RoleAssignment(pub role_assignment::Model);
+
+#[Object]
+impl RoleAssignment {
+    async fn role(&self) -> Role {
+        self.0.role.into()
+    }
+
+    async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
+        match self.0.community_id {
+            None => Ok(None),
+            Some(c) => Ok(loader(ctx)?.load_one(CommunityKey(c)).await?.map(Community)),
+        }
+    }
+
+    async fn grid(&self, ctx: &Context<'_>) -> Result<Option<Grid>> {
+        match self.0.grid_id {
+            None => Ok(None),
+            Some(g) => Ok(loader(ctx)?.load_one(GridKey(g)).await?.map(Grid)),
+        }
+    }
+
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        match self.0.organization_id {
+            None => Ok(None),
+            Some(o) => Ok(loader(ctx)?
+                .load_one(OrganizationKey(o))
+                .await?
+                .map(Organization)),
+        }
+    }
+}

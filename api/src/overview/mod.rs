@@ -1,0 +1,4 @@
+//! Dashboard figures of a community (no personal data).
+
+pub mod rules;
+pub mod schema;

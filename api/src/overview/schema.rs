@@ -1,0 +1,95 @@
+//! `overview(communityId)`: figures for big-screen dashboards (no personal data).
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+
+use crate::alliance::schema::AgreementStatistics;
+use crate::graphql::db;
+use crate::graphql::parse_id;
+use crate::nodes::place::Community;
+use crate::overview::rules as svc;
+
+#[derive(SimpleObject)]
+pub struct GridKindCount {
+    /// COMPREHENSIVE, DEDICATED or MICRO.
+    pub kind: String,
+    pub grids: i64,
+    pub households: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct StaffRoleCount {
+    /// LEADER, WORKER or AUXILIARY.
+    pub role: String,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct WishStatusCount {
+    /// A WishStatus value (EXPIRED included).
+    pub status: String,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct Overview {
+    pub community: Community,
+    pub grids: Vec<GridKindCount>,
+    pub total_households: i64,
+    pub staff: Vec<StaffRoleCount>,
+    pub registered_members: i64,
+    pub agreements: AgreementStatistics,
+    pub wishes: Vec<WishStatusCount>,
+    pub wishes_fulfilled_this_month: i64,
+    pub points_earned_this_month: i64,
+    pub points_redeemed_this_month: i64,
+    pub volunteer_hours_this_month: f64,
+}
+
+#[derive(Default)]
+pub struct OverviewQuery;
+
+#[Object]
+impl OverviewQuery {
+    /// A community's figures for dashboards, computed in a bounded number of SQL statements.
+    async fn overview(&self, ctx: &Context<'_>, community_id: ID) -> Result<Overview> {
+        let id = parse_id("communityId", &community_id)?;
+        let o = svc::overview(db(ctx)?, id).await?;
+        let expired = o.wishes_expired;
+        let mut wishes: Vec<WishStatusCount> = o
+            .wishes
+            .into_iter()
+            .map(|(status, count)| WishStatusCount { status, count })
+            .collect();
+        if expired > 0 {
+            wishes.push(WishStatusCount {
+                status: "EXPIRED".into(),
+                count: expired,
+            });
+        }
+        Ok(Overview {
+            community: Community(o.community),
+            total_households: o.grids.iter().filter(|g| g.0 != "MICRO").map(|g| g.2).sum(),
+            grids: o
+                .grids
+                .into_iter()
+                .map(|(kind, grids, households)| GridKindCount {
+                    kind,
+                    grids,
+                    households,
+                })
+                .collect(),
+            staff: o
+                .staff
+                .into_iter()
+                .map(|(role, count)| StaffRoleCount { role, count })
+                .collect(),
+            registered_members: o.registered_members,
+            agreements: o.agreements.into(),
+            wishes,
+            wishes_fulfilled_this_month: o.wishes_fulfilled_this_month,
+            points_earned_this_month: o.points_earned_this_month,
+            points_redeemed_this_month: o.points_redeemed_this_month,
+            volunteer_hours_this_month: o.volunteer_hours_this_month,
+        })
+    }
+}

@@ -1,0 +1,440 @@
+//! Places and organisations: streets, communities, grids (with micro-grids and staff),
+//! organisations and the 连心卡 contact card.
+
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, Result, SimpleObject};
+use entity::{community, grid, organization, street};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::core::db::get;
+use crate::core::mask::Access;
+use crate::core::pagination as connection;
+use crate::core::pagination::Conn;
+use crate::core::pagination::Page;
+use crate::graphql::actor;
+use crate::graphql::db;
+use crate::graphql::parse_id;
+use crate::graphql::parse_opt_id;
+use crate::graphql::scalars::Date;
+use crate::graphql::viewer;
+use crate::nodes::place::{
+    Community, Grid, GridKind, GridStaff, Organization, OrganizationKind, StaffRole, Street,
+    grid_filter,
+};
+use crate::places::policy;
+use crate::places::rules as svc;
+
+/// 连心卡: who to call in a grid. Phones are masked for callers outside the community.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ContactCard {
+    #[graphql(skip)]
+    pub grid_model: grid::Model,
+    #[graphql(skip)]
+    pub community_model: community::Model,
+    /// Whether phones are shown whole to this caller.
+    pub phones_visible: bool,
+    pub leader: Option<ContactPerson>,
+    /// Grid workers and auxiliaries.
+    pub workers: Vec<ContactPerson>,
+}
+
+#[ComplexObject]
+impl ContactCard {
+    async fn grid(&self) -> Grid {
+        Grid(self.grid_model.clone())
+    }
+    async fn community(&self) -> Community {
+        Community(self.community_model.clone())
+    }
+    /// The community office's phone.
+    async fn community_phone(&self) -> Option<&str> {
+        self.community_model.phone.as_deref()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ContactPerson {
+    pub name: String,
+    pub role: StaffRole,
+    pub photo_url: Option<String>,
+    /// Whole for users of the community, masked (138****5678) otherwise.
+    pub phone: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreateStreetInput {
+    pub name: String,
+    pub phone: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateStreetPayload {
+    pub street: Street,
+}
+
+#[derive(InputObject)]
+pub struct CreateCommunityInput {
+    /// Optional when there is only one street.
+    pub street_id: Option<ID>,
+    pub name: String,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateCommunityPayload {
+    pub community: Community,
+}
+
+#[derive(InputObject)]
+pub struct CreateGridInput {
+    pub community_id: ID,
+    /// Required for MICRO grids: the grid they belong to.
+    pub parent_id: Option<ID>,
+    pub name: String,
+    pub kind: GridKind,
+    #[graphql(default)]
+    pub households: i32,
+    pub description: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateGridPayload {
+    pub grid: Grid,
+}
+
+#[derive(InputObject)]
+pub struct AssignGridStaffInput {
+    pub grid_id: ID,
+    pub user_id: ID,
+    pub role: StaffRole,
+    /// Defaults to today (Asia/Shanghai).
+    pub start_date: Option<Date>,
+}
+
+#[derive(SimpleObject)]
+pub struct AssignGridStaffPayload {
+    pub staff: GridStaff,
+}
+
+#[derive(InputObject)]
+pub struct EndGridStaffInput {
+    pub staff_id: ID,
+    /// Defaults to today (Asia/Shanghai).
+    pub end_date: Option<Date>,
+}
+
+#[derive(SimpleObject)]
+pub struct EndGridStaffPayload {
+    pub staff: GridStaff,
+}
+
+#[derive(InputObject)]
+pub struct CreateOrganizationInput {
+    pub name: String,
+    pub kind: OrganizationKind,
+    pub parent_id: Option<ID>,
+    pub community_id: Option<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateOrganizationPayload {
+    pub organization: Organization,
+}
+
+#[derive(Default)]
+pub struct GridQuery;
+
+#[Object]
+impl GridQuery {
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn streets(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Street>> {
+        let page = Page::new(first, after.as_deref())?;
+        Ok(connection::paginate(
+            db(ctx)?,
+            street::Entity::find(),
+            street::Column::Id,
+            false,
+            page,
+            |m| m.id,
+            Street,
+        )
+        .await?)
+    }
+
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn communities(
+        &self,
+        ctx: &Context<'_>,
+        street_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Community>> {
+        let page = Page::new(first, after.as_deref())?;
+        let mut q = community::Entity::find();
+        if let Some(s) = parse_opt_id("streetId", street_id.as_ref())? {
+            q = q.filter(community::Column::StreetId.eq(s));
+        }
+        Ok(connection::paginate(
+            db(ctx)?,
+            q,
+            community::Column::Id,
+            false,
+            page,
+            |m| m.id,
+            Community,
+        )
+        .await?)
+    }
+
+    async fn community(&self, ctx: &Context<'_>, id: ID) -> Result<Community> {
+        let id = parse_id("id", &id)?;
+        Ok(Community(
+            get::<community::Entity, _>(db(ctx)?, id, "社区不存在").await?,
+        ))
+    }
+
+    /// Grids, filtered by community, kind and parent grid.
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn grids(
+        &self,
+        ctx: &Context<'_>,
+        community_id: Option<ID>,
+        kind: Option<GridKind>,
+        parent_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Grid>> {
+        let page = Page::new(first, after.as_deref())?;
+        let mut q = grid_filter(parse_opt_id("communityId", community_id.as_ref())?, kind);
+        if let Some(p) = parse_opt_id("parentId", parent_id.as_ref())? {
+            q = q.filter(grid::Column::ParentId.eq(p));
+        }
+        Ok(
+            connection::paginate(db(ctx)?, q, grid::Column::Id, false, page, |m| m.id, Grid)
+                .await?,
+        )
+    }
+
+    async fn grid(&self, ctx: &Context<'_>, id: ID) -> Result<Grid> {
+        let id = parse_id("id", &id)?;
+        Ok(Grid(
+            get::<grid::Entity, _>(db(ctx)?, id, "网格不存在").await?,
+        ))
+    }
+
+    /// 连心卡 of a grid: leader and workers with phones, and the community's phone.
+    async fn contact_card(&self, ctx: &Context<'_>, grid_id: ID) -> Result<ContactCard> {
+        let grid_id = parse_id("gridId", &grid_id)?;
+        let card = svc::contact_card(db(ctx)?, grid_id).await?;
+        let access = policy::contact_card(viewer(ctx).user(), card.community.id);
+        let person = |post: &entity::grid_staff::Model, user: &entity::user::Model| ContactPerson {
+            name: access.name(&user.display_name),
+            role: post.role.into(),
+            photo_url: user.avatar_url.clone(),
+            phone: user.phone.as_deref().map(|p| access.phone(p)),
+        };
+        let leader = card
+            .staff
+            .iter()
+            .find(|(p, _)| p.role == entity::grid_staff::StaffRole::Leader)
+            .map(|(p, u)| person(p, u));
+        let workers = card
+            .staff
+            .iter()
+            .filter(|(p, _)| p.role != entity::grid_staff::StaffRole::Leader)
+            .map(|(p, u)| person(p, u))
+            .collect();
+        Ok(ContactCard {
+            grid_model: card.grid,
+            community_model: card.community,
+            phones_visible: access == Access::Full,
+            leader,
+            workers,
+        })
+    }
+
+    /// Organisations, filtered by kind, community, parent, or party organisations only.
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<OrganizationKind>,
+        community_id: Option<ID>,
+        parent_id: Option<ID>,
+        party_only: Option<bool>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Organization>> {
+        use entity::organization::OrganizationKind as K;
+        let page = Page::new(first, after.as_deref())?;
+        let mut q = organization::Entity::find();
+        if let Some(k) = kind {
+            q = q.filter(organization::Column::Kind.eq(K::from(k)));
+        }
+        if let Some(c) = parse_opt_id("communityId", community_id.as_ref())? {
+            q = q.filter(organization::Column::CommunityId.eq(c));
+        }
+        if let Some(p) = parse_opt_id("parentId", parent_id.as_ref())? {
+            q = q.filter(organization::Column::ParentId.eq(p));
+        }
+        if party_only == Some(true) {
+            q = q.filter(organization::Column::Kind.is_in([
+                K::PartyCommittee,
+                K::PartyWorkingCommittee,
+                K::GeneralBranch,
+                K::Branch,
+                K::Group,
+            ]));
+        }
+        Ok(connection::paginate(
+            db(ctx)?,
+            q,
+            organization::Column::Id,
+            false,
+            page,
+            |m| m.id,
+            Organization,
+        )
+        .await?)
+    }
+
+    async fn organization(&self, ctx: &Context<'_>, id: ID) -> Result<Organization> {
+        let id = parse_id("id", &id)?;
+        Ok(Organization(
+            get::<organization::Entity, _>(db(ctx)?, id, "组织不存在").await?,
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct GridMutation;
+
+#[Object]
+impl GridMutation {
+    /// Creates a street (ADMIN).
+    async fn create_street(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateStreetInput,
+    ) -> Result<CreateStreetPayload> {
+        let actor = actor(ctx)?;
+        let street =
+            svc::create_street(db(ctx)?, actor, &input.name, input.phone.as_deref()).await?;
+        Ok(CreateStreetPayload {
+            street: Street(street),
+        })
+    }
+
+    /// Creates a community (ADMIN).
+    async fn create_community(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCommunityInput,
+    ) -> Result<CreateCommunityPayload> {
+        let actor = actor(ctx)?;
+        let community = svc::create_community(
+            db(ctx)?,
+            actor,
+            svc::NewCommunity {
+                street_id: parse_opt_id("streetId", input.street_id.as_ref())?,
+                name: input.name,
+                phone: input.phone,
+                address: input.address,
+            },
+        )
+        .await?;
+        Ok(CreateCommunityPayload {
+            community: Community(community),
+        })
+    }
+
+    /// Creates a grid or micro-grid (staff of the community).
+    async fn create_grid(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateGridInput,
+    ) -> Result<CreateGridPayload> {
+        let actor = actor(ctx)?;
+        let grid = svc::create_grid(
+            db(ctx)?,
+            actor,
+            svc::NewGrid {
+                community_id: parse_id("communityId", &input.community_id)?,
+                parent_id: parse_opt_id("parentId", input.parent_id.as_ref())?,
+                name: input.name,
+                kind: input.kind.into(),
+                households: input.households,
+                description: input.description,
+            },
+        )
+        .await?;
+        Ok(CreateGridPayload { grid: Grid(grid) })
+    }
+
+    /// Assigns a leader, worker or auxiliary to a grid (staff of the community). A grid has
+    /// at most one current leader.
+    async fn assign_grid_staff(
+        &self,
+        ctx: &Context<'_>,
+        input: AssignGridStaffInput,
+    ) -> Result<AssignGridStaffPayload> {
+        let actor = actor(ctx)?;
+        let post = svc::assign_grid_staff(
+            db(ctx)?,
+            actor,
+            svc::NewStaff {
+                grid_id: parse_id("gridId", &input.grid_id)?,
+                user_id: parse_id("userId", &input.user_id)?,
+                role: input.role.into(),
+                start_date: input.start_date.map(|d| d.0),
+            },
+        )
+        .await?;
+        Ok(AssignGridStaffPayload {
+            staff: GridStaff(post),
+        })
+    }
+
+    /// Ends a post in a grid (staff of the community).
+    async fn end_grid_staff(
+        &self,
+        ctx: &Context<'_>,
+        input: EndGridStaffInput,
+    ) -> Result<EndGridStaffPayload> {
+        let actor = actor(ctx)?;
+        let id = parse_id("staffId", &input.staff_id)?;
+        let post = svc::end_grid_staff(db(ctx)?, actor, id, input.end_date.map(|d| d.0)).await?;
+        Ok(EndGridStaffPayload {
+            staff: GridStaff(post),
+        })
+    }
+
+    /// Creates an organisation (ADMIN, or staff for one located in their community).
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> Result<CreateOrganizationPayload> {
+        let actor = actor(ctx)?;
+        let org = svc::create_organization(
+            db(ctx)?,
+            actor,
+            svc::NewOrganization {
+                name: input.name,
+                kind: input.kind.into(),
+                parent_id: parse_opt_id("parentId", input.parent_id.as_ref())?,
+                community_id: parse_opt_id("communityId", input.community_id.as_ref())?,
+            },
+        )
+        .await?;
+        Ok(CreateOrganizationPayload {
+            organization: Organization(org),
+        })
+    }
+}

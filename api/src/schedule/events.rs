@@ -1,0 +1,20 @@
+//! Typed events of the schedule domain, published by its rules after a change commits.
+
+use serde::{Deserialize, Serialize};
+
+/// What happened to a sign-up.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
+pub enum ShiftEventKind {
+    SignedUp,
+    Cancelled,
+    CheckedIn,
+}
+
+/// A change of a sign-up for a shift of a slot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignupChanged {
+    pub kind: ShiftEventKind,
+    pub slot_id: i64,
+    pub shift_id: i64,
+    pub signup_id: i64,
+}

@@ -1,0 +1,700 @@
+//! Student assistant schedules (网格员助理排班): slots, shifts, sign-ups, attendance, the
+//! student's schedule and hours certificate.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Duration, Utc};
+use entity::{service_slot, shift};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait},
+};
+
+use crate::core::error::AppError;
+use crate::core::pagination as connection;
+use crate::core::pagination::Conn;
+use crate::core::pagination::Page;
+use crate::core::{
+    mask::{Access, mask_name},
+    validate,
+};
+use crate::graphql::actor;
+use crate::graphql::config;
+use crate::graphql::db;
+use crate::graphql::events;
+use crate::graphql::loader;
+use crate::graphql::parse_id;
+use crate::graphql::parse_opt_id;
+use crate::graphql::scalars::Date;
+use crate::graphql::viewer;
+use crate::nodes::loaders::CommunityKey;
+use crate::nodes::loaders::GridKey;
+use crate::nodes::loaders::OrganizationKey;
+use crate::nodes::loaders::UserKey;
+use crate::nodes::place::Community;
+use crate::nodes::place::Grid;
+use crate::nodes::place::Organization;
+use crate::nodes::user::User;
+use crate::schedule::loaders::EligibleOrgsOf;
+use crate::schedule::loaders::ShiftKey;
+use crate::schedule::loaders::SignupsOfShift;
+use crate::schedule::loaders::SlotKey;
+use crate::schedule::policy;
+use crate::schedule::rules as svc;
+use crate::schedule::rules::NotTaken;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::shift_signup::SignupStatus")]
+pub enum SignupStatus {
+    SignedUp,
+    Cancelled,
+    CheckedIn,
+    Completed,
+    NoShow,
+}
+
+/// Why a shift of a series was not taken.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::schedule::rules::NotTaken")]
+pub enum NotTakenReason {
+    /// No free place.
+    Full,
+    /// Overlaps another of the student's shifts.
+    Overlap,
+    /// Already started: sign-up closed.
+    Closed,
+    /// The student is already signed up.
+    AlreadySignedUp,
+}
+
+/// A weekly service slot.
+pub struct ServiceSlot(pub service_slot::Model);
+
+#[Object]
+impl ServiceSlot {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn tasks(&self) -> Vec<String> {
+        serde_json::from_str(&self.0.tasks).unwrap_or_default()
+    }
+    /// ISO weekday: Monday 1 … Sunday 7.
+    async fn weekday(&self) -> i32 {
+        self.0.weekday
+    }
+    /// Local time (Asia/Shanghai), `HH:MM`.
+    async fn start_time(&self) -> &str {
+        &self.0.start_time
+    }
+    /// Local time (Asia/Shanghai), `HH:MM`.
+    async fn end_time(&self) -> &str {
+        &self.0.end_time
+    }
+    async fn capacity(&self) -> i32 {
+        self.0.capacity
+    }
+    async fn valid_from(&self) -> Date {
+        Date(self.0.valid_from)
+    }
+    async fn valid_to(&self) -> Date {
+        Date(self.0.valid_to)
+    }
+    /// Dates without a shift (holidays).
+    async fn skipped_dates(&self) -> Vec<Date> {
+        let raw: Vec<String> = serde_json::from_str(&self.0.skipped_dates).unwrap_or_default();
+        raw.iter()
+            .filter_map(|d| d.parse().ok())
+            .map(Date)
+            .collect()
+    }
+    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+        loader(ctx)?
+            .load_one(CommunityKey(self.0.community_id))
+            .await?
+            .map(Community)
+            .ok_or_else(|| AppError::internal("slot without community").into())
+    }
+    async fn grid(&self, ctx: &Context<'_>) -> Result<Option<Grid>> {
+        match self.0.grid_id {
+            None => Ok(None),
+            Some(g) => Ok(loader(ctx)?.load_one(GridKey(g)).await?.map(Grid)),
+        }
+    }
+    /// Organisations whose students may sign up (besides those bound to the community by an
+    /// ACTIVE co-building agreement).
+    async fn eligible_organizations(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
+        let rows = loader(ctx)?
+            .load_one(EligibleOrgsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if let Some(o) = loader(ctx)?
+                .load_one(OrganizationKey(r.organization_id))
+                .await?
+            {
+                out.push(Organization(o));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A dated occurrence of a slot.
+pub struct Shift(pub shift::Model);
+
+#[Object]
+impl Shift {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn slot(&self, ctx: &Context<'_>) -> Result<ServiceSlot> {
+        loader(ctx)?
+            .load_one(SlotKey(self.0.slot_id))
+            .await?
+            .map(ServiceSlot)
+            .ok_or_else(|| AppError::internal("shift without slot").into())
+    }
+    /// Local date.
+    async fn date(&self) -> Date {
+        Date(self.0.date)
+    }
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+    async fn ends_at(&self) -> DateTime<Utc> {
+        self.0.ends_at
+    }
+    async fn capacity(&self) -> i32 {
+        self.0.capacity
+    }
+    /// Places taken (never more than capacity).
+    async fn taken(&self) -> i32 {
+        self.0.taken
+    }
+    async fn free_places(&self) -> i32 {
+        std::cmp::max(self.0.capacity - self.0.taken, 0)
+    }
+    /// Whether sign-up is still open (not started, places left).
+    async fn open(&self) -> bool {
+        self.0.starts_at > Utc::now() && self.0.taken < self.0.capacity
+    }
+    /// Sign-ups (not cancelled). Names are shown to staff, grid workers and the student.
+    async fn signups(&self, ctx: &Context<'_>) -> Result<Vec<ShiftSignup>> {
+        let rows = loader(ctx)?
+            .load_one(SignupsOfShift(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let slot = loader(ctx)?.load_one(SlotKey(self.0.slot_id)).await?;
+        let me = viewer(ctx).user();
+        Ok(rows
+            .into_iter()
+            .map(|model| {
+                let visible = slot
+                    .as_ref()
+                    .is_some_and(|sl| policy::sees_student(me, sl, model.student_id));
+                ShiftSignup { model, visible }
+            })
+            .collect())
+    }
+}
+
+/// A student's sign-up for a shift. `visible` is decided by whoever builds it: whether the
+/// viewer may see the student's name (staff, grid workers, the student).
+pub struct ShiftSignup {
+    pub model: entity::shift_signup::Model,
+    pub visible: bool,
+}
+
+impl ShiftSignup {
+    /// A sign-up seen by its own student (the student's schedule and series payload).
+    pub fn own(model: entity::shift_signup::Model) -> Self {
+        Self {
+            model,
+            visible: true,
+        }
+    }
+
+    /// A sign-up whose visibility is decided by the schedule policy from the viewer and
+    /// the shift's slot.
+    pub async fn for_viewer(ctx: &Context<'_>, model: entity::shift_signup::Model) -> Result<Self> {
+        let sh = loader(ctx)?.load_one(ShiftKey(model.shift_id)).await?;
+        let slot = match sh {
+            Some(sh) => loader(ctx)?.load_one(SlotKey(sh.slot_id)).await?,
+            None => None,
+        };
+        let visible = slot
+            .as_ref()
+            .is_some_and(|sl| policy::sees_student(viewer(ctx).user(), sl, model.student_id));
+        Ok(Self { model, visible })
+    }
+}
+
+#[Object]
+impl ShiftSignup {
+    async fn id(&self) -> ID {
+        ID(self.model.id.to_string())
+    }
+    async fn shift(&self, ctx: &Context<'_>) -> Result<Shift> {
+        loader(ctx)?
+            .load_one(ShiftKey(self.model.shift_id))
+            .await?
+            .map(Shift)
+            .ok_or_else(|| AppError::internal("signup without shift").into())
+    }
+    async fn status(&self) -> SignupStatus {
+        self.model.status.into()
+    }
+    /// The student (staff, grid workers and the student themself; null for others).
+    async fn student(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        if !self.visible {
+            return Ok(None);
+        }
+        Ok(loader(ctx)?
+            .load_one(UserKey(self.model.student_id))
+            .await?
+            .map(|u| User::granted(u, Access::NameOnly)))
+    }
+    /// The student's name, masked (林**) for those who may not see it.
+    async fn student_name(&self, ctx: &Context<'_>) -> Result<String> {
+        let name = loader(ctx)?
+            .load_one(UserKey(self.model.student_id))
+            .await?
+            .map(|u| u.display_name)
+            .unwrap_or_default();
+        Ok(if self.visible { name } else { mask_name(&name) })
+    }
+    async fn signed_up_at(&self) -> DateTime<Utc> {
+        self.model.signed_up_at
+    }
+    async fn checked_in_at(&self) -> Option<DateTime<Utc>> {
+        self.model.checked_in_at
+    }
+    async fn checked_out_at(&self) -> Option<DateTime<Utc>> {
+        self.model.checked_out_at
+    }
+    /// Hours credited (completed shifts).
+    async fn hours(&self) -> Option<f64> {
+        self.model.minutes.map(|m| f64::from(m) / 60.0)
+    }
+}
+
+/// One shift of a series sign-up: taken, or why not.
+#[derive(SimpleObject)]
+pub struct SeriesItem {
+    pub shift: Shift,
+    pub taken: bool,
+    pub reason: Option<NotTakenReason>,
+    pub signup: Option<ShiftSignup>,
+}
+
+#[derive(SimpleObject)]
+pub struct SignUpForSeriesPayload {
+    pub items: Vec<SeriesItem>,
+    pub taken_count: i32,
+}
+
+#[derive(SimpleObject)]
+pub struct CommunityHours {
+    pub community: Community,
+    pub hours: f64,
+    pub shifts: i64,
+}
+
+/// Total hours of completed service per community in a period.
+#[derive(SimpleObject)]
+pub struct HoursCertificate {
+    pub student: User,
+    pub from: Date,
+    pub to: Date,
+    pub total_hours: f64,
+    pub total_shifts: i64,
+    pub communities: Vec<CommunityHours>,
+}
+
+#[derive(InputObject)]
+pub struct CreateServiceSlotInput {
+    pub community_id: ID,
+    pub grid_id: Option<ID>,
+    pub title: String,
+    #[graphql(default)]
+    pub tasks: Vec<String>,
+    /// ISO weekday: Monday 1 … Sunday 7.
+    pub weekday: i32,
+    /// Local `HH:MM` (Asia/Shanghai).
+    pub start_time: String,
+    /// Local `HH:MM` (Asia/Shanghai).
+    pub end_time: String,
+    pub capacity: i32,
+    pub valid_from: Date,
+    pub valid_to: Date,
+    #[graphql(default)]
+    pub skipped_dates: Vec<Date>,
+    /// Organisations whose students may sign up.
+    #[graphql(default)]
+    pub eligible_organization_ids: Vec<ID>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateServiceSlotInput {
+    pub slot_id: ID,
+    /// New capacity of future shifts; never below the places already taken.
+    pub capacity: Option<i32>,
+    /// New local start time (future shifts without sign-ups only).
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct ServiceSlotPayload {
+    pub slot: ServiceSlot,
+}
+
+#[derive(InputObject)]
+pub struct SignUpForShiftInput {
+    pub shift_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct SignUpForSeriesInput {
+    pub slot_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct SignupInput {
+    pub signup_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct AttendanceInput {
+    pub signup_id: ID,
+    /// When it happened (default now), for attendance recorded afterwards.
+    pub at: Option<DateTime<Utc>>,
+}
+
+#[derive(SimpleObject)]
+pub struct ShiftSignupPayload {
+    pub signup: ShiftSignup,
+}
+
+#[derive(SimpleObject)]
+pub struct CalendarTokenPayload {
+    pub token: String,
+    /// GET this path for the iCalendar feed.
+    pub path: String,
+}
+
+#[derive(Default)]
+pub struct ScheduleQuery;
+
+#[Object]
+impl ScheduleQuery {
+    /// Service slots, filtered by community, grid, weekday, or open to the calling student.
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn service_slots(
+        &self,
+        ctx: &Context<'_>,
+        community_id: Option<ID>,
+        grid_id: Option<ID>,
+        weekday: Option<i32>,
+        #[graphql(default)] open_for_me: bool,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<ServiceSlot>> {
+        let page = Page::new(first, after.as_deref())?;
+        let mut q = service_slot::Entity::find();
+        if let Some(c) = parse_opt_id("communityId", community_id.as_ref())? {
+            q = q.filter(service_slot::Column::CommunityId.eq(c));
+        }
+        if let Some(g) = parse_opt_id("gridId", grid_id.as_ref())? {
+            q = q.filter(service_slot::Column::GridId.eq(g));
+        }
+        if let Some(w) = weekday {
+            q = q.filter(service_slot::Column::Weekday.eq(w));
+        }
+        if open_for_me {
+            let me = actor(ctx)?;
+            let ids = svc::open_slot_ids(db(ctx)?, me).await?;
+            q = q.filter(service_slot::Column::Id.is_in(ids));
+        }
+        Ok(connection::paginate(
+            db(ctx)?,
+            q,
+            service_slot::Column::Id,
+            false,
+            page,
+            |m| m.id,
+            ServiceSlot,
+        )
+        .await?)
+    }
+
+    /// Shifts, filtered by slot, community, local date range, or free places.
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn shifts(
+        &self,
+        ctx: &Context<'_>,
+        slot_id: Option<ID>,
+        community_id: Option<ID>,
+        from: Option<Date>,
+        to: Option<Date>,
+        #[graphql(default)] has_free_places: bool,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Shift>> {
+        let page = Page::new(first, after.as_deref())?;
+        let mut q = shift::Entity::find();
+        if let Some(s) = parse_opt_id("slotId", slot_id.as_ref())? {
+            q = q.filter(shift::Column::SlotId.eq(s));
+        }
+        if let Some(c) = parse_opt_id("communityId", community_id.as_ref())? {
+            q = q.filter(
+                shift::Column::SlotId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(service_slot::Column::Id)
+                        .from(service_slot::Entity)
+                        .and_where(Expr::col(service_slot::Column::CommunityId).eq(c))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(f) = from {
+            q = q.filter(shift::Column::Date.gte(f.0));
+        }
+        if let Some(t) = to {
+            q = q.filter(shift::Column::Date.lte(t.0));
+        }
+        if has_free_places {
+            q = q.filter(svc::has_free_places());
+        }
+        Ok(
+            connection::paginate(db(ctx)?, q, shift::Column::Id, false, page, |m| m.id, Shift)
+                .await?,
+        )
+    }
+
+    /// The calling student's sign-ups with shifts between two local dates (inclusive).
+    async fn my_schedule(
+        &self,
+        ctx: &Context<'_>,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<ShiftSignup>> {
+        let me = actor(ctx)?;
+        if to.0 < from.0 || (to.0 - from.0).num_days() > 400 {
+            return Err(AppError::bad_field("to", "日期区间无效（最长 400 天）").into());
+        }
+        let start = validate::local_midnight(from.0);
+        let end = validate::local_midnight(to.0 + Duration::days(1));
+        let rows = svc::schedule(db(ctx)?, me.id(), start, end).await?;
+        Ok(rows.into_iter().map(|(s, _)| ShiftSignup::own(s)).collect())
+    }
+
+    /// Hours of completed service per community (the student, their organisation's rep,
+    /// staff and ADMIN).
+    async fn hours_certificate(
+        &self,
+        ctx: &Context<'_>,
+        student_id: ID,
+        from: Date,
+        to: Date,
+    ) -> Result<HoursCertificate> {
+        let me = actor(ctx)?;
+        let sid = parse_id("studentId", &student_id)?;
+        let lines = svc::certificate(db(ctx)?, me, sid, from.0, to.0).await?;
+        let student = loader(ctx)?
+            .load_one(UserKey(sid))
+            .await?
+            .ok_or(AppError::NotFound("学生不存在"))?;
+        let mut communities = Vec::with_capacity(lines.len());
+        for l in &lines {
+            if let Some(c) = loader(ctx)?.load_one(CommunityKey(l.community_id)).await? {
+                communities.push(CommunityHours {
+                    community: Community(c),
+                    hours: l.minutes as f64 / 60.0,
+                    shifts: l.shifts,
+                });
+            }
+        }
+        Ok(HoursCertificate {
+            student: User::new(student),
+            from,
+            to,
+            total_hours: lines.iter().map(|l| l.minutes).sum::<i64>() as f64 / 60.0,
+            total_shifts: lines.iter().map(|l| l.shifts).sum(),
+            communities,
+        })
+    }
+}
+
+fn parse_local_time_pair(
+    start: Option<String>,
+    end: Option<String>,
+) -> Result<Option<(String, String)>> {
+    match (start, end) {
+        (None, None) => Ok(None),
+        (Some(s), Some(e)) => Ok(Some((s, e))),
+        _ => Err(AppError::bad_field("startTime", "开始与结束时间须同时修改").into()),
+    }
+}
+
+#[derive(Default)]
+pub struct ScheduleMutation;
+
+#[Object]
+impl ScheduleMutation {
+    /// Staff of the community create a weekly slot; its shifts are generated at once.
+    async fn create_service_slot(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateServiceSlotInput,
+    ) -> Result<ServiceSlotPayload> {
+        let me = actor(ctx)?;
+        let mut eligible = Vec::with_capacity(input.eligible_organization_ids.len());
+        for o in &input.eligible_organization_ids {
+            eligible.push(parse_id("eligibleOrganizationIds", o)?);
+        }
+        let slot = svc::create_slot(
+            db(ctx)?,
+            me,
+            svc::NewSlot {
+                community_id: parse_id("communityId", &input.community_id)?,
+                grid_id: parse_opt_id("gridId", input.grid_id.as_ref())?,
+                title: input.title,
+                tasks: input.tasks,
+                weekday: input.weekday,
+                start_time: input.start_time,
+                end_time: input.end_time,
+                capacity: input.capacity,
+                valid_from: input.valid_from.0,
+                valid_to: input.valid_to.0,
+                skipped_dates: input.skipped_dates.into_iter().map(|d| d.0).collect(),
+                eligible_organization_ids: eligible,
+            },
+        )
+        .await?;
+        Ok(ServiceSlotPayload {
+            slot: ServiceSlot(slot),
+        })
+    }
+
+    /// Changes capacity or times without ever dropping a sign-up.
+    async fn update_service_slot(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateServiceSlotInput,
+    ) -> Result<ServiceSlotPayload> {
+        let me = actor(ctx)?;
+        let id = parse_id("slotId", &input.slot_id)?;
+        let times = parse_local_time_pair(input.start_time, input.end_time)?;
+        let slot = svc::update_slot(db(ctx)?, me, id, input.capacity, times).await?;
+        Ok(ServiceSlotPayload {
+            slot: ServiceSlot(slot),
+        })
+    }
+
+    /// An eligible student signs up for one shift (never more than capacity).
+    async fn sign_up_for_shift(
+        &self,
+        ctx: &Context<'_>,
+        input: SignUpForShiftInput,
+    ) -> Result<ShiftSignupPayload> {
+        let me = actor(ctx)?;
+        let id = parse_id("shiftId", &input.shift_id)?;
+        let s = svc::sign_up(db(ctx)?, events(ctx)?, config(ctx)?, me, id).await?;
+        Ok(ShiftSignupPayload {
+            signup: ShiftSignup::for_viewer(ctx, s).await?,
+        })
+    }
+
+    /// An eligible student signs up for every remaining shift of a slot; each shift is
+    /// reported taken or with the reason it was not.
+    async fn sign_up_for_series(
+        &self,
+        ctx: &Context<'_>,
+        input: SignUpForSeriesInput,
+    ) -> Result<SignUpForSeriesPayload> {
+        let me = actor(ctx)?;
+        let id = parse_id("slotId", &input.slot_id)?;
+        let items = svc::sign_up_series(db(ctx)?, events(ctx)?, config(ctx)?, me, id).await?;
+        let taken_count = items.iter().filter(|i| i.signup.is_some()).count() as i32;
+        Ok(SignUpForSeriesPayload {
+            items: items
+                .into_iter()
+                .map(|i| SeriesItem {
+                    shift: Shift(i.shift),
+                    taken: i.signup.is_some(),
+                    reason: i.reason.map(|r: NotTaken| r.into()),
+                    signup: i.signup.map(ShiftSignup::own),
+                })
+                .collect(),
+            taken_count,
+        })
+    }
+
+    /// The student cancels, until the configured hours before the start.
+    async fn cancel_shift_signup(
+        &self,
+        ctx: &Context<'_>,
+        input: SignupInput,
+    ) -> Result<ShiftSignupPayload> {
+        let me = actor(ctx)?;
+        let id = parse_id("signupId", &input.signup_id)?;
+        let s = svc::cancel(db(ctx)?, events(ctx)?, config(ctx)?, me, id).await?;
+        Ok(ShiftSignupPayload {
+            signup: ShiftSignup::for_viewer(ctx, s).await?,
+        })
+    }
+
+    /// A grid worker of the grid or staff check a student in.
+    async fn check_in(
+        &self,
+        ctx: &Context<'_>,
+        input: AttendanceInput,
+    ) -> Result<ShiftSignupPayload> {
+        let me = actor(ctx)?;
+        let id = parse_id("signupId", &input.signup_id)?;
+        let s = svc::check_in(db(ctx)?, events(ctx)?, me, id, input.at).await?;
+        Ok(ShiftSignupPayload {
+            signup: ShiftSignup::for_viewer(ctx, s).await?,
+        })
+    }
+
+    /// Checks a student out: hours credited and points deposited once.
+    async fn check_out(
+        &self,
+        ctx: &Context<'_>,
+        input: AttendanceInput,
+    ) -> Result<ShiftSignupPayload> {
+        let me = actor(ctx)?;
+        let id = parse_id("signupId", &input.signup_id)?;
+        let s = svc::check_out(db(ctx)?, config(ctx)?, me, id, input.at).await?;
+        Ok(ShiftSignupPayload {
+            signup: ShiftSignup::for_viewer(ctx, s).await?,
+        })
+    }
+
+    /// Marks a student who did not come.
+    async fn mark_no_show(
+        &self,
+        ctx: &Context<'_>,
+        input: SignupInput,
+    ) -> Result<ShiftSignupPayload> {
+        let me = actor(ctx)?;
+        let id = parse_id("signupId", &input.signup_id)?;
+        let s = svc::mark_no_show(db(ctx)?, me, id).await?;
+        Ok(ShiftSignupPayload {
+            signup: ShiftSignup::for_viewer(ctx, s).await?,
+        })
+    }
+
+    /// Issues a new secret calendar token for the calling student; the old one stops working.
+    async fn rotate_calendar_token(&self, ctx: &Context<'_>) -> Result<CalendarTokenPayload> {
+        let me = actor(ctx)?;
+        let token = svc::rotate_calendar_token(db(ctx)?, me).await?;
+        let path = format!("/calendar/{token}.ics");
+        Ok(CalendarTokenPayload { token, path })
+    }
+}

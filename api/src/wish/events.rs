@@ -1,0 +1,32 @@
+//! Typed events of the wish domain, published by its rules after a change commits.
+
+use serde::{Deserialize, Serialize};
+
+/// What happened to a wish.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
+pub enum WishEventKind {
+    Published,
+    Claimed,
+    Released,
+    Fulfilled,
+    Confirmed,
+    Cancelled,
+}
+
+/// A change of a wish in a community.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WishChanged {
+    pub kind: WishEventKind,
+    pub wish_id: i64,
+    pub community_id: i64,
+}
+
+impl WishChanged {
+    pub fn of(kind: WishEventKind, w: &entity::wish::Model) -> Self {
+        Self {
+            kind,
+            wish_id: w.id,
+            community_id: w.community_id,
+        }
+    }
+}

@@ -1,0 +1,531 @@
+//! Micro-wishes (微心愿): the wish wall, claims and confirmation, with the beneficiary's
+//! personal data shown by role.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::wish;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::core::db::get;
+use crate::core::error::AppError;
+use crate::core::mask::Access;
+use crate::core::pagination as connection;
+use crate::core::pagination::Conn;
+use crate::core::pagination::Page;
+use crate::core::validate;
+use crate::graphql::actor;
+use crate::graphql::config;
+use crate::graphql::db;
+use crate::graphql::events;
+use crate::graphql::loader;
+use crate::graphql::parse_id;
+use crate::graphql::parse_opt_id;
+use crate::graphql::scalars::Date;
+use crate::graphql::viewer;
+use crate::nodes::loaders::CommunityKey;
+use crate::nodes::loaders::GridKey;
+use crate::nodes::loaders::UserKey;
+use crate::nodes::place::Community;
+use crate::nodes::place::Grid;
+use crate::nodes::user::User;
+use crate::nodes::user::access_to;
+use crate::wish::loaders::ClaimsOfWish;
+use crate::wish::policy;
+use crate::wish::rules as svc;
+use crate::wish::rules::EffectiveStatus;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::wish::WishCategory")]
+pub enum WishCategory {
+    /// 物品
+    Goods,
+    /// 服务
+    Service,
+    /// 陪伴
+    Companionship,
+    Other,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum WishStatus {
+    PendingReview,
+    Published,
+    Claimed,
+    Fulfilled,
+    Confirmed,
+    Rejected,
+    Cancelled,
+    /// Past its deadline and not fulfilled.
+    Expired,
+}
+
+impl From<EffectiveStatus> for WishStatus {
+    fn from(s: EffectiveStatus) -> Self {
+        use entity::wish::WishStatus as S;
+        match s {
+            EffectiveStatus::Expired => Self::Expired,
+            EffectiveStatus::Stored(S::PendingReview) => Self::PendingReview,
+            EffectiveStatus::Stored(S::Published) => Self::Published,
+            EffectiveStatus::Stored(S::Claimed) => Self::Claimed,
+            EffectiveStatus::Stored(S::Fulfilled) => Self::Fulfilled,
+            EffectiveStatus::Stored(S::Confirmed) => Self::Confirmed,
+            EffectiveStatus::Stored(S::Rejected) => Self::Rejected,
+            EffectiveStatus::Stored(S::Cancelled) => Self::Cancelled,
+        }
+    }
+}
+
+impl WishStatus {
+    fn stored(self) -> Option<entity::wish::WishStatus> {
+        use entity::wish::WishStatus as S;
+        match self {
+            Self::PendingReview => Some(S::PendingReview),
+            Self::Published => Some(S::Published),
+            Self::Claimed => Some(S::Claimed),
+            Self::Fulfilled => Some(S::Fulfilled),
+            Self::Confirmed => Some(S::Confirmed),
+            Self::Rejected => Some(S::Rejected),
+            Self::Cancelled => Some(S::Cancelled),
+            Self::Expired => None,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::wish_claim::ClaimStatus")]
+pub enum ClaimStatus {
+    Active,
+    Released,
+    Completed,
+    Cancelled,
+}
+
+/// A micro-wish. The beneficiary's full name, phone and address are shown only to staff of
+/// the community, grid workers of the grid, the beneficiary and the submitter; the current
+/// claimant sees the full name; everyone else a masked name (王**).
+pub struct Wish(pub wish::Model);
+
+impl Wish {
+    /// The viewer's access to the beneficiary's data on this wish (the wish policy).
+    async fn insight(&self, ctx: &Context<'_>) -> Result<Access> {
+        let v = viewer(ctx).user();
+        let person = match (policy::needs_person(v, &self.0), self.0.beneficiary_user_id) {
+            (true, Some(u)) => Some(access_to(ctx, u).await?),
+            _ => None,
+        };
+        Ok(policy::insight(v, &self.0, person))
+    }
+}
+
+#[Object]
+impl Wish {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn category(&self) -> WishCategory {
+        self.0.category.into()
+    }
+    /// Reads EXPIRED once past the deadline and not fulfilled.
+    async fn status(&self) -> WishStatus {
+        svc::effective_status(&self.0, validate::today()).into()
+    }
+    /// Estimated value in yuan.
+    async fn estimated_value(&self) -> i32 {
+        self.0.estimated_value
+    }
+    async fn deadline(&self) -> Option<Date> {
+        self.0.deadline.map(Date)
+    }
+    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+        loader(ctx)?
+            .load_one(CommunityKey(self.0.community_id))
+            .await?
+            .map(Community)
+            .ok_or_else(|| AppError::internal("wish without community").into())
+    }
+    async fn grid(&self, ctx: &Context<'_>) -> Result<Grid> {
+        loader(ctx)?
+            .load_one(GridKey(self.0.grid_id))
+            .await?
+            .map(Grid)
+            .ok_or_else(|| AppError::internal("wish without grid").into())
+    }
+    /// The beneficiary's name: full for those allowed, masked (王**) for everyone else.
+    async fn beneficiary_name(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.insight(ctx).await?.name(&self.0.beneficiary_name))
+    }
+    /// Whether `beneficiaryName` is shown whole to this caller.
+    async fn beneficiary_name_visible(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(self.insight(ctx).await? != Access::Masked)
+    }
+    /// Staff, grid workers, the beneficiary and the submitter only; null for others.
+    async fn beneficiary_phone(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self
+            .insight(ctx)
+            .await?
+            .full_only(self.0.beneficiary_phone.as_ref()))
+    }
+    /// Staff, grid workers, the beneficiary and the submitter only; null for others.
+    async fn beneficiary_address(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self
+            .insight(ctx)
+            .await?
+            .full_only(self.0.beneficiary_address.as_ref()))
+    }
+    /// The beneficiary's account, if they have one (same visibility as the phone).
+    async fn beneficiary(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match (self.insight(ctx).await?, self.0.beneficiary_user_id) {
+            (Access::Full, Some(u)) => Ok(loader(ctx)?.load_one(UserKey(u)).await?.map(User::new)),
+            _ => Ok(None),
+        }
+    }
+    /// Who submitted it (same visibility as the phone).
+    async fn submitted_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        if self.insight(ctx).await? != Access::Full {
+            return Ok(None);
+        }
+        Ok(loader(ctx)?
+            .load_one(UserKey(self.0.submitted_by))
+            .await?
+            .map(User::new))
+    }
+    /// The party member holding the claim now (圆梦人).
+    async fn claimant(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match self.0.claimant_id {
+            None => Ok(None),
+            Some(u) => Ok(loader(ctx)?.load_one(UserKey(u)).await?.map(User::new)),
+        }
+    }
+    /// Every claim, released ones included, oldest first.
+    async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<WishClaim>> {
+        let rows = loader(ctx)?
+            .load_one(ClaimsOfWish(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(WishClaim).collect())
+    }
+    /// Why it was rejected.
+    async fn review_reason(&self) -> Option<&str> {
+        self.0.review_reason.as_deref()
+    }
+    async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.reviewed_at
+    }
+    async fn fulfil_note(&self) -> Option<&str> {
+        self.0.fulfil_note.as_deref()
+    }
+    async fn photo_urls(&self) -> Vec<String> {
+        self.0
+            .fulfil_photos
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or_default()
+    }
+    async fn fulfilled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.fulfilled_at
+    }
+    /// 1–5, given at confirmation.
+    async fn rating(&self) -> Option<i32> {
+        self.0.rating
+    }
+    async fn feedback(&self) -> Option<&str> {
+        self.0.feedback.as_deref()
+    }
+    async fn confirmed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.confirmed_at
+    }
+    async fn cancel_reason(&self) -> Option<&str> {
+        self.0.cancel_reason.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// One claim of a wish.
+pub struct WishClaim(pub entity::wish_claim::Model);
+
+#[Object]
+impl WishClaim {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn member(&self, ctx: &Context<'_>) -> Result<User> {
+        loader(ctx)?
+            .load_one(UserKey(self.0.member_id))
+            .await?
+            .map(User::new)
+            .ok_or_else(|| AppError::internal("claim without member").into())
+    }
+    async fn status(&self) -> ClaimStatus {
+        self.0.status.into()
+    }
+    async fn claimed_at(&self) -> DateTime<Utc> {
+        self.0.claimed_at
+    }
+    async fn ended_at(&self) -> Option<DateTime<Utc>> {
+        self.0.ended_at
+    }
+    async fn release_reason(&self) -> Option<&str> {
+        self.0.release_reason.as_deref()
+    }
+}
+
+#[derive(InputObject)]
+pub struct SubmitWishInput {
+    pub grid_id: ID,
+    pub title: String,
+    pub description: String,
+    pub category: WishCategory,
+    /// In yuan; capped by configuration.
+    #[graphql(default)]
+    pub estimated_value: i32,
+    pub deadline: Option<Date>,
+    /// For a grid worker submitting for a resident without the app (required then).
+    pub beneficiary_name: Option<String>,
+    /// A grid worker may name the beneficiary's account instead.
+    pub beneficiary_user_id: Option<ID>,
+    pub beneficiary_phone: Option<String>,
+    pub beneficiary_address: Option<String>,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum WishDecision {
+    Publish,
+    Reject,
+}
+
+#[derive(InputObject)]
+pub struct ReviewWishInput {
+    pub wish_id: ID,
+    pub decision: WishDecision,
+    /// Required when rejecting.
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ClaimWishInput {
+    pub wish_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct ReleaseWishClaimInput {
+    pub wish_id: ID,
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct FulfillWishInput {
+    pub wish_id: ID,
+    pub note: String,
+    #[graphql(default)]
+    pub photo_urls: Vec<String>,
+}
+
+#[derive(InputObject)]
+pub struct ConfirmWishInput {
+    pub wish_id: ID,
+    /// 1–5.
+    pub rating: i32,
+    pub feedback: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct CancelWishInput {
+    pub wish_id: ID,
+    pub reason: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct WishPayload {
+    pub wish: Wish,
+}
+
+#[derive(Default)]
+pub struct WishQuery;
+
+#[Object]
+impl WishQuery {
+    /// The wish wall, newest first. Anonymous callers see published and later wishes.
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn wishes(
+        &self,
+        ctx: &Context<'_>,
+        community_id: Option<ID>,
+        grid_id: Option<ID>,
+        status: Option<WishStatus>,
+        category: Option<WishCategory>,
+        #[graphql(default)] claimed_by_me: bool,
+        #[graphql(default)] submitted_by_me: bool,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Wish>> {
+        let page = Page::new(first, after.as_deref())?;
+        let me = viewer(ctx).user();
+        let mut q = wish::Entity::find();
+        q = policy::scope(me).filter(q);
+        if let Some(c) = parse_opt_id("communityId", community_id.as_ref())? {
+            q = q.filter(wish::Column::CommunityId.eq(c));
+        }
+        if let Some(g) = parse_opt_id("gridId", grid_id.as_ref())? {
+            q = q.filter(wish::Column::GridId.eq(g));
+        }
+        if let Some(s) = status {
+            q = q.filter(svc::status_condition(
+                s.stored(),
+                s == WishStatus::Expired,
+                validate::today(),
+            ));
+        }
+        if let Some(c) = category {
+            q = q.filter(wish::Column::Category.eq(entity::wish::WishCategory::from(c)));
+        }
+        if claimed_by_me || submitted_by_me {
+            let me = actor(ctx)?;
+            if claimed_by_me {
+                q = q.filter(wish::Column::ClaimantId.eq(me.id()));
+            }
+            if submitted_by_me {
+                q = q.filter(wish::Column::SubmittedBy.eq(me.id()));
+            }
+        }
+        Ok(connection::paginate(db(ctx)?, q, wish::Column::Id, true, page, |m| m.id, Wish).await?)
+    }
+
+    /// One wish, with its claim history.
+    async fn wish(&self, ctx: &Context<'_>, id: ID) -> Result<Wish> {
+        let id = parse_id("id", &id)?;
+        let w = get::<wish::Entity, _>(db(ctx)?, id, "心愿不存在").await?;
+        if !policy::scope(viewer(ctx).user()).admits(&w) {
+            return Err(AppError::NotFound("心愿不存在").into());
+        }
+        Ok(Wish(w))
+    }
+}
+
+#[derive(Default)]
+pub struct WishMutation;
+
+#[Object]
+impl WishMutation {
+    /// A resident submits a wish for themself, or a grid worker for a resident of the grid.
+    async fn submit_wish(&self, ctx: &Context<'_>, input: SubmitWishInput) -> Result<WishPayload> {
+        let actor = actor(ctx)?;
+        let w = svc::submit(
+            db(ctx)?,
+            config(ctx)?,
+            actor,
+            svc::NewWish {
+                grid_id: parse_id("gridId", &input.grid_id)?,
+                title: input.title,
+                description: input.description,
+                category: input.category.into(),
+                estimated_value: input.estimated_value,
+                deadline: input.deadline.map(|d| d.0),
+                beneficiary_name: input.beneficiary_name,
+                beneficiary_user_id: parse_opt_id(
+                    "beneficiaryUserId",
+                    input.beneficiary_user_id.as_ref(),
+                )?,
+                beneficiary_phone: input.beneficiary_phone,
+                beneficiary_address: input.beneficiary_address,
+            },
+        )
+        .await?;
+        Ok(WishPayload { wish: Wish(w) })
+    }
+
+    /// Staff of the community publish or reject a wish.
+    async fn review_wish(&self, ctx: &Context<'_>, input: ReviewWishInput) -> Result<WishPayload> {
+        let actor = actor(ctx)?;
+        let id = parse_id("wishId", &input.wish_id)?;
+        let decision = match input.decision {
+            WishDecision::Publish => svc::Review::Publish,
+            WishDecision::Reject => svc::Review::Reject {
+                reason: input
+                    .reason
+                    .ok_or_else(|| AppError::bad_field("reason", "驳回须填写理由"))?,
+            },
+        };
+        let w = svc::review(db(ctx)?, events(ctx)?, actor, id, decision).await?;
+        Ok(WishPayload { wish: Wish(w) })
+    }
+
+    /// A party member claims a published wish (exactly one claimant at a time).
+    async fn claim_wish(&self, ctx: &Context<'_>, input: ClaimWishInput) -> Result<WishPayload> {
+        let actor = actor(ctx)?;
+        let id = parse_id("wishId", &input.wish_id)?;
+        let w = svc::claim(db(ctx)?, events(ctx)?, config(ctx)?, actor, id).await?;
+        Ok(WishPayload { wish: Wish(w) })
+    }
+
+    /// The claimant gives the wish back (it is published again; the history is kept).
+    async fn release_wish_claim(
+        &self,
+        ctx: &Context<'_>,
+        input: ReleaseWishClaimInput,
+    ) -> Result<WishPayload> {
+        let actor = actor(ctx)?;
+        let id = parse_id("wishId", &input.wish_id)?;
+        let w = svc::release(db(ctx)?, events(ctx)?, actor, id, &input.reason).await?;
+        Ok(WishPayload { wish: Wish(w) })
+    }
+
+    /// The claimant reports the wish fulfilled.
+    async fn fulfill_wish(
+        &self,
+        ctx: &Context<'_>,
+        input: FulfillWishInput,
+    ) -> Result<WishPayload> {
+        let actor = actor(ctx)?;
+        let id = parse_id("wishId", &input.wish_id)?;
+        let w = svc::fulfil(
+            db(ctx)?,
+            events(ctx)?,
+            actor,
+            id,
+            &input.note,
+            input.photo_urls,
+        )
+        .await?;
+        Ok(WishPayload { wish: Wish(w) })
+    }
+
+    /// The beneficiary or a grid worker confirms; the claimant's points are deposited once.
+    async fn confirm_wish(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfirmWishInput,
+    ) -> Result<WishPayload> {
+        let actor = actor(ctx)?;
+        let id = parse_id("wishId", &input.wish_id)?;
+        let w = svc::confirm(
+            db(ctx)?,
+            events(ctx)?,
+            config(ctx)?,
+            actor,
+            id,
+            input.rating,
+            input.feedback,
+        )
+        .await?;
+        Ok(WishPayload { wish: Wish(w) })
+    }
+
+    /// The submitter or staff cancel a wish before it is fulfilled.
+    async fn cancel_wish(&self, ctx: &Context<'_>, input: CancelWishInput) -> Result<WishPayload> {
+        let actor = actor(ctx)?;
+        let id = parse_id("wishId", &input.wish_id)?;
+        let w = svc::cancel(db(ctx)?, events(ctx)?, actor, id, input.reason).await?;
+        Ok(WishPayload { wish: Wish(w) })
+    }
+}
