@@ -1,18 +1,18 @@
 //! The audit log of privileged mutations, for ADMIN.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::audit_log;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use crate::core::error::AppError;
+use crate::core::error::{AppError, AppResult};
 use crate::core::pagination as connection;
 use crate::core::pagination::Conn;
 use crate::core::pagination::Page;
-use crate::graphql::actor;
-use crate::graphql::db;
-use crate::graphql::loader;
-use crate::graphql::parse_opt_id;
+use crate::graphql::context::actor;
+use crate::graphql::context::db;
+use crate::graphql::context::loader;
+use crate::graphql::context::parse_opt_id;
 use crate::nodes::loaders::UserKey;
 use crate::nodes::user::User;
 
@@ -24,7 +24,7 @@ impl AuditEntry {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn user(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         match self.0.user_id {
             None => Ok(None),
             Some(u) => Ok(loader(ctx)?.load_one(UserKey(u)).await?.map(User::new)),
@@ -68,10 +68,10 @@ impl AuditQuery {
         operation: Option<String>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<AuditEntry>> {
+    ) -> AppResult<Conn<AuditEntry>> {
         let me = actor(ctx)?;
         if !crate::account::policy::may_read_audit_log(me) {
-            return Err(AppError::Forbidden("只有街道管理员可以查看审计日志").into());
+            return Err(AppError::Forbidden("只有街道管理员可以查看审计日志"));
         }
         let page = Page::new(first, after.as_deref())?;
         let mut q = audit_log::Entity::find();

@@ -1,17 +1,17 @@
 //! Accounts: `login`, `me`, `createUser`, and the `User` type with field-level privacy.
 
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::account::rules as svc;
 use crate::auth::AuthUser;
-use crate::core::error::AppError;
-use crate::graphql::actor;
-use crate::graphql::config;
-use crate::graphql::db;
-use crate::graphql::parse_opt_id;
-use crate::graphql::viewer;
+use crate::core::error::{AppError, AppResult};
+use crate::graphql::context::actor;
+use crate::graphql::context::config;
+use crate::graphql::context::db;
+use crate::graphql::context::parse_opt_id;
+use crate::graphql::context::viewer;
 use crate::nodes::user::{Role, RoleAssignment, User};
 
 #[derive(InputObject)]
@@ -77,8 +77,8 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Logs in; returns a JWT. Failures never say whether the username exists.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginPayload> {
-        let limiter = &crate::graphql::state(ctx)?.login_limiter;
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> AppResult<LoginPayload> {
+        let limiter = &crate::graphql::context::state(ctx)?.login_limiter;
         let r = svc::login(
             db(ctx)?,
             config(ctx)?,
@@ -105,7 +105,7 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateUserInput,
-    ) -> Result<CreateUserPayload> {
+    ) -> AppResult<CreateUserPayload> {
         let actor = actor(ctx)?;
         let mut roles = Vec::with_capacity(input.roles.len());
         for r in &input.roles {

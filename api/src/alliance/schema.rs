@@ -1,6 +1,6 @@
 //! Party-building alliances (党建联盟) and co-building agreements (共建协议).
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{agreement, agreement_kind, agreement_party, alliance, alliance_member};
 use sea_orm::{
@@ -19,16 +19,16 @@ use crate::alliance::loaders::SignaturesOf;
 use crate::alliance::rules as svc;
 use crate::alliance::rules::AgreementStatus as S;
 use crate::core::db::get;
-use crate::core::error::AppError;
+use crate::core::error::{AppError, AppResult};
 use crate::core::pagination as connection;
 use crate::core::pagination::Conn;
 use crate::core::pagination::Page;
 use crate::core::validate;
-use crate::graphql::actor;
-use crate::graphql::db;
-use crate::graphql::loader;
-use crate::graphql::parse_id;
-use crate::graphql::parse_opt_id;
+use crate::graphql::context::actor;
+use crate::graphql::context::db;
+use crate::graphql::context::loader;
+use crate::graphql::context::parse_id;
+use crate::graphql::context::parse_opt_id;
 use crate::graphql::scalars::Date;
 use crate::nodes::loaders::CommunityKey;
 use crate::nodes::loaders::OrganizationKey;
@@ -74,12 +74,12 @@ pub enum AgreementStatus {
     Terminated,
 }
 
-async fn org(ctx: &Context<'_>, id: i64) -> Result<Organization> {
+async fn org(ctx: &Context<'_>, id: i64) -> AppResult<Organization> {
     loader(ctx)?
         .load_one(OrganizationKey(id))
         .await?
         .map(Organization)
-        .ok_or_else(|| AppError::internal("missing organisation").into())
+        .ok_or_else(|| AppError::internal("missing organisation"))
 }
 
 /// 党建联盟.
@@ -99,20 +99,20 @@ impl Alliance {
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
-    async fn street(&self, ctx: &Context<'_>) -> Result<Option<Street>> {
+    async fn street(&self, ctx: &Context<'_>) -> AppResult<Option<Street>> {
         match self.0.street_id {
             None => Ok(None),
             Some(s) => Ok(loader(ctx)?.load_one(StreetKey(s)).await?.map(Street)),
         }
     }
-    async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Option<Community>> {
         match self.0.community_id {
             None => Ok(None),
             Some(c) => Ok(loader(ctx)?.load_one(CommunityKey(c)).await?.map(Community)),
         }
     }
     /// The lead organisation (牵头单位).
-    async fn lead(&self, ctx: &Context<'_>) -> Result<Organization> {
+    async fn lead(&self, ctx: &Context<'_>) -> AppResult<Organization> {
         org(ctx, self.0.lead_organization_id).await
     }
     /// Members; former members too when `includeFormer`.
@@ -120,7 +120,7 @@ impl Alliance {
         &self,
         ctx: &Context<'_>,
         #[graphql(default)] include_former: bool,
-    ) -> Result<Vec<AllianceMember>> {
+    ) -> AppResult<Vec<AllianceMember>> {
         let rows = loader(ctx)?
             .load_one(MembersOf(self.0.id))
             .await?
@@ -132,14 +132,14 @@ impl Alliance {
             .collect())
     }
     /// Current members.
-    async fn member_count(&self, ctx: &Context<'_>) -> Result<i64> {
+    async fn member_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
         let rows = loader(ctx)?
             .load_one(MembersOf(self.0.id))
             .await?
             .unwrap_or_default();
         Ok(rows.iter().filter(|m| m.left_on.is_none()).count() as i64)
     }
-    async fn agreements(&self, ctx: &Context<'_>) -> Result<Vec<Agreement>> {
+    async fn agreements(&self, ctx: &Context<'_>) -> AppResult<Vec<Agreement>> {
         let rows = loader(ctx)?
             .load_one(AgreementsOfAlliance(self.0.id))
             .await?
@@ -147,7 +147,7 @@ impl Alliance {
         Ok(rows.into_iter().map(Agreement).collect())
     }
     /// Activities held under the alliance's agreements.
-    async fn activity_count(&self, ctx: &Context<'_>) -> Result<i64> {
+    async fn activity_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
         Ok(loader(ctx)?
             .load_one(ActivityCountOfAlliance(self.0.id))
             .await?
@@ -163,7 +163,7 @@ pub struct AllianceMember(pub alliance_member::Model);
 
 #[Object]
 impl AllianceMember {
-    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
         org(ctx, self.0.organization_id).await
     }
     async fn joined_on(&self) -> Date {
@@ -189,7 +189,7 @@ impl Agreement {
     async fn title(&self) -> &str {
         &self.0.title
     }
-    async fn kinds(&self, ctx: &Context<'_>) -> Result<Vec<AgreementKind>> {
+    async fn kinds(&self, ctx: &Context<'_>) -> AppResult<Vec<AgreementKind>> {
         let rows = loader(ctx)?
             .load_one(KindsOf(self.0.id))
             .await?
@@ -197,7 +197,7 @@ impl Agreement {
         Ok(rows.into_iter().map(|k| k.kind.into()).collect())
     }
     /// The party organisations (two or more).
-    async fn parties(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
+    async fn parties(&self, ctx: &Context<'_>) -> AppResult<Vec<Organization>> {
         let rows = loader(ctx)?
             .load_one(PartiesOf(self.0.id))
             .await?
@@ -218,7 +218,7 @@ impl Agreement {
     async fn end_date(&self) -> Date {
         Date(self.0.end_date)
     }
-    async fn alliance(&self, ctx: &Context<'_>) -> Result<Option<Alliance>> {
+    async fn alliance(&self, ctx: &Context<'_>) -> AppResult<Option<Alliance>> {
         match self.0.alliance_id {
             None => Ok(None),
             Some(a) => Ok(loader(ctx)?.load_one(AllianceKey(a)).await?.map(Alliance)),
@@ -236,7 +236,7 @@ impl Agreement {
         ) || (self.0.status == entity::agreement::StoredAgreementStatus::Terminated
             && self.0.signed_at.is_some())
     }
-    async fn signatures(&self, ctx: &Context<'_>) -> Result<Vec<AgreementSignature>> {
+    async fn signatures(&self, ctx: &Context<'_>) -> AppResult<Vec<AgreementSignature>> {
         let rows = loader(ctx)?
             .load_one(SignaturesOf(self.0.id))
             .await?
@@ -244,7 +244,7 @@ impl Agreement {
         Ok(rows.into_iter().map(AgreementSignature).collect())
     }
     /// Parties that have not signed yet.
-    async fn pending_parties(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
+    async fn pending_parties(&self, ctx: &Context<'_>) -> AppResult<Vec<Organization>> {
         let parties = loader(ctx)?
             .load_one(PartiesOf(self.0.id))
             .await?
@@ -265,14 +265,14 @@ impl Agreement {
         Ok(out)
     }
     /// Activities held under the agreement, oldest first.
-    async fn activities(&self, ctx: &Context<'_>) -> Result<Vec<AgreementActivity>> {
+    async fn activities(&self, ctx: &Context<'_>) -> AppResult<Vec<AgreementActivity>> {
         let rows = loader(ctx)?
             .load_one(ActivitiesOf(self.0.id))
             .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(AgreementActivity).collect())
     }
-    async fn proposed_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn proposed_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         Ok(loader(ctx)?
             .load_one(UserKey(self.0.proposed_by))
             .await?
@@ -301,16 +301,16 @@ pub struct AgreementSignature(pub entity::agreement_signature::Model);
 
 #[Object]
 impl AgreementSignature {
-    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
         org(ctx, self.0.organization_id).await
     }
     /// The UNIT_REP who signed.
-    async fn signer(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn signer(&self, ctx: &Context<'_>) -> AppResult<User> {
         loader(ctx)?
             .load_one(UserKey(self.0.signed_by))
             .await?
             .map(User::new)
-            .ok_or_else(|| AppError::internal("signature without signer").into())
+            .ok_or_else(|| AppError::internal("signature without signer"))
     }
     async fn signed_at(&self) -> DateTime<Utc> {
         self.0.signed_at
@@ -337,7 +337,7 @@ impl AgreementActivity {
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }
-    async fn recorded_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn recorded_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         Ok(loader(ctx)?
             .load_one(UserKey(self.0.recorded_by))
             .await?
@@ -524,7 +524,7 @@ fn text(
     start_date: Date,
     end_date: Date,
     alliance_id: Option<&ID>,
-) -> Result<svc::AgreementText> {
+) -> AppResult<svc::AgreementText> {
     let mut ids = Vec::with_capacity(party_ids.len());
     for p in party_ids {
         ids.push(parse_id("partyIds", p)?);
@@ -555,7 +555,7 @@ impl AllianceQuery {
         member_organization_id: Option<ID>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<Alliance>> {
+    ) -> AppResult<Conn<Alliance>> {
         let page = Page::new(first, after.as_deref())?;
         let mut q = alliance::Entity::find();
         if let Some(s) = parse_opt_id("streetId", street_id.as_ref())? {
@@ -587,7 +587,7 @@ impl AllianceQuery {
         .await?)
     }
 
-    async fn alliance(&self, ctx: &Context<'_>, id: ID) -> Result<Alliance> {
+    async fn alliance(&self, ctx: &Context<'_>, id: ID) -> AppResult<Alliance> {
         let id = parse_id("id", &id)?;
         Ok(Alliance(
             get::<alliance::Entity, _>(db(ctx)?, id, "联盟不存在").await?,
@@ -607,7 +607,7 @@ impl AllianceQuery {
         active_on: Option<Date>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<Agreement>> {
+    ) -> AppResult<Conn<Agreement>> {
         let page = Page::new(first, after.as_deref())?;
         let mut q = agreement::Entity::find();
         if let Some(o) = parse_opt_id("organizationId", organization_id.as_ref())? {
@@ -654,7 +654,7 @@ impl AllianceQuery {
         .await?)
     }
 
-    async fn agreement(&self, ctx: &Context<'_>, id: ID) -> Result<Agreement> {
+    async fn agreement(&self, ctx: &Context<'_>, id: ID) -> AppResult<Agreement> {
         let id = parse_id("id", &id)?;
         Ok(Agreement(
             get::<agreement::Entity, _>(db(ctx)?, id, "协议不存在").await?,
@@ -667,7 +667,7 @@ impl AllianceQuery {
         ctx: &Context<'_>,
         street_id: Option<ID>,
         community_id: Option<ID>,
-    ) -> Result<AgreementStatistics> {
+    ) -> AppResult<AgreementStatistics> {
         let s = svc::statistics(
             db(ctx)?,
             parse_opt_id("streetId", street_id.as_ref())?,
@@ -688,7 +688,7 @@ impl AllianceMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateAllianceInput,
-    ) -> Result<AlliancePayload> {
+    ) -> AppResult<AlliancePayload> {
         let me = actor(ctx)?;
         let a = svc::create_alliance(
             db(ctx)?,
@@ -713,7 +713,7 @@ impl AllianceMutation {
         &self,
         ctx: &Context<'_>,
         input: AddAllianceMemberInput,
-    ) -> Result<AllianceMemberPayload> {
+    ) -> AppResult<AllianceMemberPayload> {
         let me = actor(ctx)?;
         let alliance_id = parse_id("allianceId", &input.alliance_id)?;
         let m = svc::add_member(
@@ -736,7 +736,7 @@ impl AllianceMutation {
         &self,
         ctx: &Context<'_>,
         input: LeaveAllianceInput,
-    ) -> Result<AllianceMemberPayload> {
+    ) -> AppResult<AllianceMemberPayload> {
         let me = actor(ctx)?;
         let alliance_id = parse_id("allianceId", &input.alliance_id)?;
         let m = svc::leave(
@@ -760,7 +760,7 @@ impl AllianceMutation {
         &self,
         ctx: &Context<'_>,
         input: ProposeAgreementInput,
-    ) -> Result<AgreementPayload> {
+    ) -> AppResult<AgreementPayload> {
         let me = actor(ctx)?;
         let t = text(
             input.title,
@@ -782,7 +782,7 @@ impl AllianceMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateAgreementDraftInput,
-    ) -> Result<AgreementPayload> {
+    ) -> AppResult<AgreementPayload> {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;
         let t = input.text;
@@ -806,7 +806,7 @@ impl AllianceMutation {
         &self,
         ctx: &Context<'_>,
         input: SubmitAgreementDraftInput,
-    ) -> Result<AgreementPayload> {
+    ) -> AppResult<AgreementPayload> {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;
         let a = svc::submit_draft(db(ctx)?, me, id).await?;
@@ -820,7 +820,7 @@ impl AllianceMutation {
         &self,
         ctx: &Context<'_>,
         input: SignAgreementInput,
-    ) -> Result<AgreementPayload> {
+    ) -> AppResult<AgreementPayload> {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;
         let org = parse_opt_id("organizationId", input.organization_id.as_ref())?;
@@ -835,7 +835,7 @@ impl AllianceMutation {
         &self,
         ctx: &Context<'_>,
         input: TerminateAgreementInput,
-    ) -> Result<AgreementPayload> {
+    ) -> AppResult<AgreementPayload> {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;
         let a = svc::terminate(db(ctx)?, me, id, &input.reason).await?;
@@ -849,7 +849,7 @@ impl AllianceMutation {
         &self,
         ctx: &Context<'_>,
         input: RecordAgreementActivityInput,
-    ) -> Result<AgreementActivityPayload> {
+    ) -> AppResult<AgreementActivityPayload> {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;
         let act = svc::record_activity(

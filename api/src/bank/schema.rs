@@ -1,7 +1,7 @@
 //! The moral bank (道德银行): passbooks and their ledger, good deeds, the 爱心超市 rewards,
 //! redemptions, reversals and rankings.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{good_deed, good_deed_category, ledger_entry, passbook, redemption, reward};
 use sea_orm::{
@@ -18,17 +18,17 @@ use crate::bank::loaders::RewardKey;
 use crate::bank::policy;
 use crate::bank::rules as svc;
 use crate::core::db::get;
-use crate::core::error::AppError;
+use crate::core::error::{AppError, AppResult};
 use crate::core::pagination as connection;
 use crate::core::pagination::Conn;
 use crate::core::pagination::Page;
-use crate::graphql::actor;
-use crate::graphql::db;
-use crate::graphql::loader;
-use crate::graphql::parse_id;
-use crate::graphql::parse_opt_id;
+use crate::graphql::context::actor;
+use crate::graphql::context::db;
+use crate::graphql::context::loader;
+use crate::graphql::context::parse_id;
+use crate::graphql::context::parse_opt_id;
+use crate::graphql::context::viewer;
 use crate::graphql::scalars::Date;
-use crate::graphql::viewer;
 use crate::nodes::loaders::CommunityKey;
 use crate::nodes::loaders::GridKey;
 use crate::nodes::loaders::UserKey;
@@ -70,12 +70,12 @@ pub enum GoodDeedStatus {
     Rejected,
 }
 
-async fn user_of(ctx: &Context<'_>, id: i64) -> Result<User> {
+async fn user_of(ctx: &Context<'_>, id: i64) -> AppResult<User> {
     loader(ctx)?
         .load_one(UserKey(id))
         .await?
         .map(User::new)
-        .ok_or_else(|| AppError::internal("missing user").into())
+        .ok_or_else(|| AppError::internal("missing user"))
 }
 
 /// 道德存折. Readable by its holder and staff of its community.
@@ -90,18 +90,18 @@ impl Passbook {
         &self.0.number
     }
     /// The holder: whoever may read the passbook sees them whole (bank policy).
-    async fn holder(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn holder(&self, ctx: &Context<'_>) -> AppResult<User> {
         let u = user_of(ctx, self.0.holder_id).await?;
         Ok(User::granted(u.model, policy::HOLDER_OF_READABLE_PASSBOOK))
     }
-    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Community> {
         loader(ctx)?
             .load_one(CommunityKey(self.0.community_id))
             .await?
             .map(Community)
-            .ok_or_else(|| AppError::internal("passbook without community").into())
+            .ok_or_else(|| AppError::internal("passbook without community"))
     }
-    async fn grid(&self, ctx: &Context<'_>) -> Result<Option<Grid>> {
+    async fn grid(&self, ctx: &Context<'_>) -> AppResult<Option<Grid>> {
         match self.0.grid_id {
             None => Ok(None),
             Some(g) => Ok(loader(ctx)?.load_one(GridKey(g)).await?.map(Grid)),
@@ -124,7 +124,7 @@ impl Passbook {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<LedgerEntry>> {
+    ) -> AppResult<Conn<LedgerEntry>> {
         let page = Page::new(first, after.as_deref())?;
         let q = ledger_entry::Entity::find().filter(ledger_entry::Column::PassbookId.eq(self.0.id));
         Ok(connection::paginate(
@@ -165,7 +165,7 @@ impl LedgerEntry {
     async fn memo(&self) -> &str {
         &self.0.memo
     }
-    async fn operator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn operator(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         match self.0.operator_id {
             None => Ok(None),
             Some(u) => Ok(Some(user_of(ctx, u).await?)),
@@ -175,7 +175,7 @@ impl LedgerEntry {
         self.0.balance_after
     }
     /// For a reversal: the entry it corrects.
-    async fn reverses(&self, ctx: &Context<'_>) -> Result<Option<LedgerEntry>> {
+    async fn reverses(&self, ctx: &Context<'_>) -> AppResult<Option<LedgerEntry>> {
         match self.0.reverses_entry_id {
             None => Ok(None),
             Some(e) => Ok(loader(ctx)?
@@ -185,14 +185,14 @@ impl LedgerEntry {
         }
     }
     /// The reversal that corrected this entry, if any.
-    async fn reversed_by(&self, ctx: &Context<'_>) -> Result<Option<LedgerEntry>> {
+    async fn reversed_by(&self, ctx: &Context<'_>) -> AppResult<Option<LedgerEntry>> {
         Ok(loader(ctx)?
             .load_one(ReversalOf(self.0.id))
             .await?
             .map(LedgerEntry))
     }
     /// For a redemption: what was redeemed.
-    async fn redemption(&self, ctx: &Context<'_>) -> Result<Option<Redemption>> {
+    async fn redemption(&self, ctx: &Context<'_>) -> AppResult<Option<Redemption>> {
         Ok(loader(ctx)?
             .load_one(RedemptionOfEntry(self.0.id))
             .await?
@@ -233,7 +233,7 @@ impl GoodDeed {
     }
     /// The passbook credited; null for a viewer who may not read it (a grid worker who
     /// reported the deed sees the deed, not the holder's balance).
-    async fn passbook(&self, ctx: &Context<'_>) -> Result<Option<Passbook>> {
+    async fn passbook(&self, ctx: &Context<'_>) -> AppResult<Option<Passbook>> {
         let Some(me) = viewer(ctx).user() else {
             return Ok(None);
         };
@@ -243,12 +243,12 @@ impl GoodDeed {
             .filter(|b| policy::may_read(me, b))
             .map(Passbook))
     }
-    async fn category(&self, ctx: &Context<'_>) -> Result<GoodDeedCategory> {
+    async fn category(&self, ctx: &Context<'_>) -> AppResult<GoodDeedCategory> {
         loader(ctx)?
             .load_one(DeedCategoryKey(self.0.category_id))
             .await?
             .map(GoodDeedCategory)
-            .ok_or_else(|| AppError::internal("deed without category").into())
+            .ok_or_else(|| AppError::internal("deed without category"))
     }
     async fn description(&self) -> &str {
         &self.0.description
@@ -256,7 +256,7 @@ impl GoodDeed {
     async fn occurred_on(&self) -> Date {
         Date(self.0.occurred_on)
     }
-    async fn reported_by(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn reported_by(&self, ctx: &Context<'_>) -> AppResult<User> {
         user_of(ctx, self.0.reported_by).await
     }
     async fn status(&self) -> GoodDeedStatus {
@@ -301,12 +301,12 @@ impl Reward {
     async fn active(&self) -> bool {
         self.0.active
     }
-    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Community> {
         loader(ctx)?
             .load_one(CommunityKey(self.0.community_id))
             .await?
             .map(Community)
-            .ok_or_else(|| AppError::internal("reward without community").into())
+            .ok_or_else(|| AppError::internal("reward without community"))
     }
 }
 
@@ -318,12 +318,12 @@ impl Redemption {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn reward(&self, ctx: &Context<'_>) -> Result<Reward> {
+    async fn reward(&self, ctx: &Context<'_>) -> AppResult<Reward> {
         loader(ctx)?
             .load_one(RewardKey(self.0.reward_id))
             .await?
             .map(Reward)
-            .ok_or_else(|| AppError::internal("redemption without reward").into())
+            .ok_or_else(|| AppError::internal("redemption without reward"))
     }
     async fn quantity(&self) -> i32 {
         self.0.quantity
@@ -331,12 +331,12 @@ impl Redemption {
     async fn points(&self) -> i64 {
         self.0.points
     }
-    async fn entry(&self, ctx: &Context<'_>) -> Result<LedgerEntry> {
+    async fn entry(&self, ctx: &Context<'_>) -> AppResult<LedgerEntry> {
         loader(ctx)?
             .load_one(LedgerEntryKey(self.0.ledger_entry_id))
             .await?
             .map(LedgerEntry)
-            .ok_or_else(|| AppError::internal("redemption without entry").into())
+            .ok_or_else(|| AppError::internal("redemption without entry"))
     }
     /// Whether staff reversed it (points and stock returned).
     async fn reversed(&self) -> bool {
@@ -447,24 +447,24 @@ pub struct BankQuery;
 #[Object]
 impl BankQuery {
     /// The caller's passbook, or null if none has been opened.
-    async fn my_passbook(&self, ctx: &Context<'_>) -> Result<Option<Passbook>> {
+    async fn my_passbook(&self, ctx: &Context<'_>) -> AppResult<Option<Passbook>> {
         let me = actor(ctx)?;
         Ok(svc::passbook_of(db(ctx)?, me.id()).await?.map(Passbook))
     }
 
     /// A passbook: its holder and staff of its community only.
-    async fn passbook(&self, ctx: &Context<'_>, id: ID) -> Result<Passbook> {
+    async fn passbook(&self, ctx: &Context<'_>, id: ID) -> AppResult<Passbook> {
         let me = actor(ctx)?;
         let id = parse_id("id", &id)?;
         let book = get::<passbook::Entity, _>(db(ctx)?, id, "道德存折不存在").await?;
         if !policy::may_read(me, &book) {
-            return Err(AppError::Forbidden("无权查看该道德存折").into());
+            return Err(AppError::Forbidden("无权查看该道德存折"));
         }
         Ok(Passbook(book))
     }
 
     /// The rules catalogue of good deeds.
-    async fn good_deed_categories(&self, ctx: &Context<'_>) -> Result<Vec<GoodDeedCategory>> {
+    async fn good_deed_categories(&self, ctx: &Context<'_>) -> AppResult<Vec<GoodDeedCategory>> {
         let rows = good_deed_category::Entity::find()
             .order_by_asc(good_deed_category::Column::Id)
             .all(db(ctx)?)
@@ -482,7 +482,7 @@ impl BankQuery {
         status: Option<GoodDeedStatus>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<GoodDeed>> {
+    ) -> AppResult<Conn<GoodDeed>> {
         let me = actor(ctx)?;
         let page = Page::new(first, after.as_deref())?;
         let books_in = |communities: Vec<i64>| {
@@ -525,7 +525,7 @@ impl BankQuery {
         #[graphql(default = true)] active_only: bool,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<Reward>> {
+    ) -> AppResult<Conn<Reward>> {
         let page = Page::new(first, after.as_deref())?;
         let mut q = reward::Entity::find();
         if let Some(c) = parse_opt_id("communityId", community_id.as_ref())? {
@@ -555,9 +555,9 @@ impl BankQuery {
         from: Date,
         to: Date,
         #[graphql(default = 20)] first: i32,
-    ) -> Result<Vec<RankingEntry>> {
+    ) -> AppResult<Vec<RankingEntry>> {
         if !(1..=100).contains(&first) {
-            return Err(AppError::bad_field("first", "first 须在 1 到 100 之间").into());
+            return Err(AppError::bad_field("first", "first 须在 1 到 100 之间"));
         }
         let community = parse_id("communityId", &community_id)?;
         let grid = parse_opt_id("gridId", grid_id.as_ref())?;
@@ -585,7 +585,7 @@ impl BankMutation {
         &self,
         ctx: &Context<'_>,
         input: OpenPassbookInput,
-    ) -> Result<PassbookPayload> {
+    ) -> AppResult<PassbookPayload> {
         let me = actor(ctx)?;
         let book = svc::open_passbook(
             db(ctx)?,
@@ -605,7 +605,7 @@ impl BankMutation {
         &self,
         ctx: &Context<'_>,
         input: ReportGoodDeedInput,
-    ) -> Result<GoodDeedPayload> {
+    ) -> AppResult<GoodDeedPayload> {
         let me = actor(ctx)?;
         let deed = svc::report_good_deed(
             db(ctx)?,
@@ -628,7 +628,7 @@ impl BankMutation {
         &self,
         ctx: &Context<'_>,
         input: ReviewGoodDeedInput,
-    ) -> Result<GoodDeedPayload> {
+    ) -> AppResult<GoodDeedPayload> {
         let me = actor(ctx)?;
         let id = parse_id("goodDeedId", &input.good_deed_id)?;
         let decision = match input.decision {
@@ -654,7 +654,7 @@ impl BankMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateRewardInput,
-    ) -> Result<RewardPayload> {
+    ) -> AppResult<RewardPayload> {
         let me = actor(ctx)?;
         let r = svc::create_reward(
             db(ctx)?,
@@ -676,7 +676,7 @@ impl BankMutation {
         &self,
         ctx: &Context<'_>,
         input: RedeemRewardInput,
-    ) -> Result<RedeemRewardPayload> {
+    ) -> AppResult<RedeemRewardPayload> {
         let me = actor(ctx)?;
         let id = parse_id("rewardId", &input.reward_id)?;
         let r = svc::redeem(
@@ -697,7 +697,7 @@ impl BankMutation {
         &self,
         ctx: &Context<'_>,
         input: ReverseLedgerEntryInput,
-    ) -> Result<ReverseLedgerEntryPayload> {
+    ) -> AppResult<ReverseLedgerEntryPayload> {
         let me = actor(ctx)?;
         let id = parse_id("entryId", &input.entry_id)?;
         let e = svc::reverse_entry(

@@ -1,6 +1,10 @@
-//! A safety net: every error leaving the schema carries `extensions.code`. Errors without
-//! one are either GraphQL's own (parse, validation, limits: `BAD_USER_INPUT`) or an unexpected
-//! resolver error, which is logged and replaced by a generic `INTERNAL`.
+//! Every error leaving the schema carries `extensions.code`.
+//!
+//! Errors are classified by where they come from, never by their wording: every resolver
+//! returns `AppResult` (the project's error type, always coded, internals hidden), so an
+//! error without a code was raised by async-graphql itself — parsing, validation and limits
+//! (no path), or the coercion of a field's arguments (at the field's path). Both are the
+//! client's: `BAD_USER_INPUT`.
 
 use std::sync::Arc;
 
@@ -12,17 +16,8 @@ use async_graphql::{
 };
 
 use crate::core::error::ErrorCode;
-use crate::core::error::INTERNAL_MESSAGE;
 
 pub struct ErrorCodes;
-
-/// How async-graphql words the input-coercion errors it raises at a field (client errors).
-const INPUT_ERROR_MARKERS: [&str; 4] = [
-    "Failed to parse",
-    "occurred while parsing",
-    "Invalid value for argument",
-    "Expected input type",
-];
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
@@ -67,14 +62,7 @@ pub fn code_errors(response: &mut Response) {
         if has_code {
             continue;
         }
-        let input_error = INPUT_ERROR_MARKERS.iter().any(|m| err.message.contains(m));
-        let code = if err.path.is_empty() || input_error {
-            ErrorCode::BadUserInput
-        } else {
-            tracing::error!(message = %err.message, path = ?err.path, "uncoded resolver error");
-            err.message = INTERNAL_MESSAGE.to_owned();
-            ErrorCode::Internal
-        };
+        let code = ErrorCode::BadUserInput;
         err.extensions
             .get_or_insert_with(Default::default)
             .set("code", Value::from(code.as_str()));

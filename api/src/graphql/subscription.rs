@@ -8,9 +8,9 @@ use sea_orm::EntityTrait;
 
 use crate::auth::Viewer;
 use crate::events::Event;
-use crate::graphql::parse_id;
-use crate::graphql::state;
-use crate::graphql::viewer;
+use crate::graphql::context::parse_id;
+use crate::graphql::context::state;
+use crate::graphql::context::viewer;
 use crate::schedule::events::{ShiftEventKind, SignupChanged};
 use crate::schedule::schema::Shift;
 use crate::schedule::schema::ShiftSignup;

@@ -1,7 +1,7 @@
 //! Places and organisations shared by every domain: streets, communities, grids with their
 //! posts, organisations.
 
-use async_graphql::{Context, Enum, ID, Object, Result};
+use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{community, grid, grid_registration, grid_staff, organization, street};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -15,10 +15,13 @@ use super::{
 };
 use crate::{
     core::{
-        error::AppError,
+        error::{AppError, AppResult},
         pagination::{self as connection, Conn, Page},
     },
-    graphql::{db, loader, scalars::Date},
+    graphql::{
+        context::{db, loader},
+        scalars::Date,
+    },
 };
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::grid::GridKind")]
@@ -89,7 +92,7 @@ impl Street {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<Community>> {
+    ) -> AppResult<Conn<Community>> {
         let page = Page::new(first, after.as_deref())?;
         let q = community::Entity::find().filter(community::Column::StreetId.eq(self.0.id));
         Ok(connection::paginate(
@@ -123,12 +126,12 @@ impl Community {
     async fn address(&self) -> Option<&str> {
         self.0.address.as_deref()
     }
-    async fn street(&self, ctx: &Context<'_>) -> Result<Street> {
+    async fn street(&self, ctx: &Context<'_>) -> AppResult<Street> {
         loader(ctx)?
             .load_one(StreetKey(self.0.street_id))
             .await?
             .map(Street)
-            .ok_or_else(|| AppError::internal("community without street").into())
+            .ok_or_else(|| AppError::internal("community without street"))
     }
     /// Grids of the community (top-level grids unless `kind` is MICRO).
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
@@ -138,7 +141,7 @@ impl Community {
         kind: Option<GridKind>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<Grid>> {
+    ) -> AppResult<Conn<Grid>> {
         let page = Page::new(first, after.as_deref())?;
         let q = grid_filter(Some(self.0.id), kind);
         Ok(
@@ -186,21 +189,21 @@ impl Grid {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
-    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Community> {
         loader(ctx)?
             .load_one(CommunityKey(self.0.community_id))
             .await?
             .map(Community)
-            .ok_or_else(|| AppError::internal("grid without community").into())
+            .ok_or_else(|| AppError::internal("grid without community"))
     }
     /// The grid a micro-grid belongs to.
-    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Grid>> {
+    async fn parent(&self, ctx: &Context<'_>) -> AppResult<Option<Grid>> {
         match self.0.parent_id {
             None => Ok(None),
             Some(p) => Ok(loader(ctx)?.load_one(GridKey(p)).await?.map(Grid)),
         }
     }
-    async fn micro_grids(&self, ctx: &Context<'_>) -> Result<Vec<Grid>> {
+    async fn micro_grids(&self, ctx: &Context<'_>) -> AppResult<Vec<Grid>> {
         let rows = loader(ctx)?
             .load_one(MicroGridsOf(self.0.id))
             .await?
@@ -208,7 +211,7 @@ impl Grid {
         Ok(rows.into_iter().map(Grid).collect())
     }
     /// Current posts: leader, workers and auxiliaries.
-    async fn staff(&self, ctx: &Context<'_>) -> Result<Vec<GridStaff>> {
+    async fn staff(&self, ctx: &Context<'_>) -> AppResult<Vec<GridStaff>> {
         let rows = loader(ctx)?
             .load_one(CurrentStaffOfGrid(self.0.id))
             .await?
@@ -216,7 +219,7 @@ impl Grid {
         Ok(rows.into_iter().map(GridStaff).collect())
     }
     /// The current grid leader (网格长).
-    async fn leader(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn leader(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let rows = loader(ctx)?
             .load_one(CurrentStaffOfGrid(self.0.id))
             .await?
@@ -233,7 +236,7 @@ impl Grid {
             .map(User::new))
     }
     /// Number of party members registered (报到, approved) to this grid.
-    async fn registered_member_count(&self, ctx: &Context<'_>) -> Result<i64> {
+    async fn registered_member_count(&self, ctx: &Context<'_>) -> AppResult<i64> {
         Ok(loader(ctx)?
             .load_one(RegisteredCountOf(self.0.id))
             .await?
@@ -247,8 +250,8 @@ impl Grid {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<crate::nodes::registration::GridRegistration>> {
-        let v = crate::graphql::actor(ctx)?;
+    ) -> AppResult<Conn<crate::nodes::registration::GridRegistration>> {
+        let v = crate::graphql::context::actor(ctx)?;
         let page = Page::new(first, after.as_deref())?;
         let q = crate::registration::policy::scope(v)
             .filter(grid_registration::Entity::find())
@@ -287,19 +290,19 @@ impl GridStaff {
     async fn end_date(&self) -> Option<Date> {
         self.0.end_date.map(Date)
     }
-    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn user(&self, ctx: &Context<'_>) -> AppResult<User> {
         loader(ctx)?
             .load_one(UserKey(self.0.user_id))
             .await?
             .map(User::new)
-            .ok_or_else(|| AppError::internal("post without user").into())
+            .ok_or_else(|| AppError::internal("post without user"))
     }
-    async fn grid(&self, ctx: &Context<'_>) -> Result<Grid> {
+    async fn grid(&self, ctx: &Context<'_>) -> AppResult<Grid> {
         loader(ctx)?
             .load_one(GridKey(self.0.grid_id))
             .await?
             .map(Grid)
-            .ok_or_else(|| AppError::internal("post without grid").into())
+            .ok_or_else(|| AppError::internal("post without grid"))
     }
 }
 
@@ -321,7 +324,7 @@ impl Organization {
     async fn is_party_organization(&self) -> bool {
         self.0.kind.is_party()
     }
-    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+    async fn parent(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         match self.0.parent_id {
             None => Ok(None),
             Some(p) => Ok(loader(ctx)?
@@ -330,7 +333,7 @@ impl Organization {
                 .map(Organization)),
         }
     }
-    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
+    async fn children(&self, ctx: &Context<'_>) -> AppResult<Vec<Organization>> {
         let rows = loader(ctx)?
             .load_one(ChildOrganizationsOf(self.0.id))
             .await?
@@ -338,7 +341,7 @@ impl Organization {
         Ok(rows.into_iter().map(Organization).collect())
     }
     /// The community the organisation is located in.
-    async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Option<Community>> {
         match self.0.community_id {
             None => Ok(None),
             Some(c) => Ok(loader(ctx)?.load_one(CommunityKey(c)).await?.map(Community)),

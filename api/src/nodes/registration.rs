@@ -1,7 +1,8 @@
 //! A party member's registration (报到), shared by the grid (its registered members) and
 //! the registration domain.
 
-use async_graphql::{Context, Enum, ID, Object, Result};
+use crate::core::error::AppResult;
+use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::grid_registration;
 
@@ -10,7 +11,7 @@ use super::{
     place::{Community, Grid, Organization},
     user::User,
 };
-use crate::{core::error::AppError, graphql::loader};
+use crate::{core::error::AppError, graphql::context::loader};
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::grid_registration::RegistrationStatus")]
 pub enum RegistrationStatus {
@@ -28,28 +29,28 @@ impl GridRegistration {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn member(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn member(&self, ctx: &Context<'_>) -> AppResult<User> {
         loader(ctx)?
             .load_one(UserKey(self.0.member_id))
             .await?
             .map(User::new)
-            .ok_or_else(|| AppError::internal("registration without member").into())
+            .ok_or_else(|| AppError::internal("registration without member"))
     }
-    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Community> {
         loader(ctx)?
             .load_one(CommunityKey(self.0.community_id))
             .await?
             .map(Community)
-            .ok_or_else(|| AppError::internal("registration without community").into())
+            .ok_or_else(|| AppError::internal("registration without community"))
     }
     /// The grid assigned on approval (or the member's preferred grid while pending).
-    async fn grid(&self, ctx: &Context<'_>) -> Result<Option<Grid>> {
+    async fn grid(&self, ctx: &Context<'_>) -> AppResult<Option<Grid>> {
         match self.0.grid_id {
             None => Ok(None),
             Some(g) => Ok(loader(ctx)?.load_one(GridKey(g)).await?.map(Grid)),
         }
     }
-    async fn home_organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+    async fn home_organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         match self.0.home_organization_id {
             None => Ok(None),
             Some(o) => Ok(loader(ctx)?
@@ -75,7 +76,7 @@ impl GridRegistration {
     async fn review_reason(&self) -> Option<&str> {
         self.0.review_reason.as_deref()
     }
-    async fn reviewed_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn reviewed_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         match self.0.reviewed_by {
             None => Ok(None),
             Some(u) => Ok(loader(ctx)?.load_one(UserKey(u)).await?.map(User::new)),

@@ -1,7 +1,7 @@
 //! The user account and its roles, shared by every domain, with personal fields shown by
 //! the account policy.
 
-use async_graphql::{Context, Enum, ID, Object, Result};
+use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{role_assignment, user};
 
@@ -11,8 +11,11 @@ use super::{
 };
 use crate::{
     account::policy::{self, Person},
-    core::{error::AppError, mask::Access},
-    graphql::{loader, viewer},
+    core::{
+        error::{AppError, AppResult},
+        mask::Access,
+    },
+    graphql::context::{loader, viewer},
 };
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -60,7 +63,7 @@ impl User {
         Self { model, granted }
     }
 
-    async fn access(&self, ctx: &Context<'_>) -> Result<Access> {
+    async fn access(&self, ctx: &Context<'_>) -> AppResult<Access> {
         if self.granted == Access::Full {
             return Ok(Access::Full);
         }
@@ -70,7 +73,7 @@ impl User {
 
 /// The viewer's access to a person's personal data (the account policy), from the person's
 /// roles; batched, and without loading anything when the answer is already known.
-pub async fn access_to(ctx: &Context<'_>, person_id: i64) -> Result<Access, AppError> {
+pub async fn access_to(ctx: &Context<'_>, person_id: i64) -> AppResult<Access> {
     let viewer = viewer(ctx).user();
     if let Some(access) = policy::settled(viewer, person_id) {
         return Ok(access);
@@ -110,7 +113,7 @@ impl User {
     }
 
     /// 显示名: the full name for those the account policy allows, masked (王**) otherwise.
-    async fn display_name(&self, ctx: &Context<'_>) -> Result<String> {
+    async fn display_name(&self, ctx: &Context<'_>) -> AppResult<String> {
         Ok(self.access(ctx).await?.name(&self.model.display_name))
     }
 
@@ -119,7 +122,7 @@ impl User {
     }
 
     /// Phone number; masked (138****5678) unless the viewer may see it.
-    async fn phone(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+    async fn phone(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
         let Some(phone) = &self.model.phone else {
             return Ok(None);
         };
@@ -135,9 +138,9 @@ impl User {
     }
 
     /// Roles with their scopes (the user, ADMIN and staff of their community only).
-    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<RoleAssignment>> {
+    async fn roles(&self, ctx: &Context<'_>) -> AppResult<Vec<RoleAssignment>> {
         if !policy::may_see_roles(self.access(ctx).await?) {
-            return Err(AppError::Forbidden("无权查看该用户的角色").into());
+            return Err(AppError::Forbidden("无权查看该用户的角色"));
         }
         let roles = loader(ctx)?
             .load_one(RolesOf(self.model.id))
@@ -156,21 +159,21 @@ impl RoleAssignment {
         self.0.role.into()
     }
 
-    async fn community(&self, ctx: &Context<'_>) -> Result<Option<Community>> {
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Option<Community>> {
         match self.0.community_id {
             None => Ok(None),
             Some(c) => Ok(loader(ctx)?.load_one(CommunityKey(c)).await?.map(Community)),
         }
     }
 
-    async fn grid(&self, ctx: &Context<'_>) -> Result<Option<Grid>> {
+    async fn grid(&self, ctx: &Context<'_>) -> AppResult<Option<Grid>> {
         match self.0.grid_id {
             None => Ok(None),
             Some(g) => Ok(loader(ctx)?.load_one(GridKey(g)).await?.map(Grid)),
         }
     }
 
-    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         match self.0.organization_id {
             None => Ok(None),
             Some(o) => Ok(loader(ctx)?

@@ -1,10 +1,11 @@
 //! `overview(communityId)`: figures for big-screen dashboards (no personal data).
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use crate::core::error::AppResult;
+use async_graphql::{Context, ID, Object, SimpleObject};
 
 use crate::alliance::schema::AgreementStatistics;
-use crate::graphql::db;
-use crate::graphql::parse_id;
+use crate::graphql::context::db;
+use crate::graphql::context::parse_id;
 use crate::nodes::place::Community;
 use crate::overview::rules as svc;
 
@@ -51,7 +52,7 @@ pub struct OverviewQuery;
 #[Object]
 impl OverviewQuery {
     /// A community's figures for dashboards, computed in a bounded number of SQL statements.
-    async fn overview(&self, ctx: &Context<'_>, community_id: ID) -> Result<Overview> {
+    async fn overview(&self, ctx: &Context<'_>, community_id: ID) -> AppResult<Overview> {
         let id = parse_id("communityId", &community_id)?;
         let o = svc::overview(db(ctx)?, id).await?;
         let expired = o.wishes_expired;

@@ -1,7 +1,8 @@
 //! Places and organisations: streets, communities, grids (with micro-grids and staff),
 //! organisations and the 连心卡 contact card.
 
-use async_graphql::{ComplexObject, Context, ID, InputObject, Object, Result, SimpleObject};
+use crate::core::error::AppResult;
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use entity::{community, grid, organization, street};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -10,12 +11,12 @@ use crate::core::mask::Access;
 use crate::core::pagination as connection;
 use crate::core::pagination::Conn;
 use crate::core::pagination::Page;
-use crate::graphql::actor;
-use crate::graphql::db;
-use crate::graphql::parse_id;
-use crate::graphql::parse_opt_id;
+use crate::graphql::context::actor;
+use crate::graphql::context::db;
+use crate::graphql::context::parse_id;
+use crate::graphql::context::parse_opt_id;
+use crate::graphql::context::viewer;
 use crate::graphql::scalars::Date;
-use crate::graphql::viewer;
 use crate::nodes::place::{
     Community, Grid, GridKind, GridStaff, Organization, OrganizationKind, StaffRole, Street,
     grid_filter,
@@ -153,7 +154,7 @@ impl GridQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<Street>> {
+    ) -> AppResult<Conn<Street>> {
         let page = Page::new(first, after.as_deref())?;
         Ok(connection::paginate(
             db(ctx)?,
@@ -174,7 +175,7 @@ impl GridQuery {
         street_id: Option<ID>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<Community>> {
+    ) -> AppResult<Conn<Community>> {
         let page = Page::new(first, after.as_deref())?;
         let mut q = community::Entity::find();
         if let Some(s) = parse_opt_id("streetId", street_id.as_ref())? {
@@ -192,7 +193,7 @@ impl GridQuery {
         .await?)
     }
 
-    async fn community(&self, ctx: &Context<'_>, id: ID) -> Result<Community> {
+    async fn community(&self, ctx: &Context<'_>, id: ID) -> AppResult<Community> {
         let id = parse_id("id", &id)?;
         Ok(Community(
             get::<community::Entity, _>(db(ctx)?, id, "社区不存在").await?,
@@ -209,7 +210,7 @@ impl GridQuery {
         parent_id: Option<ID>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<Grid>> {
+    ) -> AppResult<Conn<Grid>> {
         let page = Page::new(first, after.as_deref())?;
         let mut q = grid_filter(parse_opt_id("communityId", community_id.as_ref())?, kind);
         if let Some(p) = parse_opt_id("parentId", parent_id.as_ref())? {
@@ -221,7 +222,7 @@ impl GridQuery {
         )
     }
 
-    async fn grid(&self, ctx: &Context<'_>, id: ID) -> Result<Grid> {
+    async fn grid(&self, ctx: &Context<'_>, id: ID) -> AppResult<Grid> {
         let id = parse_id("id", &id)?;
         Ok(Grid(
             get::<grid::Entity, _>(db(ctx)?, id, "网格不存在").await?,
@@ -229,7 +230,7 @@ impl GridQuery {
     }
 
     /// 连心卡 of a grid: leader and workers with phones, and the community's phone.
-    async fn contact_card(&self, ctx: &Context<'_>, grid_id: ID) -> Result<ContactCard> {
+    async fn contact_card(&self, ctx: &Context<'_>, grid_id: ID) -> AppResult<ContactCard> {
         let grid_id = parse_id("gridId", &grid_id)?;
         let card = svc::contact_card(db(ctx)?, grid_id).await?;
         let access = policy::contact_card(viewer(ctx).user(), card.community.id);
@@ -270,7 +271,7 @@ impl GridQuery {
         party_only: Option<bool>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<Organization>> {
+    ) -> AppResult<Conn<Organization>> {
         use entity::organization::OrganizationKind as K;
         let page = Page::new(first, after.as_deref())?;
         let mut q = organization::Entity::find();
@@ -304,7 +305,7 @@ impl GridQuery {
         .await?)
     }
 
-    async fn organization(&self, ctx: &Context<'_>, id: ID) -> Result<Organization> {
+    async fn organization(&self, ctx: &Context<'_>, id: ID) -> AppResult<Organization> {
         let id = parse_id("id", &id)?;
         Ok(Organization(
             get::<organization::Entity, _>(db(ctx)?, id, "组织不存在").await?,
@@ -322,7 +323,7 @@ impl GridMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateStreetInput,
-    ) -> Result<CreateStreetPayload> {
+    ) -> AppResult<CreateStreetPayload> {
         let actor = actor(ctx)?;
         let street =
             svc::create_street(db(ctx)?, actor, &input.name, input.phone.as_deref()).await?;
@@ -336,7 +337,7 @@ impl GridMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateCommunityInput,
-    ) -> Result<CreateCommunityPayload> {
+    ) -> AppResult<CreateCommunityPayload> {
         let actor = actor(ctx)?;
         let community = svc::create_community(
             db(ctx)?,
@@ -359,7 +360,7 @@ impl GridMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateGridInput,
-    ) -> Result<CreateGridPayload> {
+    ) -> AppResult<CreateGridPayload> {
         let actor = actor(ctx)?;
         let grid = svc::create_grid(
             db(ctx)?,
@@ -383,7 +384,7 @@ impl GridMutation {
         &self,
         ctx: &Context<'_>,
         input: AssignGridStaffInput,
-    ) -> Result<AssignGridStaffPayload> {
+    ) -> AppResult<AssignGridStaffPayload> {
         let actor = actor(ctx)?;
         let post = svc::assign_grid_staff(
             db(ctx)?,
@@ -406,7 +407,7 @@ impl GridMutation {
         &self,
         ctx: &Context<'_>,
         input: EndGridStaffInput,
-    ) -> Result<EndGridStaffPayload> {
+    ) -> AppResult<EndGridStaffPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("staffId", &input.staff_id)?;
         let post = svc::end_grid_staff(db(ctx)?, actor, id, input.end_date.map(|d| d.0)).await?;
@@ -420,7 +421,7 @@ impl GridMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateOrganizationInput,
-    ) -> Result<CreateOrganizationPayload> {
+    ) -> AppResult<CreateOrganizationPayload> {
         let actor = actor(ctx)?;
         let org = svc::create_organization(
             db(ctx)?,

@@ -1,18 +1,18 @@
 //! Party-member registration (党员报到): `registerToGrid`, `reviewGridRegistration`,
 //! `withdrawGridRegistration`, `gridRegistrations`.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::grid_registration;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use crate::core::error::AppError;
+use crate::core::error::{AppError, AppResult};
 use crate::core::pagination as connection;
 use crate::core::pagination::Conn;
 use crate::core::pagination::Page;
-use crate::graphql::actor;
-use crate::graphql::db;
-use crate::graphql::parse_id;
-use crate::graphql::parse_opt_id;
+use crate::graphql::context::actor;
+use crate::graphql::context::db;
+use crate::graphql::context::parse_id;
+use crate::graphql::context::parse_opt_id;
 use crate::nodes::registration::{GridRegistration, RegistrationStatus};
 use crate::registration::rules as svc;
 
@@ -73,7 +73,7 @@ impl RegistrationQuery {
         status: Option<RegistrationStatus>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<GridRegistration>> {
+    ) -> AppResult<Conn<GridRegistration>> {
         let actor = actor(ctx)?;
         let page = Page::new(first, after.as_deref())?;
         let mut q = grid_registration::Entity::find();
@@ -113,7 +113,7 @@ impl RegistrationMutation {
         &self,
         ctx: &Context<'_>,
         input: RegisterToGridInput,
-    ) -> Result<GridRegistrationPayload> {
+    ) -> AppResult<GridRegistrationPayload> {
         let actor = actor(ctx)?;
         let reg = svc::register(
             db(ctx)?,
@@ -141,7 +141,7 @@ impl RegistrationMutation {
         &self,
         ctx: &Context<'_>,
         input: ReviewGridRegistrationInput,
-    ) -> Result<GridRegistrationPayload> {
+    ) -> AppResult<GridRegistrationPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("registrationId", &input.registration_id)?;
         let decision = match input.decision {
@@ -165,7 +165,7 @@ impl RegistrationMutation {
         &self,
         ctx: &Context<'_>,
         input: WithdrawGridRegistrationInput,
-    ) -> Result<GridRegistrationPayload> {
+    ) -> AppResult<GridRegistrationPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("registrationId", &input.registration_id)?;
         let reg = svc::withdraw(db(ctx)?, actor, id, input.reason).await?;

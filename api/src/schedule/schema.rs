@@ -1,7 +1,7 @@
 //! Student assistant schedules (网格员助理排班): slots, shifts, sign-ups, attendance, the
 //! student's schedule and hours certificate.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
 use entity::{service_slot, shift};
 use sea_orm::{
@@ -9,7 +9,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use crate::core::error::AppError;
+use crate::core::error::{AppError, AppResult};
 use crate::core::pagination as connection;
 use crate::core::pagination::Conn;
 use crate::core::pagination::Page;
@@ -17,15 +17,15 @@ use crate::core::{
     mask::{Access, mask_name},
     validate,
 };
-use crate::graphql::actor;
-use crate::graphql::config;
-use crate::graphql::db;
-use crate::graphql::events;
-use crate::graphql::loader;
-use crate::graphql::parse_id;
-use crate::graphql::parse_opt_id;
+use crate::graphql::context::actor;
+use crate::graphql::context::config;
+use crate::graphql::context::db;
+use crate::graphql::context::events;
+use crate::graphql::context::loader;
+use crate::graphql::context::parse_id;
+use crate::graphql::context::parse_opt_id;
+use crate::graphql::context::viewer;
 use crate::graphql::scalars::Date;
-use crate::graphql::viewer;
 use crate::nodes::loaders::CommunityKey;
 use crate::nodes::loaders::GridKey;
 use crate::nodes::loaders::OrganizationKey;
@@ -109,14 +109,14 @@ impl ServiceSlot {
             .map(Date)
             .collect()
     }
-    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Community> {
         loader(ctx)?
             .load_one(CommunityKey(self.0.community_id))
             .await?
             .map(Community)
-            .ok_or_else(|| AppError::internal("slot without community").into())
+            .ok_or_else(|| AppError::internal("slot without community"))
     }
-    async fn grid(&self, ctx: &Context<'_>) -> Result<Option<Grid>> {
+    async fn grid(&self, ctx: &Context<'_>) -> AppResult<Option<Grid>> {
         match self.0.grid_id {
             None => Ok(None),
             Some(g) => Ok(loader(ctx)?.load_one(GridKey(g)).await?.map(Grid)),
@@ -124,7 +124,7 @@ impl ServiceSlot {
     }
     /// Organisations whose students may sign up (besides those bound to the community by an
     /// ACTIVE co-building agreement).
-    async fn eligible_organizations(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
+    async fn eligible_organizations(&self, ctx: &Context<'_>) -> AppResult<Vec<Organization>> {
         let rows = loader(ctx)?
             .load_one(EligibleOrgsOf(self.0.id))
             .await?
@@ -150,12 +150,12 @@ impl Shift {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn slot(&self, ctx: &Context<'_>) -> Result<ServiceSlot> {
+    async fn slot(&self, ctx: &Context<'_>) -> AppResult<ServiceSlot> {
         loader(ctx)?
             .load_one(SlotKey(self.0.slot_id))
             .await?
             .map(ServiceSlot)
-            .ok_or_else(|| AppError::internal("shift without slot").into())
+            .ok_or_else(|| AppError::internal("shift without slot"))
     }
     /// Local date.
     async fn date(&self) -> Date {
@@ -182,7 +182,7 @@ impl Shift {
         self.0.starts_at > Utc::now() && self.0.taken < self.0.capacity
     }
     /// Sign-ups (not cancelled). Names are shown to staff, grid workers and the student.
-    async fn signups(&self, ctx: &Context<'_>) -> Result<Vec<ShiftSignup>> {
+    async fn signups(&self, ctx: &Context<'_>) -> AppResult<Vec<ShiftSignup>> {
         let rows = loader(ctx)?
             .load_one(SignupsOfShift(self.0.id))
             .await?
@@ -219,7 +219,10 @@ impl ShiftSignup {
 
     /// A sign-up whose visibility is decided by the schedule policy from the viewer and
     /// the shift's slot.
-    pub async fn for_viewer(ctx: &Context<'_>, model: entity::shift_signup::Model) -> Result<Self> {
+    pub async fn for_viewer(
+        ctx: &Context<'_>,
+        model: entity::shift_signup::Model,
+    ) -> AppResult<Self> {
         let sh = loader(ctx)?.load_one(ShiftKey(model.shift_id)).await?;
         let slot = match sh {
             Some(sh) => loader(ctx)?.load_one(SlotKey(sh.slot_id)).await?,
@@ -237,18 +240,18 @@ impl ShiftSignup {
     async fn id(&self) -> ID {
         ID(self.model.id.to_string())
     }
-    async fn shift(&self, ctx: &Context<'_>) -> Result<Shift> {
+    async fn shift(&self, ctx: &Context<'_>) -> AppResult<Shift> {
         loader(ctx)?
             .load_one(ShiftKey(self.model.shift_id))
             .await?
             .map(Shift)
-            .ok_or_else(|| AppError::internal("signup without shift").into())
+            .ok_or_else(|| AppError::internal("signup without shift"))
     }
     async fn status(&self) -> SignupStatus {
         self.model.status.into()
     }
     /// The student (staff, grid workers and the student themself; null for others).
-    async fn student(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn student(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         if !self.visible {
             return Ok(None);
         }
@@ -258,7 +261,7 @@ impl ShiftSignup {
             .map(|u| User::granted(u, Access::NameOnly)))
     }
     /// The student's name, masked (林**) for those who may not see it.
-    async fn student_name(&self, ctx: &Context<'_>) -> Result<String> {
+    async fn student_name(&self, ctx: &Context<'_>) -> AppResult<String> {
         let name = loader(ctx)?
             .load_one(UserKey(self.model.student_id))
             .await?
@@ -402,7 +405,7 @@ impl ScheduleQuery {
         #[graphql(default)] open_for_me: bool,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<ServiceSlot>> {
+    ) -> AppResult<Conn<ServiceSlot>> {
         let page = Page::new(first, after.as_deref())?;
         let mut q = service_slot::Entity::find();
         if let Some(c) = parse_opt_id("communityId", community_id.as_ref())? {
@@ -443,7 +446,7 @@ impl ScheduleQuery {
         #[graphql(default)] has_free_places: bool,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<Shift>> {
+    ) -> AppResult<Conn<Shift>> {
         let page = Page::new(first, after.as_deref())?;
         let mut q = shift::Entity::find();
         if let Some(s) = parse_opt_id("slotId", slot_id.as_ref())? {
@@ -481,10 +484,10 @@ impl ScheduleQuery {
         ctx: &Context<'_>,
         from: Date,
         to: Date,
-    ) -> Result<Vec<ShiftSignup>> {
+    ) -> AppResult<Vec<ShiftSignup>> {
         let me = actor(ctx)?;
         if to.0 < from.0 || (to.0 - from.0).num_days() > 400 {
-            return Err(AppError::bad_field("to", "日期区间无效（最长 400 天）").into());
+            return Err(AppError::bad_field("to", "日期区间无效（最长 400 天）"));
         }
         let start = validate::local_midnight(from.0);
         let end = validate::local_midnight(to.0 + Duration::days(1));
@@ -500,7 +503,7 @@ impl ScheduleQuery {
         student_id: ID,
         from: Date,
         to: Date,
-    ) -> Result<HoursCertificate> {
+    ) -> AppResult<HoursCertificate> {
         let me = actor(ctx)?;
         let sid = parse_id("studentId", &student_id)?;
         let lines = svc::certificate(db(ctx)?, me, sid, from.0, to.0).await?;
@@ -532,11 +535,11 @@ impl ScheduleQuery {
 fn parse_local_time_pair(
     start: Option<String>,
     end: Option<String>,
-) -> Result<Option<(String, String)>> {
+) -> AppResult<Option<(String, String)>> {
     match (start, end) {
         (None, None) => Ok(None),
         (Some(s), Some(e)) => Ok(Some((s, e))),
-        _ => Err(AppError::bad_field("startTime", "开始与结束时间须同时修改").into()),
+        _ => Err(AppError::bad_field("startTime", "开始与结束时间须同时修改")),
     }
 }
 
@@ -550,7 +553,7 @@ impl ScheduleMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateServiceSlotInput,
-    ) -> Result<ServiceSlotPayload> {
+    ) -> AppResult<ServiceSlotPayload> {
         let me = actor(ctx)?;
         let mut eligible = Vec::with_capacity(input.eligible_organization_ids.len());
         for o in &input.eligible_organization_ids {
@@ -585,7 +588,7 @@ impl ScheduleMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateServiceSlotInput,
-    ) -> Result<ServiceSlotPayload> {
+    ) -> AppResult<ServiceSlotPayload> {
         let me = actor(ctx)?;
         let id = parse_id("slotId", &input.slot_id)?;
         let times = parse_local_time_pair(input.start_time, input.end_time)?;
@@ -600,7 +603,7 @@ impl ScheduleMutation {
         &self,
         ctx: &Context<'_>,
         input: SignUpForShiftInput,
-    ) -> Result<ShiftSignupPayload> {
+    ) -> AppResult<ShiftSignupPayload> {
         let me = actor(ctx)?;
         let id = parse_id("shiftId", &input.shift_id)?;
         let s = svc::sign_up(db(ctx)?, events(ctx)?, config(ctx)?, me, id).await?;
@@ -615,7 +618,7 @@ impl ScheduleMutation {
         &self,
         ctx: &Context<'_>,
         input: SignUpForSeriesInput,
-    ) -> Result<SignUpForSeriesPayload> {
+    ) -> AppResult<SignUpForSeriesPayload> {
         let me = actor(ctx)?;
         let id = parse_id("slotId", &input.slot_id)?;
         let items = svc::sign_up_series(db(ctx)?, events(ctx)?, config(ctx)?, me, id).await?;
@@ -639,7 +642,7 @@ impl ScheduleMutation {
         &self,
         ctx: &Context<'_>,
         input: SignupInput,
-    ) -> Result<ShiftSignupPayload> {
+    ) -> AppResult<ShiftSignupPayload> {
         let me = actor(ctx)?;
         let id = parse_id("signupId", &input.signup_id)?;
         let s = svc::cancel(db(ctx)?, events(ctx)?, config(ctx)?, me, id).await?;
@@ -653,7 +656,7 @@ impl ScheduleMutation {
         &self,
         ctx: &Context<'_>,
         input: AttendanceInput,
-    ) -> Result<ShiftSignupPayload> {
+    ) -> AppResult<ShiftSignupPayload> {
         let me = actor(ctx)?;
         let id = parse_id("signupId", &input.signup_id)?;
         let s = svc::check_in(db(ctx)?, events(ctx)?, me, id, input.at).await?;
@@ -667,7 +670,7 @@ impl ScheduleMutation {
         &self,
         ctx: &Context<'_>,
         input: AttendanceInput,
-    ) -> Result<ShiftSignupPayload> {
+    ) -> AppResult<ShiftSignupPayload> {
         let me = actor(ctx)?;
         let id = parse_id("signupId", &input.signup_id)?;
         let s = svc::check_out(db(ctx)?, config(ctx)?, me, id, input.at).await?;
@@ -681,7 +684,7 @@ impl ScheduleMutation {
         &self,
         ctx: &Context<'_>,
         input: SignupInput,
-    ) -> Result<ShiftSignupPayload> {
+    ) -> AppResult<ShiftSignupPayload> {
         let me = actor(ctx)?;
         let id = parse_id("signupId", &input.signup_id)?;
         let s = svc::mark_no_show(db(ctx)?, me, id).await?;
@@ -691,7 +694,7 @@ impl ScheduleMutation {
     }
 
     /// Issues a new secret calendar token for the calling student; the old one stops working.
-    async fn rotate_calendar_token(&self, ctx: &Context<'_>) -> Result<CalendarTokenPayload> {
+    async fn rotate_calendar_token(&self, ctx: &Context<'_>) -> AppResult<CalendarTokenPayload> {
         let me = actor(ctx)?;
         let token = svc::rotate_calendar_token(db(ctx)?, me).await?;
         let path = format!("/calendar/{token}.ics");

@@ -1,27 +1,27 @@
 //! Micro-wishes (微心愿): the wish wall, claims and confirmation, with the beneficiary's
 //! personal data shown by role.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::wish;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::core::db::get;
-use crate::core::error::AppError;
+use crate::core::error::{AppError, AppResult};
 use crate::core::mask::Access;
 use crate::core::pagination as connection;
 use crate::core::pagination::Conn;
 use crate::core::pagination::Page;
 use crate::core::validate;
-use crate::graphql::actor;
-use crate::graphql::config;
-use crate::graphql::db;
-use crate::graphql::events;
-use crate::graphql::loader;
-use crate::graphql::parse_id;
-use crate::graphql::parse_opt_id;
+use crate::graphql::context::actor;
+use crate::graphql::context::config;
+use crate::graphql::context::db;
+use crate::graphql::context::events;
+use crate::graphql::context::loader;
+use crate::graphql::context::parse_id;
+use crate::graphql::context::parse_opt_id;
+use crate::graphql::context::viewer;
 use crate::graphql::scalars::Date;
-use crate::graphql::viewer;
 use crate::nodes::loaders::CommunityKey;
 use crate::nodes::loaders::GridKey;
 use crate::nodes::loaders::UserKey;
@@ -107,7 +107,7 @@ pub struct Wish(pub wish::Model);
 
 impl Wish {
     /// The viewer's access to the beneficiary's data on this wish (the wish policy).
-    async fn insight(&self, ctx: &Context<'_>) -> Result<Access> {
+    async fn insight(&self, ctx: &Context<'_>) -> AppResult<Access> {
         let v = viewer(ctx).user();
         let person = match (policy::needs_person(v, &self.0), self.0.beneficiary_user_id) {
             (true, Some(u)) => Some(access_to(ctx, u).await?),
@@ -142,51 +142,51 @@ impl Wish {
     async fn deadline(&self) -> Option<Date> {
         self.0.deadline.map(Date)
     }
-    async fn community(&self, ctx: &Context<'_>) -> Result<Community> {
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Community> {
         loader(ctx)?
             .load_one(CommunityKey(self.0.community_id))
             .await?
             .map(Community)
-            .ok_or_else(|| AppError::internal("wish without community").into())
+            .ok_or_else(|| AppError::internal("wish without community"))
     }
-    async fn grid(&self, ctx: &Context<'_>) -> Result<Grid> {
+    async fn grid(&self, ctx: &Context<'_>) -> AppResult<Grid> {
         loader(ctx)?
             .load_one(GridKey(self.0.grid_id))
             .await?
             .map(Grid)
-            .ok_or_else(|| AppError::internal("wish without grid").into())
+            .ok_or_else(|| AppError::internal("wish without grid"))
     }
     /// The beneficiary's name: full for those allowed, masked (王**) for everyone else.
-    async fn beneficiary_name(&self, ctx: &Context<'_>) -> Result<String> {
+    async fn beneficiary_name(&self, ctx: &Context<'_>) -> AppResult<String> {
         Ok(self.insight(ctx).await?.name(&self.0.beneficiary_name))
     }
     /// Whether `beneficiaryName` is shown whole to this caller.
-    async fn beneficiary_name_visible(&self, ctx: &Context<'_>) -> Result<bool> {
+    async fn beneficiary_name_visible(&self, ctx: &Context<'_>) -> AppResult<bool> {
         Ok(self.insight(ctx).await? != Access::Masked)
     }
     /// Staff, grid workers, the beneficiary and the submitter only; null for others.
-    async fn beneficiary_phone(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+    async fn beneficiary_phone(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
         Ok(self
             .insight(ctx)
             .await?
             .full_only(self.0.beneficiary_phone.as_ref()))
     }
     /// Staff, grid workers, the beneficiary and the submitter only; null for others.
-    async fn beneficiary_address(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+    async fn beneficiary_address(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
         Ok(self
             .insight(ctx)
             .await?
             .full_only(self.0.beneficiary_address.as_ref()))
     }
     /// The beneficiary's account, if they have one (same visibility as the phone).
-    async fn beneficiary(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn beneficiary(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         match (self.insight(ctx).await?, self.0.beneficiary_user_id) {
             (Access::Full, Some(u)) => Ok(loader(ctx)?.load_one(UserKey(u)).await?.map(User::new)),
             _ => Ok(None),
         }
     }
     /// Who submitted it (same visibility as the phone).
-    async fn submitted_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn submitted_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         if self.insight(ctx).await? != Access::Full {
             return Ok(None);
         }
@@ -196,14 +196,14 @@ impl Wish {
             .map(User::new))
     }
     /// The party member holding the claim now (圆梦人).
-    async fn claimant(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn claimant(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         match self.0.claimant_id {
             None => Ok(None),
             Some(u) => Ok(loader(ctx)?.load_one(UserKey(u)).await?.map(User::new)),
         }
     }
     /// Every claim, released ones included, oldest first.
-    async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<WishClaim>> {
+    async fn claims(&self, ctx: &Context<'_>) -> AppResult<Vec<WishClaim>> {
         let rows = loader(ctx)?
             .load_one(ClaimsOfWish(self.0.id))
             .await?
@@ -259,12 +259,12 @@ impl WishClaim {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn member(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn member(&self, ctx: &Context<'_>) -> AppResult<User> {
         loader(ctx)?
             .load_one(UserKey(self.0.member_id))
             .await?
             .map(User::new)
-            .ok_or_else(|| AppError::internal("claim without member").into())
+            .ok_or_else(|| AppError::internal("claim without member"))
     }
     async fn status(&self) -> ClaimStatus {
         self.0.status.into()
@@ -368,7 +368,7 @@ impl WishQuery {
         #[graphql(default)] submitted_by_me: bool,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Conn<Wish>> {
+    ) -> AppResult<Conn<Wish>> {
         let page = Page::new(first, after.as_deref())?;
         let me = viewer(ctx).user();
         let mut q = wish::Entity::find();
@@ -402,11 +402,11 @@ impl WishQuery {
     }
 
     /// One wish, with its claim history.
-    async fn wish(&self, ctx: &Context<'_>, id: ID) -> Result<Wish> {
+    async fn wish(&self, ctx: &Context<'_>, id: ID) -> AppResult<Wish> {
         let id = parse_id("id", &id)?;
         let w = get::<wish::Entity, _>(db(ctx)?, id, "心愿不存在").await?;
         if !policy::scope(viewer(ctx).user()).admits(&w) {
-            return Err(AppError::NotFound("心愿不存在").into());
+            return Err(AppError::NotFound("心愿不存在"));
         }
         Ok(Wish(w))
     }
@@ -418,7 +418,11 @@ pub struct WishMutation;
 #[Object]
 impl WishMutation {
     /// A resident submits a wish for themself, or a grid worker for a resident of the grid.
-    async fn submit_wish(&self, ctx: &Context<'_>, input: SubmitWishInput) -> Result<WishPayload> {
+    async fn submit_wish(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitWishInput,
+    ) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let w = svc::submit(
             db(ctx)?,
@@ -445,7 +449,11 @@ impl WishMutation {
     }
 
     /// Staff of the community publish or reject a wish.
-    async fn review_wish(&self, ctx: &Context<'_>, input: ReviewWishInput) -> Result<WishPayload> {
+    async fn review_wish(
+        &self,
+        ctx: &Context<'_>,
+        input: ReviewWishInput,
+    ) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
         let decision = match input.decision {
@@ -461,7 +469,7 @@ impl WishMutation {
     }
 
     /// A party member claims a published wish (exactly one claimant at a time).
-    async fn claim_wish(&self, ctx: &Context<'_>, input: ClaimWishInput) -> Result<WishPayload> {
+    async fn claim_wish(&self, ctx: &Context<'_>, input: ClaimWishInput) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
         let w = svc::claim(db(ctx)?, events(ctx)?, config(ctx)?, actor, id).await?;
@@ -473,7 +481,7 @@ impl WishMutation {
         &self,
         ctx: &Context<'_>,
         input: ReleaseWishClaimInput,
-    ) -> Result<WishPayload> {
+    ) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
         let w = svc::release(db(ctx)?, events(ctx)?, actor, id, &input.reason).await?;
@@ -485,7 +493,7 @@ impl WishMutation {
         &self,
         ctx: &Context<'_>,
         input: FulfillWishInput,
-    ) -> Result<WishPayload> {
+    ) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
         let w = svc::fulfil(
@@ -505,7 +513,7 @@ impl WishMutation {
         &self,
         ctx: &Context<'_>,
         input: ConfirmWishInput,
-    ) -> Result<WishPayload> {
+    ) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
         let w = svc::confirm(
@@ -522,7 +530,11 @@ impl WishMutation {
     }
 
     /// The submitter or staff cancel a wish before it is fulfilled.
-    async fn cancel_wish(&self, ctx: &Context<'_>, input: CancelWishInput) -> Result<WishPayload> {
+    async fn cancel_wish(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelWishInput,
+    ) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
         let w = svc::cancel(db(ctx)?, events(ctx)?, actor, id, input.reason).await?;
