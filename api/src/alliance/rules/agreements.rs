@@ -1,17 +1,15 @@
-//! Party-building alliances (党建联盟) and co-building agreements (共建协议): proposed with
-//! frozen text, signed once by a UNIT_REP of every party, active within their term.
+//! Agreements: proposed with frozen text, signed by every party, terminated, activities.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{NaiveDate, Utc};
 use entity::{
     agreement, agreement::StoredAgreementStatus, agreement_activity, agreement_kind,
-    agreement_kind::AgreementKind, agreement_party, agreement_signature, alliance,
-    alliance::AllianceScope, alliance_member, community, organization, street,
+    agreement_kind::AgreementKind, agreement_party, agreement_signature, alliance, organization,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbBackend,
-    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, sea_query::Expr,
 };
 
 use crate::auth::AuthUser;
@@ -21,231 +19,8 @@ use crate::core::error::AppError;
 use crate::core::error::AppResult;
 use crate::core::validate;
 
-/// The status an agreement reads as today (Asia/Shanghai), without any background job.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AgreementStatus {
-    Draft,
-    Proposed,
-    Active,
-    Expired,
-    Terminated,
-}
-
-impl AgreementStatus {
-    pub const ALL: [AgreementStatus; 5] = [
-        Self::Draft,
-        Self::Proposed,
-        Self::Active,
-        Self::Expired,
-        Self::Terminated,
-    ];
-}
-
-pub fn effective_status(a: &agreement::Model, today: NaiveDate) -> AgreementStatus {
-    use StoredAgreementStatus as S;
-    match a.status {
-        S::Terminated => AgreementStatus::Terminated,
-        S::Draft => AgreementStatus::Draft,
-        _ if a.end_date < today => AgreementStatus::Expired,
-        S::Signed if a.start_date <= today => AgreementStatus::Active,
-        S::Signed | S::Proposed => AgreementStatus::Proposed,
-    }
-}
-
-/// Filter for agreements that read as `status` on `today`.
-pub fn status_condition(status: AgreementStatus, today: NaiveDate) -> Condition {
-    use StoredAgreementStatus as S;
-    let c = Condition::all();
-    match status {
-        AgreementStatus::Draft => c.add(agreement::Column::Status.eq(S::Draft)),
-        AgreementStatus::Terminated => c.add(agreement::Column::Status.eq(S::Terminated)),
-        AgreementStatus::Expired => c
-            .add(agreement::Column::Status.is_in([S::Proposed, S::Signed]))
-            .add(agreement::Column::EndDate.lt(today)),
-        AgreementStatus::Active => active_on(today),
-        AgreementStatus::Proposed => c.add(agreement::Column::EndDate.gte(today)).add(
-            Condition::any()
-                .add(agreement::Column::Status.eq(S::Proposed))
-                .add(
-                    Condition::all()
-                        .add(agreement::Column::Status.eq(S::Signed))
-                        .add(agreement::Column::StartDate.gt(today)),
-                ),
-        ),
-    }
-}
-
-/// Agreements in force on a date: signed by every party, not terminated, within the term.
-pub fn active_on(date: NaiveDate) -> Condition {
-    Condition::all()
-        .add(agreement::Column::Status.eq(StoredAgreementStatus::Signed))
-        .add(agreement::Column::StartDate.lte(date))
-        .add(agreement::Column::EndDate.gte(date))
-}
-
-// ---- alliances ------------------------------------------------------------------------
-
-pub struct NewAlliance {
-    pub name: String,
-    pub lead_organization_id: i64,
-    pub scope: AllianceScope,
-    pub street_id: Option<i64>,
-    pub community_id: Option<i64>,
-    pub description: Option<String>,
-}
-
-/// ADMIN creates any alliance; staff a community-scoped one in their community. The lead
-/// organisation joins at once.
-pub async fn create_alliance(
-    db: &DatabaseConnection,
-    actor: &AuthUser,
-    input: NewAlliance,
-) -> AppResult<alliance::Model> {
-    let allowed = actor.is_admin()
-        || (input.scope == AllianceScope::Community
-            && input.community_id.is_some_and(|c| actor.is_staff_of(c)));
-    if !allowed {
-        return Err(AppError::forbidden());
-    }
-    let name = validate::text("name", &input.name, 100)?;
-    let description = validate::opt_text("description", input.description.as_deref(), 1000)?;
-    let lead = get::<organization::Entity, _>(db, input.lead_organization_id, "组织不存在").await?;
-    let (street_id, community_id) = match input.scope {
-        AllianceScope::Street => {
-            let s = match input.street_id {
-                Some(s) => get::<street::Entity, _>(db, s, "街道不存在").await?.id,
-                None => {
-                    street::Entity::find()
-                        .one(db)
-                        .await?
-                        .ok_or_else(|| AppError::bad_field("streetId", "请指定街道"))?
-                        .id
-                }
-            };
-            (Some(s), None)
-        }
-        AllianceScope::Community => {
-            let c = input
-                .community_id
-                .ok_or_else(|| AppError::bad_field("communityId", "社区联盟须指定社区"))?;
-            let c = get::<community::Entity, _>(db, c, "社区不存在").await?;
-            (Some(c.street_id), Some(c.id))
-        }
-    };
-    let txn = db::begin_write(db).await?;
-    let row = alliance::ActiveModel {
-        name: Set(name),
-        lead_organization_id: Set(lead.id),
-        scope: Set(input.scope),
-        street_id: Set(if input.scope == AllianceScope::Street {
-            street_id
-        } else {
-            None
-        }),
-        community_id: Set(community_id),
-        description: Set(description),
-        created_by: Set(actor.id()),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await
-    .map_err(|e| AppError::on_unique(e, "联盟名称已存在"))?;
-    alliance_member::ActiveModel {
-        alliance_id: Set(row.id),
-        organization_id: Set(lead.id),
-        joined_on: Set(validate::today()),
-        left_on: Set(None),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    txn.commit().await?;
-    Ok(row)
-}
-
-fn may_manage(actor: &AuthUser, a: &alliance::Model) -> bool {
-    actor.is_admin()
-        || actor.is_rep_of(a.lead_organization_id)
-        || a.community_id.is_some_and(|c| actor.is_staff_of(c))
-}
-
-/// The lead organisation's UNIT_REP (or ADMIN, or staff of a community alliance) adds a
-/// member; an organisation joins once.
-pub async fn add_member(
-    db: &DatabaseConnection,
-    actor: &AuthUser,
-    alliance_id: i64,
-    organization_id: i64,
-    joined_on: Option<NaiveDate>,
-) -> AppResult<alliance_member::Model> {
-    let a = get::<alliance::Entity, _>(db, alliance_id, "联盟不存在").await?;
-    if !may_manage(actor, &a) {
-        return Err(AppError::forbidden());
-    }
-    let org = get::<organization::Entity, _>(db, organization_id, "组织不存在").await?;
-    let joined_on = joined_on.unwrap_or_else(validate::today);
-    if joined_on > validate::today() + chrono::Duration::days(366) {
-        return Err(AppError::bad_field("joinedOn", "加入日期不合理"));
-    }
-    let existing = alliance_member::Entity::find()
-        .filter(alliance_member::Column::AllianceId.eq(a.id))
-        .filter(alliance_member::Column::OrganizationId.eq(org.id))
-        .count(db)
-        .await?;
-    if existing > 0 {
-        return Err(AppError::conflict("该组织已加入过此联盟"));
-    }
-    alliance_member::ActiveModel {
-        alliance_id: Set(a.id),
-        organization_id: Set(org.id),
-        joined_on: Set(joined_on),
-        left_on: Set(None),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .map_err(|e| AppError::on_unique(e, "该组织已加入过此联盟"))
-}
-
-/// A member leaves (its own rep, the lead's rep, ADMIN); the membership stays as history.
-pub async fn leave(
-    db: &DatabaseConnection,
-    actor: &AuthUser,
-    alliance_id: i64,
-    organization_id: i64,
-    left_on: Option<NaiveDate>,
-) -> AppResult<alliance_member::Model> {
-    let a = get::<alliance::Entity, _>(db, alliance_id, "联盟不存在").await?;
-    if !may_manage(actor, &a) && !actor.is_rep_of(organization_id) {
-        return Err(AppError::forbidden());
-    }
-    if organization_id == a.lead_organization_id {
-        return Err(AppError::invalid_state("牵头组织不能退出联盟"));
-    }
-    let m = alliance_member::Entity::find()
-        .filter(alliance_member::Column::AllianceId.eq(a.id))
-        .filter(alliance_member::Column::OrganizationId.eq(organization_id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("该组织不是联盟成员"))?;
-    if m.left_on.is_some() {
-        return Err(AppError::invalid_state("该组织已退出联盟"));
-    }
-    let left_on = left_on.unwrap_or_else(validate::today);
-    if left_on < m.joined_on {
-        return Err(AppError::bad_field("leftOn", "退出日期不能早于加入日期"));
-    }
-    alliance_member::Entity::update_many()
-        .col_expr(alliance_member::Column::LeftOn, Expr::value(left_on))
-        .filter(alliance_member::Column::Id.eq(m.id))
-        .filter(alliance_member::Column::LeftOn.is_null())
-        .exec(db)
-        .await?;
-    get::<alliance_member::Entity, _>(db, m.id, "成员不存在").await
-}
+#[allow(unused_imports)]
+use super::*;
 
 // ---- agreements -----------------------------------------------------------------------
 
@@ -259,7 +34,7 @@ pub struct AgreementText {
     pub alliance_id: Option<i64>,
 }
 
-struct CheckedText {
+pub(crate) struct CheckedText {
     title: String,
     kinds: Vec<AgreementKind>,
     parties: Vec<organization::Model>,
@@ -269,7 +44,10 @@ struct CheckedText {
     alliance_id: Option<i64>,
 }
 
-async fn check_text(db: &DatabaseConnection, t: AgreementText) -> AppResult<CheckedText> {
+pub(crate) async fn check_text(
+    db: &DatabaseConnection,
+    t: AgreementText,
+) -> AppResult<CheckedText> {
     let title = validate::text("title", &t.title, 100)?;
     let mut kinds: Vec<AgreementKind> = t.kinds.clone();
     kinds.sort();
@@ -329,7 +107,7 @@ async fn check_text(db: &DatabaseConnection, t: AgreementText) -> AppResult<Chec
 
 /// Who may propose: a UNIT_REP of one of the parties, staff of a community where a party is
 /// located, or ADMIN.
-fn may_propose(actor: &AuthUser, parties: &[organization::Model]) -> bool {
+pub(crate) fn may_propose(actor: &AuthUser, parties: &[organization::Model]) -> bool {
     actor.is_admin()
         || parties
             .iter()
@@ -381,7 +159,7 @@ pub async fn propose(
     Ok(row)
 }
 
-async fn write_kinds_and_parties(
+pub(crate) async fn write_kinds_and_parties(
     txn: &sea_orm::DatabaseTransaction,
     agreement_id: i64,
     kinds: &[AgreementKind],
@@ -675,144 +453,4 @@ pub async fn record_activity(
     }
     .insert(db)
     .await?)
-}
-
-// ---- statistics -----------------------------------------------------------------------
-
-pub struct Statistics {
-    pub by_kind: BTreeMap<AgreementKind, u64>,
-    pub by_status: BTreeMap<AgreementStatus, u64>,
-    pub active_alliances: u64,
-    pub member_units: u64,
-    /// "YYYY-MM" → activities held that month.
-    pub activities_per_month: BTreeMap<String, u64>,
-}
-
-/// Dashboard statistics within a street or a community (agreements with a party located
-/// there, or in one of its communities; organisations without a community count for the
-/// street). A bounded number of SQL statements, whatever the data.
-pub async fn statistics(
-    db: &DatabaseConnection,
-    street_id: Option<i64>,
-    community_id: Option<i64>,
-) -> AppResult<Statistics> {
-    let today = validate::today();
-    let orgs = organization::Entity::find().all(db).await?;
-    let communities: HashMap<i64, i64> = community::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.street_id))
-        .collect();
-    let in_scope = |o: &organization::Model| match (community_id, street_id) {
-        (Some(c), _) => o.community_id == Some(c),
-        (None, Some(s)) => o
-            .community_id
-            .is_none_or(|c| communities.get(&c) == Some(&s)),
-        (None, None) => true,
-    };
-    let scoped: HashSet<i64> = orgs.iter().filter(|o| in_scope(o)).map(|o| o.id).collect();
-    let parties = agreement_party::Entity::find().all(db).await?;
-    let agreement_ids: HashSet<i64> = parties
-        .iter()
-        .filter(|p| scoped.contains(&p.organization_id))
-        .map(|p| p.agreement_id)
-        .collect();
-    let ids: Vec<i64> = agreement_ids.iter().copied().collect();
-    let agreements = agreement::Entity::find()
-        .filter(agreement::Column::Id.is_in(ids.clone()))
-        .all(db)
-        .await?;
-    let kinds = agreement_kind::Entity::find()
-        .filter(agreement_kind::Column::AgreementId.is_in(ids.clone()))
-        .all(db)
-        .await?;
-    let mut by_kind: BTreeMap<AgreementKind, u64> = BTreeMap::new();
-    for k in &kinds {
-        *by_kind.entry(k.kind).or_default() += 1;
-    }
-    let mut by_status: BTreeMap<AgreementStatus, u64> = BTreeMap::new();
-    for a in &agreements {
-        *by_status.entry(effective_status(a, today)).or_default() += 1;
-    }
-    let activities = agreement_activity::Entity::find()
-        .filter(agreement_activity::Column::AgreementId.is_in(ids))
-        .all(db)
-        .await?;
-    let mut activities_per_month: BTreeMap<String, u64> = BTreeMap::new();
-    for act in &activities {
-        *activities_per_month
-            .entry(act.held_on.format("%Y-%m").to_string())
-            .or_default() += 1;
-    }
-    let mut alliances = alliance::Entity::find();
-    if let Some(c) = community_id {
-        alliances = alliances.filter(alliance::Column::CommunityId.eq(c));
-    } else if let Some(s) = street_id {
-        let in_street: Vec<i64> = communities
-            .iter()
-            .filter(|(_, st)| **st == s)
-            .map(|(c, _)| *c)
-            .collect();
-        alliances = alliances.filter(
-            Condition::any()
-                .add(alliance::Column::StreetId.eq(s))
-                .add(alliance::Column::CommunityId.is_in(in_street)),
-        );
-    }
-    let alliances = alliances.all(db).await?;
-    let members = alliance_member::Entity::find()
-        .filter(
-            alliance_member::Column::AllianceId
-                .is_in(alliances.iter().map(|a| a.id).collect::<Vec<_>>()),
-        )
-        .filter(alliance_member::Column::LeftOn.is_null())
-        .all(db)
-        .await?;
-    let active_alliances: HashSet<i64> = members.iter().map(|m| m.alliance_id).collect();
-    let member_units: HashSet<i64> = members
-        .iter()
-        .filter(|m| {
-            orgs.iter()
-                .any(|o| o.id == m.organization_id && !o.kind.is_party())
-        })
-        .map(|m| m.organization_id)
-        .collect();
-    Ok(Statistics {
-        by_kind,
-        by_status,
-        active_alliances: active_alliances.len() as u64,
-        member_units: member_units.len() as u64,
-        activities_per_month,
-    })
-}
-
-/// Organisations that share an agreement in force on `date` with any of `orgs`.
-pub async fn partners_in_force(
-    db: &DatabaseConnection,
-    orgs: &[i64],
-    date: NaiveDate,
-) -> AppResult<Vec<i64>> {
-    let mine: Vec<i64> = agreement_party::Entity::find()
-        .select_only()
-        .column(agreement_party::Column::AgreementId)
-        .filter(agreement_party::Column::OrganizationId.is_in(orgs.to_vec()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let in_force: Vec<i64> = agreement::Entity::find()
-        .select_only()
-        .column(agreement::Column::Id)
-        .filter(agreement::Column::Id.is_in(mine))
-        .filter(active_on(date))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(agreement_party::Entity::find()
-        .select_only()
-        .column(agreement_party::Column::OrganizationId)
-        .filter(agreement_party::Column::AgreementId.is_in(in_force))
-        .into_tuple()
-        .all(db)
-        .await?)
 }
