@@ -717,3 +717,103 @@ async fn names_and_certificates_are_shown_by_role() {
     assert_eq!(ok(&v)["serviceSlots"]["totalCount"], 1);
     assert_eq!(ok(&v)["serviceSlots"]["nodes"][0]["weekday"], 3);
 }
+
+/// A sign-up racing a change of the slot's times: exactly one wins, a student never holds
+/// two overlapping shifts, and the slot and its shifts always agree.
+#[tokio::test]
+async fn a_sign_up_racing_a_time_change_never_leaves_an_overlap() {
+    let app = TestApp::with_demo().await;
+    let staff = app.login("staff").await;
+    let update = "mutation($s: ID!) { updateServiceSlot(input: {slotId: $s, startTime: \"16:30\", endTime: \"18:30\"}) { slot { startTime } } }";
+    let mut outcomes = std::collections::BTreeMap::new();
+    for round in 0..8 {
+        let d = day(3 + round * 7);
+        let wd = d.weekday().number_from_monday();
+        let a = slot(
+            &app,
+            wd,
+            "14:00",
+            "16:00",
+            3,
+            d,
+            d,
+            vec![],
+            vec!["7".into()],
+        )
+        .await;
+        let b = slot(
+            &app,
+            wd,
+            "17:00",
+            "19:00",
+            3,
+            d,
+            d,
+            vec![],
+            vec!["7".into()],
+        )
+        .await;
+        let (_, stu) = app.quick_user(&format!("racer{round}"), &student(7)).await;
+        let b_shift = shifts(&app, &b).await[0]["id"].clone();
+        let v = app.gql(Some(&stu), SIGN_UP, json!({"s": b_shift})).await;
+        assert_eq!(ok(&v)["signUpForShift"]["signup"]["status"], "SIGNED_UP");
+        let a_shift = shifts(&app, &a).await[0]["id"].clone();
+        let (signed, moved) = tokio::join!(
+            app.gql(Some(&stu), SIGN_UP, json!({"s": a_shift})),
+            app.gql(Some(&staff), update, json!({"s": a})),
+        );
+        let won = (
+            signed.get("errors").is_none(),
+            moved.get("errors").is_none(),
+        );
+        assert!(
+            won != (true, true),
+            "both won in round {round}: {signed} {moved}"
+        );
+        assert!(
+            won != (false, false),
+            "neither won in round {round}: {signed} {moved}"
+        );
+        if !won.0 {
+            assert_code(&signed, "CONFLICT");
+        } else {
+            assert_code(&moved, "CONFLICT");
+        }
+        *outcomes.entry(won).or_insert(0) += 1;
+        // The slot and its shift agree, whoever won.
+        let v = app
+            .gql(None, "query($s: ID!) { shifts(slotId: $s) { nodes { startsAt endsAt taken slot { startTime endTime } } } }", json!({"s": a}))
+            .await;
+        let n = &ok(&v)["shifts"]["nodes"][0];
+        let local = |t: &Value| {
+            instant(t)
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .format("%H:%M")
+                .to_string()
+        };
+        assert_eq!(
+            local(&n["startsAt"]),
+            n["slot"]["startTime"].as_str().expect("start")
+        );
+        assert_eq!(
+            local(&n["endsAt"]),
+            n["slot"]["endTime"].as_str().expect("end")
+        );
+        // No overlap for the student.
+        let mine = app
+            .gql(Some(&stu), "query($f: Date!, $t: Date!) { mySchedule(from: $f, to: $t) { status shift { startsAt endsAt } } }", json!({"f": d.to_string(), "t": d.to_string()}))
+            .await;
+        let rows = ok(&mine)["mySchedule"]
+            .as_array()
+            .expect("schedule")
+            .clone();
+        for (i, x) in rows.iter().enumerate() {
+            for y in rows.iter().skip(i + 1) {
+                let overlap = instant(&x["shift"]["startsAt"]) < instant(&y["shift"]["endsAt"])
+                    && instant(&y["shift"]["startsAt"]) < instant(&x["shift"]["endsAt"]);
+                assert!(!overlap, "round {round}: {rows:?}");
+            }
+        }
+    }
+    eprintln!("sign-up vs time change outcomes: {outcomes:?}");
+}

@@ -94,12 +94,26 @@ pub(crate) async fn take(
         return Ok(Err(NotTaken::Closed));
     }
     let txn = db::begin_write(db).await?;
-    if db.get_database_backend() == DbBackend::Postgres {
+    // The shift as it is now, inside the transaction: a concurrent change of the slot's
+    // times is either committed before (and seen here) or waits for this sign-up (the shift
+    // row is locked on PostgreSQL; SQLite write transactions are serial).
+    let sh = if db.get_database_backend() == DbBackend::Postgres {
         // Serialise one student's sign-ups so that overlaps are seen.
         user::Entity::find_by_id(actor.id())
             .lock_exclusive()
             .one(&txn)
             .await?;
+        shift::Entity::find_by_id(sh.id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+    } else {
+        shift::Entity::find_by_id(sh.id).one(&txn).await?
+    }
+    .ok_or(AppError::NotFound("班次不存在"))?;
+    let sh = &sh;
+    if sh.starts_at <= now {
+        return Ok(Err(NotTaken::Closed));
     }
     let mine = shift_signup::Entity::find()
         .filter(shift_signup::Column::StudentId.eq(actor.id()))

@@ -9,8 +9,8 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -210,11 +210,21 @@ pub async fn update_slot(
     }
     let now = Utc::now();
     let txn = db::begin_write(db).await?;
-    let future = shift::Entity::find()
+    // Lock the slot and its future shifts (PostgreSQL; SQLite write transactions are
+    // serial): a sign-up racing this change either committed before (its place is seen
+    // below) or waits until the new times are in place and sees them.
+    let mut future = shift::Entity::find()
         .filter(shift::Column::SlotId.eq(slot.id))
         .filter(shift::Column::StartsAt.gt(now))
-        .all(&txn)
-        .await?;
+        .order_by_asc(shift::Column::Id);
+    if db.get_database_backend() == DbBackend::Postgres {
+        service_slot::Entity::find_by_id(slot.id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
+        future = future.lock_exclusive();
+    }
+    let future = future.all(&txn).await?;
     if let Some(cap) = capacity {
         if !(1..=1000).contains(&cap) {
             return Err(AppError::bad_field("capacity", "名额须在 1 到 1000 之间"));
@@ -254,7 +264,7 @@ pub async fn update_slot(
             )));
         }
         for sh in &future {
-            shift::Entity::update_many()
+            let res = shift::Entity::update_many()
                 .col_expr(
                     shift::Column::StartsAt,
                     Expr::value(local_instant(sh.date, start)),
@@ -267,6 +277,10 @@ pub async fn update_slot(
                 .filter(shift::Column::Taken.eq(0))
                 .exec(&txn)
                 .await?;
+            if res.rows_affected != 1 {
+                // Never leave the slot and its shifts disagreeing: refuse the whole change.
+                return Err(AppError::conflict("报名情况已变化，请重试"));
+            }
         }
         service_slot::Entity::update_many()
             .col_expr(

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::{service_slot, shift};
 
 use crate::core::error::{AppError, AppResult};
-use crate::core::mask::{Access, mask_name};
+use crate::core::mask::Access;
 use crate::graphql::context::loader;
 use crate::graphql::context::viewer;
 use crate::graphql::scalars::Date;
@@ -251,7 +251,12 @@ impl ShiftSignup {
             .await?
             .map(|u| u.display_name)
             .unwrap_or_default();
-        Ok(if self.visible { name } else { mask_name(&name) })
+        let access = if self.visible {
+            Access::NameOnly
+        } else {
+            Access::Masked
+        };
+        Ok(access.name(&name))
     }
     async fn signed_up_at(&self) -> DateTime<Utc> {
         self.model.signed_up_at
