@@ -114,9 +114,6 @@ enum Command {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// A fixed secret for demo runs only: tokens signed with it are worthless elsewhere.
-const DEMO_SECRET: &str = "lianxin-demo-secret-do-not-use-in-production!";
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     api::core::telemetry::init("info,sqlx=warn");
@@ -156,7 +153,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let environment = Environment::parse(&environment).map_err(anyhow::Error::msg)?;
             let secret = match (jwt_secret, demo) {
                 (Some(s), _) => s,
-                (None, true) => DEMO_SECRET.to_owned(),
+                // Generated on the first start and kept with the database.
+                (None, true) => {
+                    let (conn, _) = db::connect(&db.database_url).await?;
+                    db::migrate(&conn).await?;
+                    let secret = api::auth::demo_secret(&conn)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e.message()))?;
+                    conn.close().await.ok();
+                    secret
+                }
                 (None, false) => anyhow::bail!(
                     "LIANXIN_JWT_SECRET is required (at least 32 bytes) unless --demo"
                 ),

@@ -156,6 +156,22 @@ async fn serve_demo_starts_in_an_empty_directory_and_answers_me_for_admin() {
     .await;
     assert_eq!(grids["data"]["grids"]["totalCount"], 10);
     assert_eq!(grids["data"]["users"]["totalCount"], 3);
+    // The demo secret was generated on the first start and kept with the database: a token
+    // of the first run still works; one signed with the old source constant does not.
+    let me = gql(port, Some(&token), "{ me { username } }").await;
+    assert_eq!(me["data"]["me"]["username"], "admin", "{me}");
+    let now = chrono::Utc::now().timestamp();
+    let forged = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"sub": "1", "iat": now, "exp": now + 3600, "iss": "lianxin", "aud": "lianxin-api"}),
+        &jsonwebtoken::EncodingKey::from_secret(b"lianxin-demo-secret-do-not-use-in-production!"),
+    )
+    .expect("token");
+    let me = gql(port, Some(&forged), "{ me { username } }").await;
+    assert_eq!(
+        me["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{me}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

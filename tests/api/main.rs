@@ -1,6 +1,7 @@
 //! One integration-test binary for the whole server. Runs on SQLite by default and on
 //! PostgreSQL when `LIANXIN_TEST_DATABASE_URL=postgres://…` is set.
 
+mod abuse;
 mod access;
 mod alliances;
 mod auth;

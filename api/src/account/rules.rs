@@ -1,10 +1,5 @@
 //! Accounts: login and user creation with roles and scopes.
 
-use std::{
-    collections::{HashMap, VecDeque},
-    time::{Duration, Instant},
-};
-
 use chrono::Utc;
 use entity::{community, grid, organization, role_assignment, role_assignment::Role, user};
 use sea_orm::{
@@ -26,64 +21,104 @@ pub struct LoginResult {
     pub user: user::Model,
 }
 
-/// Failed logins per username: after `MAX_FAILURES` within `WINDOW`, further attempts for
-/// that username are refused with `RATE_LIMITED` until the oldest failure leaves the window.
-/// Other usernames are not affected. Kept in memory, per server process.
-#[derive(Default)]
-pub struct LoginLimiter {
-    failures: std::sync::Mutex<HashMap<String, VecDeque<Instant>>>,
-}
+/// The login throttle: attempts per username and per client address are counted in the
+/// database (so every instance behind a balancer shares them) in fixed windows, and each
+/// attempt is counted atomically *before* the password is checked, so a burst of parallel
+/// attempts is throttled exactly as a sequence is. A successful login clears its username's
+/// count.
+pub mod throttle {
+    use chrono::Utc;
+    use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
-pub const MAX_FAILURES: usize = 10;
-pub const WINDOW: Duration = Duration::from_secs(600);
+    use crate::core::{config::Config, error::AppResult};
 
-impl LoginLimiter {
-    fn key(username: &str) -> String {
-        username.trim().to_lowercase()
-    }
-
-    pub fn check(&self, username: &str) -> AppResult<()> {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        if let Some(q) = map.get_mut(&Self::key(username)) {
-            while q.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
-                q.pop_front();
+    fn sql(backend: DbBackend) -> &'static str {
+        match backend {
+            DbBackend::Postgres => {
+                "INSERT INTO login_throttle (key, attempts, window_start) VALUES ($1, 1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 attempts = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.attempts + 1 END, \
+                 window_start = CASE WHEN login_throttle.window_start <= $3 THEN $2 ELSE login_throttle.window_start END \
+                 RETURNING attempts"
             }
-            if q.len() >= MAX_FAILURES {
-                return Err(AppError::RateLimited);
+            _ => {
+                "INSERT INTO login_throttle (key, attempts, window_start) VALUES (?1, 1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 attempts = CASE WHEN login_throttle.window_start <= ?3 THEN 1 ELSE login_throttle.attempts + 1 END, \
+                 window_start = CASE WHEN login_throttle.window_start <= ?3 THEN ?2 ELSE login_throttle.window_start END \
+                 RETURNING attempts"
             }
         }
+    }
+
+    /// Counts one attempt for `key`; returns the attempts of the current window, this one
+    /// included. One statement: atomic on both databases.
+    pub async fn count(db: &DatabaseConnection, config: &Config, key: &str) -> AppResult<i64> {
+        let now = Utc::now().timestamp();
+        let expired = now - config.login_window.as_secs() as i64;
+        let backend = db.get_database_backend();
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql(backend),
+                [key.into(), now.into(), expired.into()],
+            ))
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get_by_index::<i64>(0)?,
+            None => 0,
+        })
+    }
+
+    /// Forgets the attempts of `key` (after a successful login).
+    pub async fn clear(db: &DatabaseConnection, key: &str) -> AppResult<()> {
+        let backend = db.get_database_backend();
+        let sql = match backend {
+            DbBackend::Postgres => "DELETE FROM login_throttle WHERE key = $1",
+            _ => "DELETE FROM login_throttle WHERE key = ?1",
+        };
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, [key.into()]))
+            .await?;
         Ok(())
     }
 
-    pub fn record_failure(&self, username: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            // Bound memory under a spray of usernames: forget entries with no recent failure.
-            let now = Instant::now();
-            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) <= WINDOW));
-        }
-        map.entry(Self::key(username))
-            .or_default()
-            .push_back(Instant::now());
+    pub fn user_key(username: &str) -> String {
+        format!("user:{}", username.trim().to_lowercase())
+    }
+
+    pub fn address_key(address: &str) -> String {
+        format!("addr:{address}")
     }
 }
 
-/// Checks a username and password. Failures never say whether the username exists.
+/// Checks a username and password. Failures never say whether the username exists, and take
+/// the same time either way. Attempts are throttled per username and per client address
+/// (`client`, when known).
 pub async fn login(
     db: &DatabaseConnection,
     config: &Config,
-    limiter: &LoginLimiter,
+    client: Option<&str>,
     username: &str,
     password: &str,
 ) -> AppResult<LoginResult> {
-    limiter.check(username)?;
+    let user_key = throttle::user_key(username);
+    let by_user = throttle::count(db, config, &user_key).await?;
+    let by_address = match client {
+        Some(addr) => throttle::count(db, config, &throttle::address_key(addr)).await?,
+        None => 0,
+    };
+    if by_user > config.login_attempts_per_user || by_address > config.login_attempts_per_address {
+        return Err(AppError::RateLimited);
+    }
     let result = check_login(db, config, username, password).await;
-    if let Err(AppError::Unauthenticated(_)) = &result {
-        limiter.record_failure(username);
+    if result.is_ok() {
+        throttle::clear(db, &user_key).await?;
     }
     result
 }
+
+/// Longest password checked; a longer one is refused after the same work as any other.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 async fn check_login(
     db: &DatabaseConnection,
@@ -96,16 +131,23 @@ async fn check_login(
         .filter(user::Column::Username.eq(username.trim()))
         .one(db)
         .await?;
+    // Exactly one argon2 verification of at most MAX_PASSWORD_BYTES, whatever the username
+    // and the password's length: against the user's hash, or a dummy one.
+    let too_long = password.len() > MAX_PASSWORD_BYTES;
+    let mut cut = password.len().min(MAX_PASSWORD_BYTES);
+    while !password.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let checked = password[..cut].to_owned();
+    let hash = match (&found, too_long) {
+        (Some(user), false) => user.password_hash.clone(),
+        _ => auth::dummy_hash().await?,
+    };
+    let ok = auth::verify_password(checked, hash).await?;
     let Some(user) = found else {
-        // Spend the same time as a real check.
-        let _ = auth::verify_password(password.to_owned(), auth::dummy_hash().await?).await;
         return Err(refused);
     };
-    if password.len() > 1024 {
-        return Err(refused);
-    }
-    let ok = auth::verify_password(password.to_owned(), user.password_hash.clone()).await?;
-    if !ok || !user.active {
+    if !ok || too_long || !user.active {
         return Err(refused);
     }
     let (token, expires_at) = auth::issue_token(config, user.id)?;

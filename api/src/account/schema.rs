@@ -78,11 +78,13 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Logs in; returns a JWT. Failures never say whether the username exists.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> AppResult<LoginPayload> {
-        let limiter = &crate::graphql::context::state(ctx)?.login_limiter;
+        let client = ctx
+            .data_opt::<crate::core::state::ClientAddr>()
+            .and_then(|c| c.0.as_deref());
         let r = svc::login(
             db(ctx)?,
             config(ctx)?,
-            limiter,
+            client,
             &input.username,
             &input.password,
         )

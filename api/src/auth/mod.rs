@@ -271,3 +271,41 @@ pub async fn load_auth_user(db: &DatabaseConnection, user_id: i64) -> AppResult<
         worker_grids,
     })
 }
+
+/// The token secret of a `--demo` server started without one: generated at random on the
+/// first start and kept in the database (`server_setting`), so that tokens survive a
+/// restart and every instance on the database shares it. Never a constant of the source.
+pub async fn demo_secret(db: &DatabaseConnection) -> AppResult<String> {
+    use argon2::password_hash::rand_core::RngCore;
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let mut bytes = [0u8; 48];
+    OsRng.fill_bytes(&mut bytes);
+    let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let backend = db.get_database_backend();
+    let (insert, select) = match backend {
+        DbBackend::Postgres => (
+            "INSERT INTO server_setting (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+            "SELECT value FROM server_setting WHERE name = $1",
+        ),
+        _ => (
+            "INSERT INTO server_setting (name, value, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+            "SELECT value FROM server_setting WHERE name = ?1",
+        ),
+    };
+    const NAME: &str = "demo_jwt_secret";
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        insert,
+        [NAME.into(), fresh.into(), Utc::now().into()],
+    ))
+    .await?;
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            select,
+            [NAME.into()],
+        ))
+        .await?
+        .ok_or_else(|| AppError::internal("demo secret missing after insert"))?;
+    Ok(row.try_get_by_index::<String>(0)?)
+}

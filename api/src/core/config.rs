@@ -73,6 +73,15 @@ pub struct Config {
     /// An npm `node_modules` folder holding GraphiQL and React (`LIANXIN_GRAPHIQL_ASSETS`);
     /// when unset, the GraphiQL page loads them from a CDN.
     pub graphiql_assets: Option<std::path::PathBuf>,
+    /// Take the client address from the first `X-Forwarded-For` entry (behind a balancer
+    /// that sets it) instead of the TCP peer.
+    pub trust_forwarded_for: bool,
+    /// Login attempts per username in a window (the 11th is refused).
+    pub login_attempts_per_user: i64,
+    /// Login attempts per client address in a window.
+    pub login_attempts_per_address: i64,
+    /// The login throttle's window.
+    pub login_window: Duration,
 }
 
 /// Points for a confirmed wish, per category.
@@ -158,6 +167,10 @@ impl Config {
             max_no_shows: 2,
             points_per_hour: 5,
             graphiql_assets: None,
+            trust_forwarded_for: false,
+            login_attempts_per_user: 10,
+            login_attempts_per_address: 300,
+            login_window: Duration::from_secs(600),
         })
     }
 

@@ -2,7 +2,6 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::account::rules::LoginLimiter;
 use crate::core::config::Config;
 use crate::core::db::StatementCounter;
 
@@ -12,8 +11,11 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub statements: StatementCounter,
-    /// Failed logins per username (per process).
-    pub login_limiter: Arc<LoginLimiter>,
     pub metrics: Arc<crate::http::metrics::Metrics>,
     pub events: crate::events::Events,
 }
+
+/// The client's address as the server sees it (the TCP peer, or the first `X-Forwarded-For`
+/// entry when configured to trust it); none for in-process requests.
+#[derive(Clone, Debug)]
+pub struct ClientAddr(pub Option<String>);

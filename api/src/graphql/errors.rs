@@ -52,9 +52,30 @@ impl Extension for ErrorCodesExtension {
     }
 }
 
-/// Gives every error of a response an `extensions.code`.
+/// Most errors a response lists; the rest are counted in the last one.
+pub const MAX_ERRORS: usize = 20;
+
+/// Longest error message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 200;
+
+/// Gives every error of a response an `extensions.code`, bounds each message's length and
+/// the number of errors (the rest are counted in `extensions.omittedErrors` of a last one).
 pub fn code_errors(response: &mut Response) {
+    if response.errors.len() > MAX_ERRORS {
+        let omitted = response.errors.len() - MAX_ERRORS;
+        response.errors.truncate(MAX_ERRORS);
+        let mut more =
+            async_graphql::ServerError::new(format!("另有 {omitted} 个错误未列出"), None);
+        let ext = more.extensions.get_or_insert_with(Default::default);
+        ext.set("code", Value::from(ErrorCode::BadUserInput.as_str()));
+        ext.set("omittedErrors", Value::from(omitted as u64));
+        response.errors.push(more);
+    }
     for err in &mut response.errors {
+        if err.message.chars().count() > MAX_MESSAGE_CHARS {
+            let cut: String = err.message.chars().take(MAX_MESSAGE_CHARS - 1).collect();
+            err.message = format!("{cut}…");
+        }
         let has_code = err
             .extensions
             .as_ref()

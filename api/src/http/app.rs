@@ -26,7 +26,7 @@ use crate::core::config::Config;
 use crate::core::db;
 use crate::core::error::AppError;
 use crate::core::error::ErrorCode;
-use crate::core::state::AppState;
+use crate::core::state::{AppState, ClientAddr};
 use crate::graphql;
 use crate::graphql::ApiSchema;
 use crate::graphql::errors;
@@ -60,11 +60,15 @@ impl Application {
         };
         let (conn, statements) = db::connect(&config.database_url).await?;
         db::migrate(&conn).await?;
+        // The dummy hash a login of an unknown username is checked against, made now so
+        // that the first such login takes no longer than any other.
+        auth::dummy_hash()
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message()))?;
         let state = AppState {
             db: conn,
             config: Arc::new(config),
             statements,
-            login_limiter: Arc::new(crate::account::rules::LoginLimiter::default()),
             metrics: Arc::new(crate::http::metrics::Metrics::default()),
             events: crate::events::Events::default(),
         };
@@ -79,9 +83,13 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run_until_stopped(self, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-        axum::serve(listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        axum::serve(
+            listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
         Ok(())
     }
 
@@ -185,11 +193,35 @@ async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Vi
     Ok(Viewer::User(Arc::new(user)))
 }
 
+/// The client's address: the first `X-Forwarded-For` entry when the configuration trusts
+/// it, else the TCP peer (none for in-process requests).
+fn client_addr(config: &Config, parts: &axum::http::request::Parts) -> ClientAddr {
+    if config.trust_forwarded_for
+        && let Some(first) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    {
+        return ClientAddr(Some(first.chars().take(64).collect()));
+    }
+    ClientAddr(
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string()),
+    )
+}
+
 async fn graphql_handler(
     State(shared): State<Shared>,
-    headers: HeaderMap,
+    parts: axum::http::request::Parts,
     body: Bytes,
 ) -> Response {
+    let client = client_addr(&shared.state.config, &parts);
+    let headers = parts.headers;
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
         return coded_error(
@@ -239,7 +271,7 @@ async fn graphql_handler(
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(|v| crate::graphql::guard::RequestId(v.to_owned()));
-    let mut request = request.data(viewer).data(loader);
+    let mut request = request.data(viewer).data(loader).data(client);
     // Parsed here (or found parsed) and handed to the schema; a parse error is left to the
     // schema, which reports it.
     let (guard_error, mutation_fields) = match shared.documents.get(&request.query) {
