@@ -198,6 +198,12 @@ async fn cases(app: &TestApp) -> Vec<Case> {
             forbidden_for: vec!["wz-staff", "resident1", "grid"],
         },
         Case {
+            mutation: "adjustRewardStock",
+            query: "mutation { adjustRewardStock(input: {rewardId: \"1\", delta: 5}) { reward { stock } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec!["wz-staff", "resident1", "grid"],
+        },
+        Case {
             mutation: "redeemReward",
             query: "mutation { redeemReward(input: {rewardId: \"1\", quantity: 1}) { redemption { id } } }".into(),
             variables: json!({}),

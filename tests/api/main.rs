@@ -18,4 +18,5 @@ mod read_policy;
 mod readme;
 mod registration;
 mod schedules;
+mod simulator;
 mod wishes;

@@ -63,6 +63,41 @@ pub async fn create_reward(
     .map_err(|e| AppError::on_unique(e, "本社区已有同名奖品"))
 }
 
+/// Staff of the reward's community add to its stock (delta > 0) or take from it (delta < 0):
+/// one conditional update, so a concurrent redemption is never lost and the stock never
+/// goes below zero (CONFLICT instead).
+pub async fn adjust_stock(
+    db: &DatabaseConnection,
+    actor: &AuthUser,
+    reward_id: i64,
+    delta: i32,
+) -> AppResult<reward::Model> {
+    let r = get::<reward::Entity, _>(db, reward_id, "奖品不存在").await?;
+    if !actor.is_staff_of(r.community_id) {
+        return Err(AppError::forbidden());
+    }
+    if delta == 0 || !(-1_000_000..=1_000_000).contains(&delta) {
+        return Err(AppError::bad_field(
+            "delta",
+            "库存调整数须在 -1000000 到 1000000 之间且不为 0",
+        ));
+    }
+    let res = reward::Entity::update_many()
+        .col_expr(
+            reward::Column::Stock,
+            Expr::col(reward::Column::Stock).add(delta),
+        )
+        .filter(reward::Column::Id.eq(r.id))
+        .filter(Expr::col(reward::Column::Stock).add(delta).gte(0))
+        .filter(Expr::col(reward::Column::Stock).add(delta).lte(1_000_000))
+        .exec(db)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(AppError::conflict("库存不足，不能减少这么多"));
+    }
+    get::<reward::Entity, _>(db, r.id, "奖品不存在").await
+}
+
 /// The holder redeems a reward of their community: stock and balance are checked and the
 /// ledger entry written in one transaction.
 pub async fn redeem(
@@ -170,26 +205,8 @@ pub async fn reverse_entry(
     if already > 0 {
         return Err(AppError::conflict("该记录已冲正"));
     }
-    let reversal = post(
-        &txn,
-        Posting {
-            passbook_id: book.id,
-            amount: -entry.amount,
-            kind: EntryKind::Reversal,
-            source: entry.source,
-            source_id: entry.source_id,
-            memo: format!("冲正：{reason}"),
-            operator_id: Some(actor.id()),
-            reverses: Some(entry.id),
-            at: None,
-        },
-    )
-    .await
-    .map_err(|e| match e {
-        AppError::BadInput { .. } => AppError::bad_field("entryId", "余额不足，无法冲正"),
-        AppError::Conflict(_) => AppError::conflict("该记录已冲正"),
-        other => other,
-    })?;
+    // The reward's row before the passbook's, in the order a redemption takes them, so that
+    // a reversal racing a redemption never deadlocks.
     if entry.kind == EntryKind::Redeem
         && let Some(r) = redemption::Entity::find()
             .filter(redemption::Column::LedgerEntryId.eq(entry.id))
@@ -210,6 +227,26 @@ pub async fn reverse_entry(
             .exec(&txn)
             .await?;
     }
+    let reversal = post(
+        &txn,
+        Posting {
+            passbook_id: book.id,
+            amount: -entry.amount,
+            kind: EntryKind::Reversal,
+            source: entry.source,
+            source_id: entry.source_id,
+            memo: format!("冲正：{reason}"),
+            operator_id: Some(actor.id()),
+            reverses: Some(entry.id),
+            at: None,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::BadInput { .. } => AppError::bad_field("entryId", "余额不足，无法冲正"),
+        AppError::Conflict(_) => AppError::conflict("该记录已冲正"),
+        other => other,
+    })?;
     idem_finish(&txn, &idem, reversal.id).await?;
     txn.commit().await?;
     Ok(reversal)

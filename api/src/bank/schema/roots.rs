@@ -83,6 +83,14 @@ pub struct RewardPayload {
     pub reward: Reward,
 }
 
+/// A change of a reward's stock.
+#[derive(InputObject)]
+pub struct AdjustRewardStockInput {
+    pub reward_id: ID,
+    /// Added to the stock (negative to take away); the stock never goes below zero.
+    pub delta: i32,
+}
+
 #[derive(InputObject)]
 pub struct RedeemRewardInput {
     pub reward_id: ID,
@@ -338,6 +346,18 @@ impl BankMutation {
             },
         )
         .await?;
+        Ok(RewardPayload { reward: Reward(r) })
+    }
+
+    /// Staff add to a reward's stock or take from it (never below zero).
+    async fn adjust_reward_stock(
+        &self,
+        ctx: &Context<'_>,
+        input: AdjustRewardStockInput,
+    ) -> AppResult<RewardPayload> {
+        let me = actor(ctx)?;
+        let id = parse_id("rewardId", &input.reward_id)?;
+        let r = svc::adjust_stock(db(ctx)?, me, id, input.delta).await?;
         Ok(RewardPayload { reward: Reward(r) })
     }
 
