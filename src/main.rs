@@ -81,6 +81,20 @@ enum Command {
         /// (`npm ci --prefix api/graphiql`, then `api/graphiql/node_modules`).
         #[arg(long, env = "LIANXIN_GRAPHIQL_ASSETS")]
         graphiql_assets: Option<PathBuf>,
+        /// Take the client address for the login throttle from the first X-Forwarded-For
+        /// entry (only behind a balancer that sets it).
+        #[arg(long, env = "LIANXIN_TRUST_FORWARDED_FOR")]
+        trust_forwarded_for: bool,
+        /// Login attempts per username in 10 minutes.
+        #[arg(long, env = "LIANXIN_LOGIN_ATTEMPTS_PER_USER", default_value_t = 10)]
+        login_attempts_per_user: i64,
+        /// Login attempts per client address in 10 minutes.
+        #[arg(
+            long,
+            env = "LIANXIN_LOGIN_ATTEMPTS_PER_ADDRESS",
+            default_value_t = 300
+        )]
+        login_attempts_per_address: i64,
         #[command(flatten)]
         rules: RuleArgs,
     },
@@ -148,6 +162,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             cors_origins,
             request_timeout_secs,
             graphiql_assets,
+            trust_forwarded_for,
+            login_attempts_per_user,
+            login_attempts_per_address,
             rules,
         } => {
             let environment = Environment::parse(&environment).map_err(anyhow::Error::msg)?;
@@ -178,6 +195,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .collect();
             config.request_timeout = Duration::from_secs(request_timeout_secs.max(1));
             config.graphiql_assets = graphiql_assets;
+            config.trust_forwarded_for = trust_forwarded_for;
+            config.login_attempts_per_user = login_attempts_per_user.max(1);
+            config.login_attempts_per_address = login_attempts_per_address.max(1);
             config.max_active_claims = rules.max_active_claims.max(1);
             if !(0..=100_000).contains(&rules.max_wish_value) {
                 anyhow::bail!("LIANXIN_MAX_WISH_VALUE must be 0..=100000");
