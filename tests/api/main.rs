@@ -8,6 +8,7 @@ mod auth;
 mod bank;
 mod binary;
 mod browser;
+mod contract;
 mod hardening;
 mod helpers;
 mod limits;

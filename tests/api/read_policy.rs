@@ -244,7 +244,7 @@ fn every_protected_field_has_a_policy() {
     let sdl = api::graphql::sdl();
     let fields = protected_fields(&sdl);
     assert!(
-        fields.contains("QueryRoot.passbook") && fields.contains("GoodDeed.passbook"),
+        fields.contains("Query.passbook") && fields.contains("GoodDeed.passbook"),
         "the SDL reader found the protected fields: {fields:?}"
     );
     let missing: Vec<&String> = fields.iter().filter(|f| !covered(f, READ_POLICY)).collect();

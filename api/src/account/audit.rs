@@ -1,7 +1,7 @@
 //! The audit log of privileged mutations, for ADMIN.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, ID, Object};
-use chrono::{DateTime, Utc};
 use entity::audit_log;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -49,8 +49,8 @@ impl AuditEntry {
     async fn request_id(&self) -> Option<&str> {
         self.0.request_id.as_deref()
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 }
 

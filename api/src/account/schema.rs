@@ -1,7 +1,7 @@
 //! Accounts: `login`, `me`, `createUser`, and the `User` type with field-level privacy.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::account::rules as svc;
@@ -24,7 +24,7 @@ pub struct LoginInput {
 pub struct LoginPayload {
     /// Send as `Authorization: Bearer <token>`.
     pub token: String,
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
     /// The user. (Personal fields follow the usual rules: this request is still anonymous;
     /// query `me` with the token for them.)
     pub user: User,
@@ -96,7 +96,7 @@ impl AccountMutation {
             .map_err(AppError::from)?;
         Ok(LoginPayload {
             token: r.token,
-            expires_at: r.expires_at,
+            expires_at: Timestamp(r.expires_at),
             user: User::own(r.user),
             roles: roles.into_iter().map(RoleAssignment).collect(),
         })

@@ -1,5 +1,6 @@
 //! Relay connections: `first`/`after` (first 1..=100, default 20), `edges`, `nodes`,
-//! `pageInfo`, `totalCount`. Cursors are opaque strings (keyset on the row id).
+//! `pageInfo`, `totalCount`. Cursors are opaque strings (a versioned keyset position,
+//! base64url-encoded), so that a sort order other than the id can come later.
 
 use async_graphql::{
     OutputType, SimpleObject,
@@ -42,18 +43,37 @@ impl Page {
         }
         let after = match after {
             None => None,
-            Some(c) => Some(
-                c.parse::<i64>()
-                    .ok()
-                    .filter(|v| *v >= 0)
-                    .ok_or_else(|| AppError::bad_field("after", "分页游标无效"))?,
-            ),
+            Some(c) => {
+                Some(decode_cursor(c).ok_or_else(|| AppError::bad_field("after", "分页游标无效"))?)
+            }
         };
         Ok(Self {
             first: first as u64,
             after,
         })
     }
+}
+
+/// The opaque cursor of a row id.
+pub fn encode_cursor(id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1:{id}"))
+}
+
+/// The row id of a cursor made by [`encode_cursor`].
+pub fn decode_cursor(cursor: &str) -> Option<i64> {
+    use base64::Engine;
+    if cursor.len() > 64 {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    let text = std::str::from_utf8(&raw).ok()?;
+    text.strip_prefix("v1:")?
+        .parse::<i64>()
+        .ok()
+        .filter(|v| *v >= 0)
 }
 
 /// Complexity of a connection field: its children count once per requested item.
@@ -102,7 +122,7 @@ where
     );
     conn.edges.extend(
         rows.into_iter()
-            .map(|m| Edge::new(id_of(&m).to_string(), node(m))),
+            .map(|m| Edge::new(encode_cursor(id_of(&m)), node(m))),
     );
     Ok(conn)
 }

@@ -84,6 +84,18 @@ pub fn code_errors(response: &mut Response) {
             continue;
         }
         let code = ErrorCode::BadUserInput;
+        // async-graphql's own wording (English, may quote the document) goes to `detail`;
+        // the message is short and Chinese, chosen by where the error arose.
+        let detail: String = err.message.chars().take(MAX_MESSAGE_CHARS).collect();
+        err.message = match err.path.last() {
+            Some(async_graphql::PathSegment::Field(f)) => format!("字段 {f} 的参数无效"),
+            Some(_) => "参数无效".to_owned(),
+            None if err.locations.is_empty() => "请求无效或超出限制".to_owned(),
+            None => "查询不符合接口定义".to_owned(),
+        };
+        err.extensions
+            .get_or_insert_with(Default::default)
+            .set("detail", Value::from(detail));
         err.extensions
             .get_or_insert_with(Default::default)
             .set("code", Value::from(code.as_str()));

@@ -126,6 +126,104 @@ pub fn mutation_fields(
         .collect()
 }
 
+/// The first problem with the request's variables that can be named before execution: a
+/// required variable missing (or null), or a value of the wrong kind for a built-in scalar.
+/// Returns the variable's name and a short message.
+pub fn check_variables(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &async_graphql::Variables,
+) -> Option<(String, String)> {
+    use async_graphql::{
+        Value as ConstValue,
+        parser::types::{BaseType, Type},
+    };
+    fn fits(ty: &Type, v: &ConstValue) -> bool {
+        if matches!(v, ConstValue::Null) {
+            return ty.nullable;
+        }
+        match &ty.base {
+            BaseType::List(item) => match v {
+                ConstValue::List(items) => items.iter().all(|x| fits(item, x)),
+                // A single value is coerced to a list of one.
+                other => fits(item, other),
+            },
+            BaseType::Named(name) => match (name.as_str(), v) {
+                ("Int", ConstValue::Number(n)) => {
+                    n.as_i64().is_some_and(|i| i32::try_from(i).is_ok())
+                }
+                ("Int", _) => false,
+                ("Float", ConstValue::Number(_)) => true,
+                ("Float", _) => false,
+                ("String", ConstValue::String(_)) => true,
+                ("String", _) => false,
+                ("Boolean", ConstValue::Boolean(_)) => true,
+                ("Boolean", _) => false,
+                ("ID", ConstValue::String(_)) => true,
+                ("ID", ConstValue::Number(n)) => n.is_i64() || n.is_u64(),
+                ("ID", _) => false,
+                // Enums, input objects and custom scalars are checked by the schema.
+                _ => true,
+            },
+        }
+    }
+    let op = match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => &op.node,
+        (DocumentOperations::Multiple(ops), Some(name)) => &ops.get(name)?.node,
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => &ops.values().next()?.node,
+        _ => return None,
+    };
+    for def in &op.variable_definitions {
+        let def = &def.node;
+        let name = def.name.node.to_string();
+        let ty = &def.var_type.node;
+        match variables.get(&def.name.node) {
+            None if !ty.nullable && def.default_value.is_none() => {
+                return Some((name.clone(), format!("缺少必填变量 ${name}")));
+            }
+            None => {}
+            Some(v) => {
+                if !fits(ty, v) {
+                    return Some((name.clone(), format!("变量 ${name} 的值不是 {ty} 类型")));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Whether the operation to run selects only introspection (`__schema`, `__type`,
+/// `__typename`), through fragments too.
+pub fn only_introspection(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    let op = match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|o| &o.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|o| &o.node)
+        }
+        _ => None,
+    };
+    fn all_meta(
+        doc: &ExecutableDocument,
+        set: &async_graphql::parser::types::SelectionSet,
+        depth: usize,
+    ) -> bool {
+        depth < 16
+            && !set.items.is_empty()
+            && set.items.iter().all(|item| match &item.node {
+                Selection::Field(f) => f.node.name.node.starts_with("__"),
+                Selection::InlineFragment(i) => {
+                    all_meta(doc, &i.node.selection_set.node, depth + 1)
+                }
+                Selection::FragmentSpread(s) => doc
+                    .fragments
+                    .get(&s.node.fragment_name.node)
+                    .is_some_and(|f| all_meta(doc, &f.node.selection_set.node, depth + 1)),
+            })
+    }
+    op.is_some_and(|op| op.ty == OperationType::Query && all_meta(doc, &op.selection_set.node, 0))
+}
+
 #[async_trait::async_trait]
 impl Extension for GuardsExtension {
     async fn parse_query(

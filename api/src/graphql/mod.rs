@@ -6,6 +6,7 @@ pub mod context;
 pub mod errors;
 pub mod guard;
 pub mod loaders;
+pub mod nulls;
 pub mod scalars;
 pub mod subscription;
 
@@ -14,7 +15,9 @@ use async_graphql::{MergedObject, Schema};
 use crate::core::config::Config;
 use crate::core::state::AppState;
 
+/// The root of every read.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(
     crate::account::schema::AccountQuery,
     crate::places::schema::GridQuery,
@@ -27,7 +30,9 @@ pub struct QueryRoot(
     crate::overview::schema::OverviewQuery,
 );
 
+/// The root of every change: one mutation per business action, each taking one `input`.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     crate::account::schema::AccountMutation,
     crate::places::schema::GridMutation,
@@ -59,6 +64,19 @@ pub fn build_ws_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
         .finish()
 }
 
+/// Builds the schema that answers introspection-only queries (development): the standard
+/// introspection query of graphql-js and every tool is about 15 levels deep, so this one has
+/// no depth limit; it is used only for a document whose operation selects nothing but
+/// `__schema`, `__type` and `__typename`.
+pub fn build_introspection_schema(config: &Config) -> Option<ApiSchema> {
+    if config.is_production() {
+        return None;
+    }
+    let mut unlimited = config.clone();
+    unlimited.max_depth = usize::MAX;
+    Some(builder(None, &unlimited).finish())
+}
+
 fn builder(
     state: Option<AppState>,
     config: &Config,
@@ -88,5 +106,6 @@ pub fn sdl() -> String {
         crate::core::config::Secret::new("x".repeat(32)),
     )
     .unwrap_or_else(|_| unreachable!("the default secret is long enough"));
-    build_schema(None, &config).sdl()
+    build_schema(None, &config)
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }

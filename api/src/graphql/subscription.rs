@@ -44,7 +44,8 @@ async fn next_event(rx: &mut tokio::sync::broadcast::Receiver<Event>) -> Option<
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-#[Subscription]
+/// Live events over graphql-transport-ws at `/graphql/ws`.
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Wish events of a community: published, claimed, released, fulfilled, confirmed,
     /// cancelled. Only wishes the subscriber may see, masked as in queries.

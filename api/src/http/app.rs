@@ -41,6 +41,8 @@ struct Shared {
     schema: ApiSchema,
     /// For `/graphql/ws` (the same work done by extensions).
     ws_schema: ApiSchema,
+    /// For introspection-only queries (development): no depth limit.
+    introspection: Option<ApiSchema>,
     documents: Arc<guard::Documents>,
 }
 
@@ -104,10 +106,12 @@ pub fn router(state: AppState, graphiql: Option<GraphiqlPage>) -> Router {
     let config = state.config.clone();
     let schema = graphql::build_schema(Some(state.clone()), &config);
     let ws_schema = graphql::build_ws_schema(Some(state.clone()), &config);
+    let introspection = graphql::build_introspection_schema(&config);
     let shared = Shared {
         state,
         schema,
         ws_schema,
+        introspection,
         documents: Arc::default(),
     };
     let mut router = Router::new();
@@ -274,14 +278,34 @@ async fn graphql_handler(
     let mut request = request.data(viewer).data(loader).data(client);
     // Parsed here (or found parsed) and handed to the schema; a parse error is left to the
     // schema, which reports it.
-    let (guard_error, mutation_fields) = match shared.documents.get(&request.query) {
+    let operation_name = request.operation_name.clone();
+    let (guard_error, mutation_fields, document) = match shared.documents.get(&request.query) {
         Some(parsed) => {
             let fields = guard::mutation_fields(&parsed.doc, request.operation_name.as_deref());
             request.set_parsed_query(parsed.doc.clone());
-            (parsed.refused.clone(), fields)
+            (parsed.refused.clone(), fields, Some(parsed))
         }
-        None => (None, Vec::new()),
+        None => (None, Vec::new(), None),
     };
+    // Variables a client forgot or typed wrongly are named before anything runs.
+    if guard_error.is_none()
+        && let Some(parsed) = &document
+        && let Some((variable, message)) =
+            guard::check_variables(&parsed.doc, operation_name.as_deref(), &request.variables)
+    {
+        shared.state.metrics.record(
+            &operation,
+            started.elapsed(),
+            &["BAD_USER_INPUT".to_owned()],
+        );
+        let body = serde_json::json!({
+            "errors": [{
+                "message": message,
+                "extensions": { "code": "BAD_USER_INPUT", "variable": variable }
+            }]
+        });
+        return Json(body).into_response();
+    }
     let mut response = match guard_error {
         Some(message) => {
             async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
@@ -292,7 +316,14 @@ async fn graphql_handler(
             if let Some(id) = &request_id {
                 request = request.data(id.clone());
             }
-            loaders::Tracked::new(shared.schema.execute(request), stall).await
+            let introspection_only = document
+                .as_ref()
+                .is_some_and(|p| guard::only_introspection(&p.doc, operation_name.as_deref()));
+            let schema = match (&shared.introspection, introspection_only) {
+                (Some(meta), true) => meta,
+                _ => &shared.schema,
+            };
+            loaders::Tracked::new(schema.execute(request), stall).await
         }
     };
     // Only a mutation that ran is audited: one refused by the guard, a limit or validation
@@ -308,6 +339,10 @@ async fn graphql_handler(
             &response,
         )
         .await;
+    }
+    if let Some(parsed) = &document {
+        crate::graphql::nulls::propagate(&mut response, &parsed.doc, operation_name.as_deref())
+            .await;
     }
     errors::code_errors(&mut response);
     let codes: Vec<String> = response

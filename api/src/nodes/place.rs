@@ -1,8 +1,8 @@
 //! Places and organisations shared by every domain: streets, communities, grids with their
 //! posts, organisations.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, Object};
-use chrono::{DateTime, Utc};
 use entity::{community, grid, grid_registration, grid_staff, organization, street};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -186,8 +186,8 @@ impl Grid {
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
     async fn community(&self, ctx: &Context<'_>) -> AppResult<Community> {
         loader(ctx)?

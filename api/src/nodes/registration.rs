@@ -2,8 +2,8 @@
 //! the registration domain.
 
 use crate::core::error::AppResult;
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, Object};
-use chrono::{DateTime, Utc};
 use entity::grid_registration;
 
 use super::{
@@ -82,13 +82,13 @@ impl GridRegistration {
             Some(u) => Ok(loader(ctx)?.load_one(UserKey(u)).await?.map(User::new)),
         }
     }
-    async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.reviewed_at
+    async fn reviewed_at(&self) -> Option<Timestamp> {
+        self.0.reviewed_at.map(Timestamp)
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
 }

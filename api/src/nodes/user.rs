@@ -1,8 +1,8 @@
 //! The user account and its roles, shared by every domain, with personal fields shown by
 //! the account policy.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, Object};
-use chrono::{DateTime, Utc};
 use entity::{role_assignment, user};
 
 use super::{
@@ -133,8 +133,8 @@ impl User {
         self.model.active
     }
 
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.model.created_at)
     }
 
     /// Roles with their scopes (the user, ADMIN and staff of their community only).

@@ -1,7 +1,10 @@
 //! `overview(communityId)`: figures for big-screen dashboards (no personal data).
 
 use crate::core::error::AppResult;
+use crate::nodes::place::{GridKind, StaffRole};
+use crate::wish::schema::WishStatus;
 use async_graphql::{Context, ID, Object, SimpleObject};
+use sea_orm::ActiveEnum;
 
 use crate::alliance::schema::AgreementStatistics;
 use crate::graphql::context::db;
@@ -9,25 +12,25 @@ use crate::graphql::context::parse_id;
 use crate::nodes::place::Community;
 use crate::overview::rules as svc;
 
+/// Grids of one kind and their households.
 #[derive(SimpleObject)]
 pub struct GridKindCount {
-    /// COMPREHENSIVE, DEDICATED or MICRO.
-    pub kind: String,
+    pub kind: GridKind,
     pub grids: i64,
     pub households: i64,
 }
 
+/// Current grid posts of one role.
 #[derive(SimpleObject)]
 pub struct StaffRoleCount {
-    /// LEADER, WORKER or AUXILIARY.
-    pub role: String,
+    pub role: StaffRole,
     pub count: i64,
 }
 
+/// Wishes that read as one status today (EXPIRED included).
 #[derive(SimpleObject)]
 pub struct WishStatusCount {
-    /// A WishStatus value (EXPIRED included).
-    pub status: String,
+    pub status: WishStatus,
     pub count: i64,
 }
 
@@ -59,11 +62,17 @@ impl OverviewQuery {
         let mut wishes: Vec<WishStatusCount> = o
             .wishes
             .into_iter()
-            .map(|(status, count)| WishStatusCount { status, count })
+            .filter_map(|(status, count)| {
+                let stored = entity::wish::WishStatus::try_from_value(&status).ok()?;
+                Some(WishStatusCount {
+                    status: crate::wish::rules::EffectiveStatus::Stored(stored).into(),
+                    count,
+                })
+            })
             .collect();
         if expired > 0 {
             wishes.push(WishStatusCount {
-                status: "EXPIRED".into(),
+                status: WishStatus::Expired,
                 count: expired,
             });
         }
@@ -73,16 +82,25 @@ impl OverviewQuery {
             grids: o
                 .grids
                 .into_iter()
-                .map(|(kind, grids, households)| GridKindCount {
-                    kind,
-                    grids,
-                    households,
+                .filter_map(|(kind, grids, households)| {
+                    let kind = entity::grid::GridKind::try_from_value(&kind).ok()?;
+                    Some(GridKindCount {
+                        kind: kind.into(),
+                        grids,
+                        households,
+                    })
                 })
                 .collect(),
             staff: o
                 .staff
                 .into_iter()
-                .map(|(role, count)| StaffRoleCount { role, count })
+                .filter_map(|(role, count)| {
+                    let role = entity::grid_staff::StaffRole::try_from_value(&role).ok()?;
+                    Some(StaffRoleCount {
+                        role: role.into(),
+                        count,
+                    })
+                })
                 .collect(),
             registered_members: o.registered_members,
             agreements: o.agreements.into(),

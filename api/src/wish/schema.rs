@@ -1,8 +1,8 @@
 //! Micro-wishes (微心愿): the wish wall, claims and confirmation, with the beneficiary's
 //! personal data shown by role.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::wish;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -214,8 +214,8 @@ impl Wish {
     async fn review_reason(&self) -> Option<&str> {
         self.0.review_reason.as_deref()
     }
-    async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.reviewed_at
+    async fn reviewed_at(&self) -> Option<Timestamp> {
+        self.0.reviewed_at.map(Timestamp)
     }
     async fn fulfil_note(&self) -> Option<&str> {
         self.0.fulfil_note.as_deref()
@@ -227,8 +227,8 @@ impl Wish {
             .and_then(|p| serde_json::from_str(p).ok())
             .unwrap_or_default()
     }
-    async fn fulfilled_at(&self) -> Option<DateTime<Utc>> {
-        self.0.fulfilled_at
+    async fn fulfilled_at(&self) -> Option<Timestamp> {
+        self.0.fulfilled_at.map(Timestamp)
     }
     /// 1–5, given at confirmation.
     async fn rating(&self) -> Option<i32> {
@@ -237,17 +237,17 @@ impl Wish {
     async fn feedback(&self) -> Option<&str> {
         self.0.feedback.as_deref()
     }
-    async fn confirmed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.confirmed_at
+    async fn confirmed_at(&self) -> Option<Timestamp> {
+        self.0.confirmed_at.map(Timestamp)
     }
     async fn cancel_reason(&self) -> Option<&str> {
         self.0.cancel_reason.as_deref()
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
 }
 
@@ -269,11 +269,11 @@ impl WishClaim {
     async fn status(&self) -> ClaimStatus {
         self.0.status.into()
     }
-    async fn claimed_at(&self) -> DateTime<Utc> {
-        self.0.claimed_at
+    async fn claimed_at(&self) -> Timestamp {
+        Timestamp(self.0.claimed_at)
     }
-    async fn ended_at(&self) -> Option<DateTime<Utc>> {
-        self.0.ended_at
+    async fn ended_at(&self) -> Option<Timestamp> {
+        self.0.ended_at.map(Timestamp)
     }
     async fn release_reason(&self) -> Option<&str> {
         self.0.release_reason.as_deref()

@@ -1,7 +1,7 @@
 //! Alliance and agreement objects.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::{agreement, alliance, alliance_member};
 
 use crate::alliance::loaders::ActivitiesOf;
@@ -144,8 +144,8 @@ impl Alliance {
             .await?
             .unwrap_or(0))
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 }
 
@@ -269,21 +269,21 @@ impl Agreement {
             .await?
             .map(User::new))
     }
-    async fn proposed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.proposed_at
+    async fn proposed_at(&self) -> Option<Timestamp> {
+        self.0.proposed_at.map(Timestamp)
     }
     /// When the last party signed.
-    async fn signed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.signed_at
+    async fn signed_at(&self) -> Option<Timestamp> {
+        self.0.signed_at.map(Timestamp)
     }
-    async fn terminated_at(&self) -> Option<DateTime<Utc>> {
-        self.0.terminated_at
+    async fn terminated_at(&self) -> Option<Timestamp> {
+        self.0.terminated_at.map(Timestamp)
     }
     async fn termination_reason(&self) -> Option<&str> {
         self.0.termination_reason.as_deref()
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 }
 
@@ -303,8 +303,8 @@ impl AgreementSignature {
             .map(User::new)
             .ok_or_else(|| AppError::internal("signature without signer"))
     }
-    async fn signed_at(&self) -> DateTime<Utc> {
-        self.0.signed_at
+    async fn signed_at(&self) -> Timestamp {
+        Timestamp(self.0.signed_at)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Passbook, ledger, good-deed and reward objects.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::{good_deed, good_deed_category, ledger_entry, passbook, redemption, reward};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -192,8 +192,8 @@ impl LedgerEntry {
             .await?
             .map(Redemption))
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 }
 
@@ -263,11 +263,11 @@ impl GoodDeed {
     async fn review_reason(&self) -> Option<&str> {
         self.0.review_reason.as_deref()
     }
-    async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.reviewed_at
+    async fn reviewed_at(&self) -> Option<Timestamp> {
+        self.0.reviewed_at.map(Timestamp)
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 }
 
@@ -336,8 +336,8 @@ impl Redemption {
     async fn reversed(&self) -> bool {
         self.0.reversed
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 }
 

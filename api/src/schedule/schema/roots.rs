@@ -1,7 +1,8 @@
 //! Inputs, payloads, and the query and mutation roots of schedules.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use entity::{service_slot, shift};
 use sea_orm::{
     ColumnTrait, EntityTrait, QueryFilter,
@@ -88,7 +89,7 @@ pub struct SignupInput {
 pub struct AttendanceInput {
     pub signup_id: ID,
     /// When it happened (default now), for attendance recorded afterwards.
-    pub at: Option<DateTime<Utc>>,
+    pub at: Option<Timestamp>,
 }
 
 #[derive(SimpleObject)]
@@ -373,7 +374,7 @@ impl ScheduleMutation {
     ) -> AppResult<ShiftSignupPayload> {
         let me = actor(ctx)?;
         let id = parse_id("signupId", &input.signup_id)?;
-        let s = svc::check_in(db(ctx)?, events(ctx)?, me, id, input.at).await?;
+        let s = svc::check_in(db(ctx)?, events(ctx)?, me, id, input.at.map(|t| t.0)).await?;
         Ok(ShiftSignupPayload {
             signup: ShiftSignup::for_viewer(ctx, s).await?,
         })
@@ -387,7 +388,7 @@ impl ScheduleMutation {
     ) -> AppResult<ShiftSignupPayload> {
         let me = actor(ctx)?;
         let id = parse_id("signupId", &input.signup_id)?;
-        let s = svc::check_out(db(ctx)?, config(ctx)?, me, id, input.at).await?;
+        let s = svc::check_out(db(ctx)?, config(ctx)?, me, id, input.at.map(|t| t.0)).await?;
         Ok(ShiftSignupPayload {
             signup: ShiftSignup::for_viewer(ctx, s).await?,
         })

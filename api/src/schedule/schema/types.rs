@@ -1,7 +1,8 @@
 //! Slot, shift and sign-up objects.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::{service_slot, shift};
 
 use crate::core::error::{AppError, AppResult};
@@ -145,11 +146,11 @@ impl Shift {
     async fn date(&self) -> Date {
         Date(self.0.date)
     }
-    async fn starts_at(&self) -> DateTime<Utc> {
-        self.0.starts_at
+    async fn starts_at(&self) -> Timestamp {
+        Timestamp(self.0.starts_at)
     }
-    async fn ends_at(&self) -> DateTime<Utc> {
-        self.0.ends_at
+    async fn ends_at(&self) -> Timestamp {
+        Timestamp(self.0.ends_at)
     }
     async fn capacity(&self) -> i32 {
         self.0.capacity
@@ -258,14 +259,14 @@ impl ShiftSignup {
         };
         Ok(access.name(&name))
     }
-    async fn signed_up_at(&self) -> DateTime<Utc> {
-        self.model.signed_up_at
+    async fn signed_up_at(&self) -> Timestamp {
+        Timestamp(self.model.signed_up_at)
     }
-    async fn checked_in_at(&self) -> Option<DateTime<Utc>> {
-        self.model.checked_in_at
+    async fn checked_in_at(&self) -> Option<Timestamp> {
+        self.model.checked_in_at.map(Timestamp)
     }
-    async fn checked_out_at(&self) -> Option<DateTime<Utc>> {
-        self.model.checked_out_at
+    async fn checked_out_at(&self) -> Option<Timestamp> {
+        self.model.checked_out_at.map(Timestamp)
     }
     /// Hours credited (completed shifts).
     async fn hours(&self) -> Option<f64> {

@@ -1,0 +1,184 @@
+//! The front-end contract: what tools and generated clients rely on — the standard
+//! introspection query, non-null propagation, variable errors, scalar formats, root names,
+//! opaque cursors and typed dashboard figures.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_code, ok};
+
+/// The shape of the introspection query every tool sends (graphql-js `getIntrospectionQuery`
+/// with descriptions, `specifiedByURL`, `isRepeatable` and input value deprecation): about
+/// fifteen levels deep through `ofType`.
+const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name }
+    mutationType { name }
+    subscriptionType { name }
+    types { ...FullType }
+    directives {
+      name description isRepeatable locations
+      args(includeDeprecated: true) { ...InputValue }
+    }
+  }
+}
+fragment FullType on __Type {
+  kind name description specifiedByURL
+  fields(includeDeprecated: true) {
+    name description
+    args(includeDeprecated: true) { ...InputValue }
+    type { ...TypeRef }
+    isDeprecated deprecationReason
+  }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue {
+  name description type { ...TypeRef } defaultValue isDeprecated deprecationReason
+}
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+      ofType { kind name } } } } } } } } }
+}
+"#;
+
+#[tokio::test]
+async fn the_standard_introspection_query_is_answered_and_ordinary_depth_is_still_limited() {
+    let app = TestApp::spawn().await;
+    let v = app.gql(None, INTROSPECTION, json!({})).await;
+    let schema = &ok(&v)["__schema"];
+    assert_eq!(schema["queryType"]["name"], "Query");
+    assert_eq!(schema["mutationType"]["name"], "Mutation");
+    assert_eq!(schema["subscriptionType"]["name"], "Subscription");
+    let types = schema["types"].as_array().expect("types");
+    let find = |name: &str| {
+        types
+            .iter()
+            .find(|t| t["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        find("DateTime")["specifiedByURL"],
+        "https://scalars.graphql.org/andimarek/date-time.html"
+    );
+    assert!(find("Date")["specifiedByURL"].is_string());
+    assert!(
+        find("Wish")["fields"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["name"] == "beneficiaryName"))
+    );
+    // Dashboard figures are typed with the domain enums.
+    let status = find("WishStatusCount")["fields"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["name"] == "status").cloned())
+        .expect("status");
+    assert_eq!(status["type"]["ofType"]["name"], "WishStatus");
+    assert_eq!(status["type"]["ofType"]["kind"], "ENUM");
+    // An ordinary query as deep is still refused.
+    let deep = "{ grids { nodes { community { grids { nodes { community { grids { nodes { community { grids { nodes { community { name } } } } } } } } } } } } }";
+    let v = app.gql(None, deep, json!({})).await;
+    assert_code(&v, "BAD_USER_INPUT");
+    assert!(v["data"].is_null(), "{v}");
+}
+
+#[tokio::test]
+async fn a_failing_non_null_field_nulls_its_nearest_nullable_parent() {
+    let app = TestApp::with_demo().await;
+    let member = app.login("resident1").await;
+    // `roles` is non-null and refused for a member seen by a resident: `claimant` (nullable) becomes null,
+    // even through an alias and a fragment; the key is present.
+    let q = "{ wishes(first: 50, status: CLAIMED) { nodes { id who: claimant { username ...R } } } } fragment R on User { roles { role } }";
+    let v = app.gql(Some(&member), q, json!({})).await;
+    let nodes = v["data"]["wishes"]["nodes"].as_array().expect("nodes");
+    assert!(!nodes.is_empty(), "{v}");
+    for n in nodes {
+        assert!(n.as_object().expect("node").contains_key("who"), "{n}");
+        assert!(n["who"].is_null(), "{n}");
+    }
+    assert_eq!(v["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    // A non-null root field that fails takes `data` with it.
+    let v = app
+        .gql(
+            Some(&member),
+            "{ me { id } wish(id: \"999999\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert!(v["data"].is_null(), "{v}");
+    assert_code(&v, "NOT_FOUND");
+    // A nullable field keeps its siblings.
+    let v = app
+        .gql(Some(&member), "{ me { id } myPassbook { id } }", json!({}))
+        .await;
+    assert!(v["data"]["me"]["id"].is_string(), "{v}");
+}
+
+#[tokio::test]
+async fn variable_problems_are_bad_user_input_naming_the_variable() {
+    let app = TestApp::spawn().await;
+    let q = "query($id: ID!, $n: Int) { wish(id: $id) { id } wishes(first: $n) { totalCount } }";
+    let v = app.gql(None, q, json!({})).await;
+    assert_code(&v, "BAD_USER_INPUT");
+    assert_eq!(v["errors"][0]["extensions"]["variable"], "id");
+    assert_eq!(v["errors"][0]["message"], "缺少必填变量 $id");
+    let v = app.gql(None, q, json!({"id": "1", "n": "twenty"})).await;
+    assert_code(&v, "BAD_USER_INPUT");
+    assert_eq!(v["errors"][0]["extensions"]["variable"], "n");
+    let v = app.gql(None, q, json!({"id": null})).await;
+    assert_eq!(v["errors"][0]["extensions"]["variable"], "id");
+    // An enum or input value the schema rejects: coded, short, Chinese, no echo.
+    let v = app
+        .gql(
+            None,
+            "query($s: WishStatus) { wishes(status: $s) { totalCount } }",
+            json!({"s": "NOPE"}),
+        )
+        .await;
+    assert_code(&v, "BAD_USER_INPUT");
+    let message = v["errors"][0]["message"].as_str().expect("message");
+    assert!(
+        !message.contains("NOPE") && !message.is_ascii(),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn timestamps_have_milliseconds_and_cursors_are_opaque() {
+    let app = TestApp::with_demo().await;
+    let v = app
+        .gql(None, "{ wishes(first: 2) { edges { cursor node { id createdAt } } pageInfo { endCursor hasNextPage } } }", json!({}))
+        .await;
+    let edges = ok(&v)["wishes"]["edges"].as_array().expect("edges").clone();
+    assert_eq!(edges.len(), 2);
+    for e in &edges {
+        let t = e["node"]["createdAt"].as_str().expect("createdAt");
+        // 2026-11-29T13:49:52.731Z
+        assert_eq!(t.len(), 24, "{t}");
+        assert!(t.ends_with('Z') && t.as_bytes()[19] == b'.', "{t}");
+        assert_ne!(e["cursor"], e["node"]["id"], "a cursor is not the bare id");
+    }
+    // The next page starts after the opaque cursor; a bare id is not a cursor.
+    let end = ok(&v)["wishes"]["pageInfo"]["endCursor"].clone();
+    let next = app
+        .gql(
+            None,
+            "query($a: String) { wishes(first: 2, after: $a) { nodes { id } } }",
+            json!({"a": end}),
+        )
+        .await;
+    let first_next = ok(&next)["wishes"]["nodes"][0]["id"].clone();
+    assert_ne!(first_next, edges[1]["node"]["id"]);
+    let bare = app
+        .gql(
+            None,
+            "query($a: String) { wishes(first: 2, after: $a) { nodes { id } } }",
+            json!({"a": "3"}),
+        )
+        .await;
+    assert_code(&bare, "BAD_USER_INPUT");
+}
