@@ -181,12 +181,10 @@ pub fn check_variables(
             None if !ty.nullable && def.default_value.is_none() => {
                 return Some((name.clone(), format!("缺少必填变量 ${name}")));
             }
-            None => {}
-            Some(v) => {
-                if !fits(ty, v) {
-                    return Some((name.clone(), format!("变量 ${name} 的值不是 {ty} 类型")));
-                }
+            Some(v) if !fits(ty, v) => {
+                return Some((name.clone(), format!("变量 ${name} 的值不是 {ty} 类型")));
             }
+            _ => {}
         }
     }
     None
