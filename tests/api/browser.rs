@@ -106,6 +106,10 @@ async fn graphiql_runs_a_query_with_a_token_header_in_headless_chromium() {
         .filter_map(|r| r["role"].as_str())
         .collect();
     assert!(roles.contains(&"ADMIN"), "{report}");
+    // The documentation explorer loaded the schema and shows a type's fields.
+    assert_eq!(report["docs"]["wishesField"], true, "{report}");
+    assert_eq!(report["docs"]["typeTitle"], "WishConnection", "{report}");
+    assert_eq!(report["docs"]["errorShown"], false, "{report}");
 
     let png = std::fs::read(&shot).expect("screenshot written");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "screenshot is a PNG");

@@ -1,5 +1,6 @@
 // Opens lianxin's GraphiQL page in headless Chromium, runs `me` without and then with a token
-// header, and prints what the result pane showed as one JSON line. Called by tests/api/browser.rs:
+// header, opens the documentation explorer and finds a type in it (the schema was loaded by
+// introspection), and prints what it saw as one JSON line. Called by tests/api/browser.rs:
 //   node tests/browser/graphiql.mjs <base-url> <token> <screenshot.png>
 import { chromium } from "playwright-core";
 
@@ -78,6 +79,19 @@ try {
   );
   await setEditor(".graphiql-query-editor .CodeMirror", "query Me {\n  me {\n    username\n    roles { role }\n  }\n}\n# with token\n");
   report.withToken = JSON.parse(await run('"username"'));
+
+  // The documentation explorer loads the schema by introspection: open it, follow the
+  // query root and find a field and a type in it.
+  await page.click('[aria-label="Show Documentation Explorer"]');
+  const explorer = page.locator(".graphiql-doc-explorer");
+  await explorer.waitFor({ timeout: 20000 });
+  await explorer.getByText("Query", { exact: true }).first().click({ timeout: 20000 });
+  await explorer.getByText("wishes", { exact: true }).first().waitFor({ timeout: 20000 });
+  report.docs = { wishesField: true };
+  await explorer.getByText("WishConnection", { exact: true }).first().click({ timeout: 20000 });
+  await explorer.getByText("totalCount", { exact: true }).first().waitFor({ timeout: 20000 });
+  report.docs.typeTitle = (await explorer.locator(".graphiql-doc-explorer-title").first().innerText()).trim();
+  report.docs.errorShown = (await page.getByText("Error fetching schema").count()) > 0;
   await page.screenshot({ path: screenshot, fullPage: true });
 } catch (err) {
   report.failure = String(err && err.stack ? err.stack : err);
