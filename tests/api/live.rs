@@ -190,12 +190,76 @@ async fn shift_events_follow_sign_ups_and_a_bad_token_is_refused() {
     let answer = tokio::time::timeout(Duration::from_secs(5), bad.next())
         .await
         .expect("answer");
-    let refused = match answer {
-        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => true,
-        Some(Ok(Message::Text(t))) => !t.contains("connection_ack"),
-        _ => false,
-    };
-    assert!(refused);
+    // graphql-ws: a refused connection_init closes with 4403 Forbidden.
+    match answer {
+        Some(Ok(Message::Close(Some(frame)))) => {
+            assert_eq!(u16::from(frame.code), 4403, "{frame:?}");
+            assert_eq!(frame.reason.as_str(), "Forbidden");
+        }
+        other => panic!("expected a 4403 close, got {other:?}"),
+    }
+}
+
+/// Connection params as clients send them (`authToken`, lower-case `authorization`), and an
+/// unknown community answered NOT_FOUND instead of silence.
+#[tokio::test]
+async fn websocket_params_and_unknown_ids_follow_the_contract() {
+    let app = TestApp::with_demo().await;
+    let token = app.login("staff").await;
+    let addr = serve(app.router.clone()).await;
+    let url = format!("ws://{addr}/graphql/ws");
+    for payload in [
+        json!({"authToken": token}),
+        json!({"authorization": format!("Bearer {token}")}),
+    ] {
+        let mut req = url.as_str().into_client_request().expect("request");
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("connect");
+        ws.send(Message::text(
+            json!({"type": "connection_init", "payload": payload}).to_string(),
+        ))
+        .await
+        .expect("init");
+        let ack = next_message(&mut ws, Duration::from_secs(5))
+            .await
+            .expect("ack");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        ws.send(Message::text(
+            json!({"id": "1", "type": "subscribe", "payload": {"query": "{ me { username } }"}})
+                .to_string(),
+        ))
+        .await
+        .expect("query");
+        let v = next_message(&mut ws, Duration::from_secs(5))
+            .await
+            .expect("result");
+        assert_eq!(v["payload"]["data"]["me"]["username"], "staff", "{v}");
+        ws.send(Message::text(
+            json!({"id": "2", "type": "subscribe", "payload": {"query": "subscription { wishEvents(communityId: \"9999\") { kind } }"}})
+                .to_string(),
+        ))
+        .await
+        .expect("subscribe");
+        let mut v = next_message(&mut ws, Duration::from_secs(5))
+            .await
+            .expect("answer");
+        while v["type"] == "complete" && v["id"] == "1" {
+            v = next_message(&mut ws, Duration::from_secs(5))
+                .await
+                .expect("answer");
+        }
+        // An execution result with the coded error (graphql-ws `next`), not silence.
+        assert_eq!(v["type"], "next", "{v}");
+        assert_eq!(
+            v["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+            "{v}"
+        );
+    }
 }
 
 #[tokio::test]

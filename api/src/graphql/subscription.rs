@@ -56,6 +56,8 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = WishEvent>> {
         let community = parse_id("communityId", &community_id)?;
         let st = state(ctx)?.clone();
+        crate::core::db::get::<entity::community::Entity, _>(&st.db, community, "社区不存在")
+            .await?;
         let who = viewer(ctx).clone();
         let rx = st.events.subscribe();
         Ok(stream::unfold(
@@ -102,6 +104,7 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = ShiftEvent>> {
         let slot = parse_id("slotId", &slot_id)?;
         let st = state(ctx)?.clone();
+        crate::core::db::get::<entity::service_slot::Entity, _>(&st.db, slot, "排班不存在").await?;
         let who: Viewer = viewer(ctx).clone();
         let rx = st.events.subscribe();
         Ok(stream::unfold(

@@ -396,41 +396,84 @@ async fn calendar(
 }
 
 /// GraphQL subscriptions over WebSocket (graphql-transport-ws). The token goes in the
-/// `connection_init` payload: `{"Authorization": "Bearer <token>"}`.
+/// `connection_init` payload: `{"Authorization": "Bearer <token>"}` (also `authorization`,
+/// `authToken` or `token`). A refused token closes the socket with graphql-ws's 4403
+/// Forbidden.
 async fn graphql_ws(
     State(shared): State<Shared>,
-    protocol: async_graphql_axum::GraphQLProtocol,
     upgrade: axum::extract::WebSocketUpgrade,
 ) -> Response {
+    use axum::extract::ws::{CloseFrame, Message};
+    use futures_util::{SinkExt, StreamExt};
     let schema = shared.ws_schema.clone();
     let state = shared.state.clone();
-    upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            async_graphql_axum::GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = ["Authorization", "authorization", "token"]
-                        .iter()
-                        .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
-                        .map(|v| v.trim_start_matches("Bearer ").trim().to_owned());
-                    let viewer = match token {
-                        None => Viewer::Anonymous,
-                        Some(t) => {
-                            let uid = auth::verify_token(&state.config, &t)
-                                .map_err(async_graphql::Error::from)?;
-                            let user = auth::load_auth_user(&state.db, uid)
-                                .await
-                                .map_err(async_graphql::Error::from)?;
-                            Viewer::User(Arc::new(user))
-                        }
-                    };
-                    let mut data = async_graphql::Data::default();
-                    data.insert(viewer);
-                    data.insert(loaders::Loaders::new(state.db.clone(), None));
-                    Ok(data)
+    let upgrade = upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS);
+    let protocol = upgrade
+        .selected_protocol()
+        .and_then(|p| p.to_str().ok())
+        .and_then(|p| p.parse::<async_graphql::http::WebSocketProtocols>().ok())
+        .unwrap_or(async_graphql::http::WebSocketProtocols::GraphQLWS);
+    upgrade.on_upgrade(move |socket| async move {
+        let (mut sink, source) = socket.split();
+        let input = source
+            .take_while(|m| std::future::ready(m.is_ok()))
+            .filter_map(|m| {
+                std::future::ready(match m {
+                    Ok(m @ (Message::Text(_) | Message::Binary(_))) => Some(m.into_data()),
+                    _ => None,
                 })
-                .serve()
-        })
+            });
+        let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = refused.clone();
+        let init = move |payload: serde_json::Value| async move {
+            let token = ["Authorization", "authorization", "authToken", "token"]
+                .iter()
+                .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
+                .map(|v| v.trim_start_matches("Bearer ").trim().to_owned());
+            let viewer = match token {
+                None => Viewer::Anonymous,
+                Some(t) => {
+                    let user = match auth::verify_token(&state.config, &t) {
+                        Ok(uid) => auth::load_auth_user(&state.db, uid).await,
+                        Err(e) => Err(e),
+                    };
+                    match user {
+                        Ok(user) => Viewer::User(Arc::new(user)),
+                        Err(e) => {
+                            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                            return Err(async_graphql::Error::from(e));
+                        }
+                    }
+                }
+            };
+            let mut data = async_graphql::Data::default();
+            data.insert(viewer);
+            data.insert(loaders::Loaders::new(state.db.clone(), None));
+            Ok(data)
+        };
+        let output = async_graphql::http::WebSocket::new(schema, input, protocol)
+            .on_connection_init(init)
+            .map(|msg| match msg {
+                async_graphql::http::WsMessage::Text(text) => Message::Text(text.into()),
+                async_graphql::http::WsMessage::Close(code, reason) => {
+                    let (code, reason) = if refused.load(std::sync::atomic::Ordering::SeqCst) {
+                        (4403, "Forbidden".to_owned())
+                    } else {
+                        (code, reason)
+                    };
+                    Message::Close(Some(CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    }))
+                }
+            });
+        futures_util::pin_mut!(output);
+        while let Some(item) = output.next().await {
+            if sink.send(item).await.is_err() {
+                break;
+            }
+        }
+    })
 }
 
 async fn metrics(State(shared): State<Shared>) -> Response {
