@@ -182,3 +182,30 @@ async fn timestamps_have_milliseconds_and_cursors_are_opaque() {
         .await;
     assert_code(&bare, "BAD_USER_INPUT");
 }
+
+/// The total is counted only when the client selects `totalCount`.
+#[tokio::test]
+async fn total_count_is_computed_only_when_selected() {
+    let app = TestApp::with_demo().await;
+    let staff = app.login("staff").await;
+    let (without, v) = app
+        .statements_of(
+            Some(&staff),
+            "{ wishes(first: 5) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert!(v["errors"].is_null(), "{v}");
+    let (with, v) = app
+        .statements_of(
+            Some(&staff),
+            "{ wishes(first: 5) { totalCount nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        ok(&v)["wishes"]["totalCount"].as_u64().unwrap_or(0) > 0,
+        "{v}"
+    );
+    assert_eq!(with, without + 1, "one COUNT statement, only when asked");
+}

@@ -73,7 +73,7 @@ impl AuditQuery {
         if !crate::account::policy::may_read_audit_log(me) {
             return Err(AppError::Forbidden("只有街道管理员可以查看审计日志"));
         }
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let mut q = audit_log::Entity::find();
         if let Some(u) = parse_opt_id("userId", user_id.as_ref())? {
             q = q.filter(audit_log::Column::UserId.eq(u));

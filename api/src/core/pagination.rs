@@ -30,10 +30,18 @@ pub type Conn<N> = Connection<String, N, ConnectionFields, EmptyFields>;
 pub struct Page {
     pub first: u64,
     pub after: Option<i64>,
+    /// Whether the client selected `totalCount` (the count is only run then).
+    pub count: bool,
 }
 
 impl Page {
-    pub fn new(first: Option<i32>, after: Option<&str>) -> AppResult<Self> {
+    /// The paging arguments of the connection field being resolved (`ctx`).
+    pub fn new(
+        ctx: &async_graphql::Context<'_>,
+        first: Option<i32>,
+        after: Option<&str>,
+    ) -> AppResult<Self> {
+        let count = ctx.look_ahead().field("totalCount").exists();
         let first = first.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&first) {
             return Err(AppError::bad_field(
@@ -50,6 +58,7 @@ impl Page {
         Ok(Self {
             first: first as u64,
             after,
+            count,
         })
     }
 }
@@ -82,8 +91,8 @@ pub fn complexity(child: usize, first: Option<i32>) -> usize {
     n.saturating_mul(child).saturating_add(2)
 }
 
-/// Runs a page of `query` ordered by `id_col` (descending when `newest_first`), with its
-/// total count: two SQL statements.
+/// Runs a page of `query` ordered by `id_col` (descending when `newest_first`), and its total
+/// count only when `totalCount` was selected: one or two SQL statements.
 pub async fn paginate<E, N>(
     db: &DatabaseConnection,
     query: Select<E>,
@@ -98,7 +107,11 @@ where
     E::Model: Sync,
     N: OutputType,
 {
-    let total = query.clone().count(db).await?;
+    let total = if page.count {
+        query.clone().count(db).await?
+    } else {
+        0
+    };
     let mut q = query;
     if let Some(after) = page.after {
         q = if newest_first {

@@ -93,7 +93,7 @@ impl Street {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Community>> {
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let q = community::Entity::find().filter(community::Column::StreetId.eq(self.0.id));
         Ok(connection::paginate(
             db(ctx)?,
@@ -142,7 +142,7 @@ impl Community {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Grid>> {
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let q = grid_filter(Some(self.0.id), kind);
         Ok(
             connection::paginate(db(ctx)?, q, grid::Column::Id, false, page, |m| m.id, Grid)
@@ -252,7 +252,7 @@ impl Grid {
         after: Option<String>,
     ) -> AppResult<Conn<crate::nodes::registration::GridRegistration>> {
         let v = crate::graphql::context::actor(ctx)?;
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let q = crate::registration::policy::scope(v)
             .filter(grid_registration::Entity::find())
             .filter(grid_registration::Column::GridId.eq(self.0.id))

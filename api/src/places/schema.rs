@@ -155,7 +155,7 @@ impl GridQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Street>> {
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         Ok(connection::paginate(
             db(ctx)?,
             street::Entity::find(),
@@ -176,7 +176,7 @@ impl GridQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Community>> {
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let mut q = community::Entity::find();
         if let Some(s) = parse_opt_id("streetId", street_id.as_ref())? {
             q = q.filter(community::Column::StreetId.eq(s));
@@ -211,7 +211,7 @@ impl GridQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Grid>> {
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let mut q = grid_filter(parse_opt_id("communityId", community_id.as_ref())?, kind);
         if let Some(p) = parse_opt_id("parentId", parent_id.as_ref())? {
             q = q.filter(grid::Column::ParentId.eq(p));
@@ -273,7 +273,7 @@ impl GridQuery {
         after: Option<String>,
     ) -> AppResult<Conn<Organization>> {
         use entity::organization::OrganizationKind as K;
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let mut q = organization::Entity::find();
         if let Some(k) = kind {
             q = q.filter(organization::Column::Kind.eq(K::from(k)));

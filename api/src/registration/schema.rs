@@ -75,7 +75,7 @@ impl RegistrationQuery {
         after: Option<String>,
     ) -> AppResult<Conn<GridRegistration>> {
         let actor = actor(ctx)?;
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let mut q = grid_registration::Entity::find();
         q = crate::registration::policy::scope(actor).filter(q);
         if let Some(c) = parse_opt_id("communityId", community_id.as_ref())? {

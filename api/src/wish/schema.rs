@@ -369,7 +369,7 @@ impl WishQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Wish>> {
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let me = viewer(ctx).user();
         let mut q = wish::Entity::find();
         q = policy::scope(me).filter(q);

@@ -173,7 +173,7 @@ impl AllianceQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Alliance>> {
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let mut q = alliance::Entity::find();
         if let Some(s) = parse_opt_id("streetId", street_id.as_ref())? {
             q = q.filter(alliance::Column::StreetId.eq(s));
@@ -225,7 +225,7 @@ impl AllianceQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Agreement>> {
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let mut q = agreement::Entity::find();
         if let Some(o) = parse_opt_id("organizationId", organization_id.as_ref())? {
             q = q.filter(

@@ -162,7 +162,7 @@ impl BankQuery {
         after: Option<String>,
     ) -> AppResult<Conn<GoodDeed>> {
         let me = actor(ctx)?;
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let books_in = |communities: Vec<i64>| {
             good_deed::Column::PassbookId.in_subquery(
                 Query::select()
@@ -204,7 +204,7 @@ impl BankQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Reward>> {
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let mut q = reward::Entity::find();
         if let Some(c) = parse_opt_id("communityId", community_id.as_ref())? {
             q = q.filter(reward::Column::CommunityId.eq(c));

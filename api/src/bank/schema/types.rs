@@ -119,7 +119,7 @@ impl Passbook {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<LedgerEntry>> {
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let q = ledger_entry::Entity::find().filter(ledger_entry::Column::PassbookId.eq(self.0.id));
         Ok(connection::paginate(
             db(ctx)?,

@@ -121,7 +121,7 @@ impl ScheduleQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<ServiceSlot>> {
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let mut q = service_slot::Entity::find();
         if let Some(c) = parse_opt_id("communityId", community_id.as_ref())? {
             q = q.filter(service_slot::Column::CommunityId.eq(c));
@@ -162,7 +162,7 @@ impl ScheduleQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Shift>> {
-        let page = Page::new(first, after.as_deref())?;
+        let page = Page::new(ctx, first, after.as_deref())?;
         let mut q = shift::Entity::find();
         if let Some(s) = parse_opt_id("slotId", slot_id.as_ref())? {
             q = q.filter(shift::Column::SlotId.eq(s));
