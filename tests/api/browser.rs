@@ -122,6 +122,7 @@ async fn graphiql_page_loads_its_scripts_from_the_server_or_a_pinned_cdn() {
     let (status, body) = cdn
         .send(
             Request::get("/graphql")
+                .header("accept", "text/html,application/xhtml+xml")
                 .body(Body::empty())
                 .expect("request"),
         )
@@ -155,6 +156,7 @@ async fn graphiql_page_loads_its_scripts_from_the_server_or_a_pinned_cdn() {
     let (_, body) = local
         .send(
             Request::get("/graphql")
+                .header("accept", "text/html,application/xhtml+xml")
                 .body(Body::empty())
                 .expect("request"),
         )

@@ -209,3 +209,154 @@ async fn total_count_is_computed_only_when_selected() {
     );
     assert_eq!(with, without + 1, "one COUNT statement, only when asked");
 }
+
+async fn get(app: &TestApp, uri: &str, accept: &str) -> (u16, String, Value) {
+    use axum::{body::Body, http::Request};
+    use tower::ServiceExt;
+    let resp = app
+        .router
+        .clone()
+        .oneshot(
+            Request::get(uri)
+                .header("accept", accept)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    let status = resp.status().as_u16();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        ctype,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// GraphQL over HTTP: queries by GET (cacheable), never mutations; GraphiQL only for HTML;
+/// `application/graphql-response+json` status codes; automatic persisted queries.
+#[tokio::test]
+async fn get_requests_and_persisted_queries() {
+    let app = TestApp::with_demo().await;
+    let q = "{ communities { totalCount } }";
+    let (status, ctype, v) = get(
+        &app,
+        &format!("/graphql?query={}", enc(q)),
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(ctype.starts_with("application/json"), "{ctype}");
+    assert_eq!(ok(&v)["communities"]["totalCount"], 3);
+    let (status, ctype, v) = get(
+        &app,
+        &format!("/graphql?query={}", enc(q)),
+        "application/graphql-response+json",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        ctype.starts_with("application/graphql-response+json"),
+        "{ctype}"
+    );
+    assert_eq!(ok(&v)["communities"]["totalCount"], 3);
+    // A request error is 400 in the new media type, 200 in application/json.
+    let bad = format!("/graphql?query={}", enc("{ nosuchfield }"));
+    let (status, _, v) = get(&app, &bad, "application/graphql-response+json").await;
+    assert_eq!(status, 400);
+    assert_code(&v, "BAD_USER_INPUT");
+    let (status, _, _) = get(&app, &bad, "application/json").await;
+    assert_eq!(status, 200);
+    // Mutations are never run by GET.
+    let m =
+        "mutation { login(input: {username: \"admin\", password: \"lianxin-demo\"}) { token } }";
+    let (status, _, v) = get(
+        &app,
+        &format!("/graphql?query={}", enc(m)),
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, 405);
+    assert_code(&v, "BAD_USER_INPUT");
+    // Variables and operationName in the URL.
+    let (status, _, v) = get(
+        &app,
+        &format!(
+            "/graphql?query={}&variables={}&operationName=Q",
+            enc("query Q($n: Int) { wishes(first: $n) { nodes { id } } }"),
+            enc("{\"n\": 1}")
+        ),
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(ok(&v)["wishes"]["nodes"].as_array().map(Vec::len), Some(1));
+
+    // APQ: the hash alone is not known yet; with the text it is registered; then the hash
+    // alone answers, by POST and by GET.
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(q.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let ext = json!({"persistedQuery": {"version": 1, "sha256Hash": hash}});
+    let (_, v) = app
+        .post_raw(None, json!({"extensions": ext}).to_string().into_bytes())
+        .await;
+    assert_eq!(v["errors"][0]["message"], "PersistedQueryNotFound", "{v}");
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+    let (_, v) = app
+        .post_raw(
+            None,
+            json!({"query": q, "extensions": ext})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(ok(&v)["communities"]["totalCount"], 3);
+    let (_, v) = app
+        .post_raw(None, json!({"extensions": ext}).to_string().into_bytes())
+        .await;
+    assert_eq!(ok(&v)["communities"]["totalCount"], 3);
+    let (status, _, v) = get(
+        &app,
+        &format!("/graphql?extensions={}", enc(&ext.to_string())),
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(ok(&v)["communities"]["totalCount"], 3);
+    // A text that does not match its hash is refused.
+    let (_, v) = app
+        .post_raw(
+            None,
+            json!({"query": "{ me { id } }", "extensions": ext})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_code(&v, "BAD_USER_INPUT");
+}

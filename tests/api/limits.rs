@@ -82,6 +82,7 @@ async fn graphiql_is_served_in_development_and_off_in_production() {
     let (status, body) = app
         .send(
             Request::get("/graphql")
+                .header("accept", "text/html,application/xhtml+xml")
                 .body(Body::empty())
                 .expect("request"),
         )
@@ -93,6 +94,7 @@ async fn graphiql_is_served_in_development_and_off_in_production() {
     let (status, _) = prod
         .send(
             Request::get("/graphql")
+                .header("accept", "text/html,application/xhtml+xml")
                 .body(Body::empty())
                 .expect("request"),
         )

@@ -190,6 +190,19 @@ pub fn check_variables(
     None
 }
 
+/// Whether the operation to run is a mutation (or cannot be chosen).
+pub fn is_mutation(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => op.node.ty == OperationType::Mutation,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .get(name)
+            .is_some_and(|op| op.node.ty == OperationType::Mutation),
+        (DocumentOperations::Multiple(ops), None) => {
+            ops.values().any(|op| op.node.ty == OperationType::Mutation)
+        }
+    }
+}
+
 /// Whether the operation to run selects only introspection (`__schema`, `__type`,
 /// `__typename`), through fragments too.
 pub fn only_introspection(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {

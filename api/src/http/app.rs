@@ -1,6 +1,6 @@
 //! The HTTP application: router, layers, request handling and graceful shutdown.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
@@ -44,6 +44,10 @@ struct Shared {
     /// For introspection-only queries (development): no depth limit.
     introspection: Option<ApiSchema>,
     documents: Arc<guard::Documents>,
+    /// Automatic persisted queries by hash.
+    persisted: Arc<PersistedQueries>,
+    /// GraphiQL for `GET /graphql` from a browser (development).
+    graphiql: Option<GraphiqlPage>,
 }
 
 /// A built application: the state and the router, ready to serve.
@@ -113,12 +117,12 @@ pub fn router(state: AppState, graphiql: Option<GraphiqlPage>) -> Router {
         ws_schema,
         introspection,
         documents: Arc::default(),
+        persisted: Arc::default(),
+        graphiql: graphiql.clone(),
     };
     let mut router = Router::new();
-    let mut graphql_route = axum::routing::post(graphql_handler);
+    let graphql_route = axum::routing::post(graphql_handler).get(graphql_get);
     if let Some(page) = graphiql {
-        let html = page.clone();
-        graphql_route = graphql_route.get(move || async move { html.page() });
         router = router.route(
             "/graphiql/{file}",
             get(move |name| async move { page.file(name) }),
@@ -244,6 +248,178 @@ async fn graphql_handler(
             );
         }
     };
+    execute(shared, client, headers, request, false).await
+}
+
+/// `GET /graphql`: GraphiQL for a browser asking for HTML (development); otherwise a query
+/// in the URL (`query`, `variables`, `operationName`, `extensions`), as the GraphQL-over-HTTP
+/// specification describes, so that responses can be cached. Mutations are refused (405).
+async fn graphql_get(
+    State(shared): State<Shared>,
+    axum::extract::Query(params): axum::extract::Query<HashMap<String, String>>,
+    parts: axum::http::request::Parts,
+) -> Response {
+    let client = client_addr(&shared.state.config, &parts);
+    let headers = parts.headers;
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html && !params.contains_key("query") && !params.contains_key("extensions") {
+        return match &shared.graphiql {
+            Some(page) => page.page().into_response(),
+            None => StatusCode::NOT_FOUND.into_response(),
+        };
+    }
+    let json_param = |name: &str| -> Result<Option<serde_json::Value>, Box<Response>> {
+        match params.get(name) {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(text).map(Some).map_err(|_| {
+                Box::new(coded_error(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadUserInput,
+                    &format!("参数 {name} 不是有效的 JSON"),
+                ))
+            }),
+        }
+    };
+    let variables = match json_param("variables") {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let extensions = match json_param("extensions") {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let body = serde_json::json!({
+        "query": params.get("query").cloned().unwrap_or_default(),
+        "operationName": params.get("operationName"),
+        "variables": variables,
+        "extensions": extensions,
+    });
+    let request: async_graphql::Request = match serde_json::from_value(body) {
+        Ok(r) => r,
+        Err(_) => {
+            return coded_error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "请求参数无效",
+            );
+        }
+    };
+    execute(shared, client, headers, request, true).await
+}
+
+/// Automatic persisted queries (Apollo's protocol): `extensions.persistedQuery.sha256Hash`
+/// stands for the query text; a hash not seen yet answers `PersistedQueryNotFound` and the
+/// client sends it again with the text, which is then remembered (bounded, oldest first out).
+#[derive(Default)]
+pub struct PersistedQueries {
+    inner: std::sync::Mutex<PersistedMap>,
+}
+
+/// Queries by hash, and the hashes oldest first.
+type PersistedMap = (
+    HashMap<String, Arc<str>>,
+    std::collections::VecDeque<String>,
+);
+
+const PERSISTED_MAX: usize = 2000;
+const PERSISTED_MAX_QUERY: usize = 64 * 1024;
+
+impl PersistedQueries {
+    fn get(&self, hash: &str) -> Option<Arc<str>> {
+        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.0.get(hash).cloned()
+    }
+
+    fn put(&self, hash: String, query: &str) {
+        if query.len() > PERSISTED_MAX_QUERY {
+            return;
+        }
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, order) = &mut *guard;
+        if map.contains_key(&hash) {
+            return;
+        }
+        while map.len() >= PERSISTED_MAX {
+            match order.pop_front() {
+                Some(old) => {
+                    map.remove(&old);
+                }
+                None => break,
+            }
+        }
+        order.push_back(hash.clone());
+        map.insert(hash, Arc::from(query));
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Resolves an automatic persisted query; `Err` is the response to send.
+fn persisted(shared: &Shared, request: &mut async_graphql::Request) -> Result<(), Box<Response>> {
+    let Some(pq) = request.extensions.get("persistedQuery") else {
+        return Ok(());
+    };
+    let pq = serde_json::to_value(pq).unwrap_or_default();
+    let Some(hash) = pq["sha256Hash"].as_str().map(str::to_lowercase) else {
+        return Err(Box::new(coded_error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "persistedQuery 缺少 sha256Hash",
+        )));
+    };
+    if request.query.is_empty() {
+        return match shared.persisted.get(&hash) {
+            Some(q) => {
+                request.query = q.to_string();
+                Ok(())
+            }
+            None => {
+                let body = serde_json::json!({
+                    "errors": [{
+                        "message": "PersistedQueryNotFound",
+                        "extensions": { "code": "PERSISTED_QUERY_NOT_FOUND" }
+                    }]
+                });
+                Err(Box::new(Json(body).into_response()))
+            }
+        };
+    }
+    if sha256_hex(&request.query) != hash {
+        return Err(Box::new(coded_error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "persistedQuery 的 sha256Hash 与查询不符",
+        )));
+    }
+    shared.persisted.put(hash, &request.query);
+    Ok(())
+}
+
+/// Runs one GraphQL request (from a POST body or a GET URL) with the viewer, loaders, guards,
+/// audit, error codes and non-null propagation, and answers in the media type asked for.
+async fn execute(
+    shared: Shared,
+    client: ClientAddr,
+    headers: HeaderMap,
+    mut request: async_graphql::Request,
+    is_get: bool,
+) -> Response {
+    if let Err(response) = persisted(&shared, &mut request) {
+        return *response;
+    }
+    let graphql_response_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/graphql-response+json"));
     let started = std::time::Instant::now();
     let operation = request
         .operation_name
@@ -287,6 +463,21 @@ async fn graphql_handler(
         }
         None => (None, Vec::new(), None),
     };
+    // GET never changes anything (GraphQL over HTTP): a mutation is 405.
+    if is_get
+        && let Some(parsed) = &document
+        && guard::is_mutation(&parsed.doc, operation_name.as_deref())
+    {
+        let mut response = coded_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::BadUserInput,
+            "修改操作须用 POST 提交",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
     // Variables a client forgot or typed wrongly are named before anything runs.
     if guard_error.is_none()
         && let Some(parsed) = &document
@@ -362,6 +553,24 @@ async fn graphql_handler(
         errors = ?codes,
         "graphql"
     );
+    if graphql_response_json {
+        // application/graphql-response+json: a request error (nothing executed, no data) is
+        // 400; a response with data is 200.
+        let request_error = response.data == async_graphql::Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(|e| e.path.is_empty());
+        let status = if request_error {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        let mut out = (status, Json(response)).into_response();
+        out.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/graphql-response+json; charset=utf-8"),
+        );
+        return out;
+    }
     Json(response).into_response()
 }
 
