@@ -110,6 +110,56 @@ impl Loader<RolesOf> for Db {
     }
 }
 
+/// What the person rule needs to know of a user: their roles and the communities those roles
+/// place them in (a grid role's community included). Always two statements per batch, so a
+/// page's statement count does not depend on its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PersonScopeOf(pub i64);
+
+/// The roles of a user and the communities they cover.
+#[derive(Clone, Debug, Default)]
+pub struct PersonScope {
+    pub roles: Vec<role_assignment::Model>,
+    pub communities: Vec<i64>,
+}
+
+impl Loader<PersonScopeOf> for Db {
+    type Value = PersonScope;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[PersonScopeOf],
+    ) -> Result<HashMap<PersonScopeOf, Self::Value>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let roles = role_assignment::Entity::find()
+            .filter(role_assignment::Column::UserId.is_in(ids))
+            .order_by_asc(role_assignment::Column::Id)
+            .all(&self.0)
+            .await?;
+        let grid_ids: Vec<i64> = roles.iter().filter_map(|r| r.grid_id).collect();
+        let grids: HashMap<i64, i64> = grid::Entity::find()
+            .filter(grid::Column::Id.is_in(grid_ids))
+            .all(&self.0)
+            .await?
+            .into_iter()
+            .map(|g| (g.id, g.community_id))
+            .collect();
+        let mut out: HashMap<PersonScopeOf, PersonScope> = HashMap::new();
+        for r in roles {
+            let entry = out.entry(PersonScopeOf(r.user_id)).or_default();
+            if let Some(c) = r.community_id {
+                entry.communities.push(c);
+            }
+            if let Some(c) = r.grid_id.and_then(|g| grids.get(&g)) {
+                entry.communities.push(*c);
+            }
+            entry.roles.push(r);
+        }
+        Ok(out)
+    }
+}
+
 /// Number of approved member registrations of a grid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RegisteredCountOf(pub i64);

@@ -6,7 +6,7 @@ use async_graphql::{Context, Enum, ID, Object};
 use entity::{role_assignment, user};
 
 use super::{
-    loaders::{CommunityKey, GridKey, OrganizationKey, RolesOf},
+    loaders::{CommunityKey, GridKey, OrganizationKey, PersonScopeOf, RolesOf},
     place::{Community, Grid, Organization},
 };
 use crate::{
@@ -78,26 +78,16 @@ pub async fn access_to(ctx: &Context<'_>, person_id: i64) -> AppResult<Access> {
     if let Some(access) = policy::settled(viewer, person_id) {
         return Ok(access);
     }
-    let roles = loader(ctx)?
-        .load_one(RolesOf(person_id))
+    let scope = loader(ctx)?
+        .load_one(PersonScopeOf(person_id))
         .await?
         .unwrap_or_default();
-    let mut communities: Vec<i64> = roles.iter().filter_map(|r| r.community_id).collect();
-    if viewer.is_some() {
-        for r in &roles {
-            if let Some(g) = r.grid_id
-                && let Some(grid) = loader(ctx)?.load_one(GridKey(g)).await?
-            {
-                communities.push(grid.community_id);
-            }
-        }
-    }
     Ok(policy::person(
         viewer,
         &Person {
             id: person_id,
-            communities: &communities,
-            public_office: policy::holds_public_office(&roles),
+            communities: &scope.communities,
+            public_office: policy::holds_public_office(&scope.roles),
         },
     ))
 }
