@@ -122,7 +122,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 /// Unknown and known usernames answer in the same time for every password length. A
 /// shortcut for any of them (no hash) answers about a hundred times faster than a hash, so
-/// the band below cannot be met by luck.
+/// the band below (a factor of three either way, for a loaded machine) cannot be met by luck.
 #[tokio::test]
 async fn login_takes_the_same_time_whoever_asks_and_whatever_the_length() {
     let app = TestApp::spawn_with(|c| c.login_attempts_per_user = 10_000).await;
@@ -151,7 +151,7 @@ async fn login_takes_the_same_time_whoever_asks_and_whatever_the_length() {
         let (k, u) = (median(known), median(unknown));
         let ratio = k.as_secs_f64() / u.as_secs_f64();
         assert!(
-            (0.5..=2.0).contains(&ratio),
+            (1.0 / 3.0..=3.0).contains(&ratio),
             "password of {len} bytes: known {k:?}, unknown {u:?}"
         );
     }
