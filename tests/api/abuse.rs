@@ -115,14 +115,15 @@ async fn attempts_are_counted_per_client_address_too() {
     assert_code(&v, "UNAUTHENTICATED");
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
+/// The fastest of several runs: load on the machine only ever adds time, so the minimum is
+/// the closest to the work a login really does.
+fn fastest(v: Vec<Duration>) -> Duration {
+    v.into_iter().min().unwrap_or_default()
 }
 
 /// Unknown and known usernames answer in the same time for every password length. A
 /// shortcut for any of them (no hash) answers about a hundred times faster than a hash, so
-/// the band below (a factor of three either way, for a loaded machine) cannot be met by luck.
+/// the band below (a factor of four either way, for a loaded machine) cannot be met by luck.
 #[tokio::test]
 async fn login_takes_the_same_time_whoever_asks_and_whatever_the_length() {
     let app = TestApp::spawn_with(|c| c.login_attempts_per_user = 10_000).await;
@@ -133,7 +134,7 @@ async fn login_takes_the_same_time_whoever_asks_and_whatever_the_length() {
         let password = "x".repeat(len);
         let mut known = Vec::new();
         let mut unknown = Vec::new();
-        for i in 0..5 {
+        for i in 0..9 {
             for (who, into) in [("member2", &mut known), ("", &mut unknown)] {
                 let user = if who.is_empty() {
                     format!("no-such-user-{len}-{i}")
@@ -148,10 +149,10 @@ async fn login_takes_the_same_time_whoever_asks_and_whatever_the_length() {
                 assert_code(&v, "UNAUTHENTICATED");
             }
         }
-        let (k, u) = (median(known), median(unknown));
+        let (k, u) = (fastest(known), fastest(unknown));
         let ratio = k.as_secs_f64() / u.as_secs_f64();
         assert!(
-            (1.0 / 3.0..=3.0).contains(&ratio),
+            (0.25..=4.0).contains(&ratio),
             "password of {len} bytes: known {k:?}, unknown {u:?}"
         );
     }
