@@ -38,7 +38,7 @@ impl Loader<AgreementsOfAlliance> for Db {
         let rows = agreement::Entity::find()
             .filter(agreement::Column::AllianceId.is_in(ids))
             .order_by_asc(agreement::Column::Id)
-            .all(&self.0)
+            .all(self.conn().await)
             .await?;
         Ok(group(rows, |r| {
             AgreementsOfAlliance(r.alliance_id.unwrap_or_default())
@@ -65,7 +65,7 @@ impl Loader<ActivityCountOfAlliance> for Db {
             .column(agreement::Column::AllianceId)
             .filter(agreement::Column::AllianceId.is_in(ids))
             .into_tuple()
-            .all(&self.0)
+            .all(self.conn().await)
             .await?;
         let counts: Vec<(i64, i64)> = agreement_activity::Entity::find()
             .select_only()
@@ -77,7 +77,7 @@ impl Loader<ActivityCountOfAlliance> for Db {
             )
             .group_by(agreement_activity::Column::AgreementId)
             .into_tuple()
-            .all(&self.0)
+            .all(self.conn().await)
             .await?;
         let mut out: HashMap<ActivityCountOfAlliance, i64> = HashMap::new();
         for (agreement_id, n) in counts {

@@ -30,7 +30,7 @@ impl Loader<RedemptionOfEntry> for Db {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         let rows = redemption::Entity::find()
             .filter(redemption::Column::LedgerEntryId.is_in(ids))
-            .all(&self.0)
+            .all(self.conn().await)
             .await?;
         Ok(rows
             .into_iter()
@@ -54,7 +54,7 @@ impl Loader<ReversalOf> for Db {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         let rows = ledger_entry::Entity::find()
             .filter(ledger_entry::Column::ReversesEntryId.is_in(ids))
-            .all(&self.0)
+            .all(self.conn().await)
             .await?;
         Ok(rows
             .into_iter()

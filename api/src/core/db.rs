@@ -50,12 +50,6 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, StatementCounter)
     let inner = counter.0.clone();
     db.set_metric_callback(move |info| {
         tracing::trace!(target: "lianxin::sql", sql = %info.statement.sql, "statement");
-        if std::env::var_os("LX_SQL").is_some() {
-            eprintln!(
-                "SQL {}",
-                &info.statement.sql[..info.statement.sql.len().min(90)]
-            );
-        }
         inner.fetch_add(1, Ordering::Relaxed);
     });
     Ok((db, counter))

@@ -18,8 +18,33 @@ use sea_orm::DatabaseConnection;
 
 use crate::core::error::AppError;
 
-/// The loader: a database handle.
-pub struct Db(pub DatabaseConnection);
+/// The loader: a database handle, and the gate of the request's batches.
+pub struct Db {
+    conn: DatabaseConnection,
+    gate: Arc<Gate>,
+}
+
+tokio::task_local! {
+    /// Whether the batch running on this task has taken its keys (see [`Db::conn`]).
+    static TOOK_KEYS: std::cell::Cell<bool>;
+}
+
+impl Db {
+    /// The connection for a batch's statements. The batch has taken its keys by now: it waits
+    /// here until every batch of its round has too, so that no batch of the round can finish
+    /// (and lead the request to ask for more keys) while another one may still gather keys.
+    /// Which keys go into which statement thus never depends on timing.
+    pub async fn conn(&self) -> &DatabaseConnection {
+        let first = TOOK_KEYS
+            .try_with(|took| !took.replace(true))
+            .unwrap_or(false);
+        if first {
+            self.gate.took_keys();
+            self.gate.all_took_keys().await;
+        }
+        &self.conn
+    }
+}
 
 /// The loaders of one request: a DataLoader with a per-request cache (never shared between
 /// users) and a count of the loads asked for so far.
@@ -44,8 +69,11 @@ const QUIET_TURNS: usize = 8;
 /// Upper bound of scheduler turns a batch waits for more keys.
 const MAX_WAIT_TURNS: usize = 2000;
 
-/// Longest wait for another batch of the request to finish.
-const GATE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+/// Longest wait for another batch of the request to finish, and the safety valve of a batch
+/// waiting for its request to stall. A request always stalls or finishes, so the valve only
+/// guards against a bug; it is long enough that a busy machine (a request preempted for tens
+/// of milliseconds while it asks for a page's keys) does not split a batch.
+const GATE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Starts the batches of one request in rounds.
 ///
@@ -62,8 +90,13 @@ struct Gate {
 
 #[derive(Default)]
 struct GateState {
+    /// Batches released and not finished.
     running: usize,
     rounds: u64,
+    /// Batches spawned and not yet released.
+    waiting: usize,
+    /// Batches of the current round that have not yet taken their keys.
+    to_take: usize,
 }
 
 impl Gate {
@@ -81,6 +114,7 @@ impl Gate {
                 let mut st = self.lock();
                 if st.rounds > registered {
                     st.running += 1;
+                    st.waiting -= 1;
                     return;
                 }
             }
@@ -92,17 +126,54 @@ impl Gate {
                 let mut st = self.lock();
                 if st.rounds > registered {
                     st.running += 1;
+                    st.waiting -= 1;
                     return;
                 }
-                if st.running == 0 {
+                if st.running == 0 && st.to_take == 0 {
+                    // Every batch waiting now was registered before this round: all of them
+                    // run in it, and each must take its keys before any of them finishes.
                     st.rounds += 1;
                     st.running += 1;
+                    st.to_take = st.waiting;
+                    st.waiting -= 1;
                     drop(st);
                     self.changed.notify_waiters();
                     return;
                 }
             }
             let _ = tokio::time::timeout(GATE_WAIT, changed).await;
+        }
+    }
+
+    /// Registers a batch spawned now; returns the round it waits to follow.
+    fn register(&self) -> u64 {
+        let mut st = self.lock();
+        st.waiting += 1;
+        st.rounds
+    }
+
+    /// A batch of the current round has taken its keys (or finished without any).
+    fn took_keys(&self) {
+        {
+            let mut st = self.lock();
+            st.to_take = st.to_take.saturating_sub(1);
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// Waits until every batch of the current round has taken its keys.
+    async fn all_took_keys(&self) {
+        let deadline = tokio::time::Instant::now() + GATE_WAIT;
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.lock().to_take == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return;
+            }
         }
     }
 
@@ -116,20 +187,28 @@ impl Gate {
 }
 
 /// Whether a request's resolution is stalled: its future returned `Pending` without having
-/// been woken during the poll, so every resolver waits on a load.
+/// been woken during the poll, and has not been woken since, so every resolver waits on a
+/// load. A finished batch wakes the request (its results are ready): until the request has
+/// been polled again and has asked for the keys those results lead to, it is not stalled.
 #[derive(Default)]
 pub struct Stall {
     stalled: AtomicBool,
+    /// Woken since the start of the last poll.
+    woken: AtomicBool,
     changed: tokio::sync::Notify,
 }
 
 impl Stall {
+    fn is_stalled(&self) -> bool {
+        self.stalled.load(Ordering::Acquire) && !self.woken.load(Ordering::Acquire)
+    }
+
     async fn wait(&self) {
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            if self.stalled.load(Ordering::Acquire) {
+            if self.is_stalled() {
                 return;
             }
             if tokio::time::timeout(GATE_WAIT, changed).await.is_err() {
@@ -152,17 +231,17 @@ impl<F> Tracked<F> {
     pub fn new(fut: F, stall: Arc<Stall>) -> Self {
         Self {
             fut: Box::pin(fut),
-            stall,
             flag: Arc::new(WakeFlag {
-                woken: AtomicBool::new(false),
+                stall: stall.clone(),
                 inner: futures_util::task::AtomicWaker::new(),
             }),
+            stall,
         }
     }
 }
 
 struct WakeFlag {
-    woken: AtomicBool,
+    stall: Arc<Stall>,
     inner: futures_util::task::AtomicWaker,
 }
 
@@ -172,7 +251,7 @@ impl std::task::Wake for WakeFlag {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
+        self.stall.woken.store(true, Ordering::Release);
         self.inner.wake();
     }
 }
@@ -183,12 +262,12 @@ impl<F: Future> Future for Tracked<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
         let this = self.get_mut();
         this.stall.stalled.store(false, Ordering::Release);
-        this.flag.woken.store(false, Ordering::Release);
+        this.stall.woken.store(false, Ordering::Release);
         this.flag.inner.register(cx.waker());
         let waker = std::task::Waker::from(this.flag.clone());
         let mut inner_cx = std::task::Context::from_waker(&waker);
         let result = this.fut.as_mut().poll(&mut inner_cx);
-        if result.is_pending() && !this.flag.woken.load(Ordering::Acquire) {
+        if result.is_pending() && !this.stall.woken.load(Ordering::Acquire) {
             this.stall.stalled.store(true, Ordering::Release);
             this.stall.changed.notify_waiters();
         }
@@ -223,18 +302,23 @@ impl Loaders {
         let asked = Arc::new(AtomicU64::new(0));
         let gate = Arc::new(Gate::default());
         let watched = asked.clone();
+        let batches = gate.clone();
         let spawner = move |fut: Pin<Box<dyn Future<Output = ()> + Send>>| {
             let watched = watched.clone();
-            let gate = gate.clone();
+            let gate = batches.clone();
             let stall = stall.clone();
-            let registered = gate.lock().rounds;
-            tokio::spawn(async move {
+            let registered = gate.register();
+            tokio::spawn(TOOK_KEYS.scope(std::cell::Cell::new(false), async move {
                 gate.enter(registered, &watched, stall.as_deref()).await;
                 fut.await;
+                if !TOOK_KEYS.with(|took| took.replace(true)) {
+                    gate.took_keys();
+                }
                 gate.leave();
-            })
+            }))
         };
-        let inner = DataLoader::new(Db(db), spawner).delay(std::time::Duration::ZERO);
+        let inner =
+            DataLoader::new(Db { conn: db, gate }, spawner).delay(std::time::Duration::ZERO);
         Self {
             inner: Arc::new(inner),
             asked,
@@ -285,7 +369,7 @@ macro_rules! by_id {
                 let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
                 let rows = $m::Entity::find()
                     .filter($m::Column::Id.is_in(ids))
-                    .all(&self.0)
+                    .all(self.conn().await)
                     .await?;
                 Ok(rows.into_iter().map(|m| ($key(m.id), m)).collect())
             }
@@ -320,7 +404,7 @@ macro_rules! grouped {
                 let rows = $m::Entity::find()
                     .filter($m::Column::$col.is_in(ids))
                     .order_by_asc($m::Column::Id)
-                    .all(&self.0)
+                    .all(self.conn().await)
                     .await?;
                 Ok(group(rows, |r| $key(r.$field)))
             }

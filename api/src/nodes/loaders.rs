@@ -37,7 +37,7 @@ impl Loader<CurrentStaffOfGrid> for Db {
             .filter(grid_staff::Column::GridId.is_in(ids))
             .filter(grid_staff::Column::EndDate.is_null())
             .order_by_asc(grid_staff::Column::Id)
-            .all(&self.0)
+            .all(self.conn().await)
             .await?;
         Ok(group(rows, |r| CurrentStaffOfGrid(r.grid_id)))
     }
@@ -59,7 +59,7 @@ impl Loader<MicroGridsOf> for Db {
         let rows = grid::Entity::find()
             .filter(grid::Column::ParentId.is_in(ids))
             .order_by_asc(grid::Column::Id)
-            .all(&self.0)
+            .all(self.conn().await)
             .await?;
         Ok(group(rows, |r| {
             MicroGridsOf(r.parent_id.unwrap_or_default())
@@ -83,7 +83,7 @@ impl Loader<ChildOrganizationsOf> for Db {
         let rows = organization::Entity::find()
             .filter(organization::Column::ParentId.is_in(ids))
             .order_by_asc(organization::Column::Id)
-            .all(&self.0)
+            .all(self.conn().await)
             .await?;
         Ok(group(rows, |r| {
             ChildOrganizationsOf(r.parent_id.unwrap_or_default())
@@ -104,7 +104,7 @@ impl Loader<RolesOf> for Db {
         let rows = role_assignment::Entity::find()
             .filter(role_assignment::Column::UserId.is_in(ids))
             .order_by_asc(role_assignment::Column::Id)
-            .all(&self.0)
+            .all(self.conn().await)
             .await?;
         Ok(group(rows, |r| RolesOf(r.user_id)))
     }
@@ -135,12 +135,12 @@ impl Loader<PersonScopeOf> for Db {
         let roles = role_assignment::Entity::find()
             .filter(role_assignment::Column::UserId.is_in(ids))
             .order_by_asc(role_assignment::Column::Id)
-            .all(&self.0)
+            .all(self.conn().await)
             .await?;
         let grid_ids: Vec<i64> = roles.iter().filter_map(|r| r.grid_id).collect();
         let grids: HashMap<i64, i64> = grid::Entity::find()
             .filter(grid::Column::Id.is_in(grid_ids))
-            .all(&self.0)
+            .all(self.conn().await)
             .await?
             .into_iter()
             .map(|g| (g.id, g.community_id))
@@ -181,7 +181,7 @@ impl Loader<RegisteredCountOf> for Db {
             .filter(grid_registration::Column::Status.eq(RegistrationStatus::Approved))
             .group_by(grid_registration::Column::GridId)
             .into_tuple()
-            .all(&self.0)
+            .all(self.conn().await)
             .await?;
         Ok(rows
             .into_iter()

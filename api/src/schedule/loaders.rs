@@ -33,7 +33,7 @@ impl Loader<SignupsOfShift> for Db {
             .filter(shift_signup::Column::ShiftId.is_in(ids))
             .filter(shift_signup::Column::Status.ne(entity::shift_signup::SignupStatus::Cancelled))
             .order_by_asc(shift_signup::Column::Id)
-            .all(&self.0)
+            .all(self.conn().await)
             .await?;
         Ok(group(rows, |r| SignupsOfShift(r.shift_id)))
     }

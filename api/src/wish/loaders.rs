@@ -26,7 +26,7 @@ impl Loader<ClaimsOfWish> for Db {
         let rows = wish_claim::Entity::find()
             .filter(wish_claim::Column::WishId.is_in(ids))
             .order_by_asc(wish_claim::Column::Id)
-            .all(&self.0)
+            .all(self.conn().await)
             .await?;
         Ok(group(rows, |r| ClaimsOfWish(r.wish_id)))
     }
