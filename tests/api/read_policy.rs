@@ -158,57 +158,35 @@ pub const READ_POLICY: &[(&str, &str)] = &[
 
 /// A minimal reading of the SDL: `type Name { field(args): Type }` blocks.
 fn fields_of(sdl: &str) -> BTreeMap<String, Vec<(String, String)>> {
+    use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
+    fn named(ty: &Type) -> String {
+        match &ty.base {
+            BaseType::Named(name) => name.to_string(),
+            BaseType::List(inner) => named(inner),
+        }
+    }
+    let doc = async_graphql::parser::parse_schema(sdl).expect("the SDL parses");
     let mut out = BTreeMap::new();
-    let mut current: Option<String> = None;
-    let mut depth = 0i32;
-    for line in sdl.lines() {
-        let t = line.trim();
-        if current.is_none() {
-            if let Some(rest) = t.strip_prefix("type ")
-                && t.ends_with('{')
-            {
-                let name = rest
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                out.insert(name.clone(), Vec::new());
-                current = Some(name);
-                depth = 0;
-            }
-            continue;
-        }
-        if t == "}" && depth == 0 {
-            current = None;
-            continue;
-        }
-        // Arguments spread over several lines.
-        depth += t.matches('(').count() as i32 - t.matches(')').count() as i32;
-        if t.starts_with('"') || t.is_empty() {
-            continue;
-        }
-        let Some(name) = current.as_ref() else {
+    for def in doc.definitions {
+        let TypeSystemDefinition::Type(ty) = def else {
             continue;
         };
-        if let Some(colon) = t.rfind(':')
-            && depth == 0
-        {
-            let field = t
-                .split(['(', ':'])
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_owned();
-            let ty: String = t[colon + 1..]
-                .chars()
-                .filter(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            if !field.is_empty() && !field.starts_with('@') {
-                out.get_mut(name)
-                    .expect("type")
-                    .push((field, ty.trim_end_matches("Connection").to_owned()));
-            }
-        }
+        let ty = ty.node;
+        let TypeKind::Object(object) = ty.kind else {
+            continue;
+        };
+        let fields = object
+            .fields
+            .iter()
+            .map(|f| {
+                let ret = named(&f.node.ty.node);
+                (
+                    f.node.name.node.to_string(),
+                    ret.trim_end_matches("Connection").to_owned(),
+                )
+            })
+            .collect();
+        out.insert(ty.name.node.to_string(), fields);
     }
     out
 }

@@ -19,11 +19,14 @@ use crate::nodes::user::User;
 /// One privileged mutation: who, what, when, on what, and how it ended.
 pub struct AuditEntry(pub audit_log::Model);
 
+/// One mutation that ran, for the audit log: who, what, when, with which outcome.
 #[Object]
 impl AuditEntry {
+    /// The id of the audit entry.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// Who ran the mutation (null for an anonymous caller).
     async fn user(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         match self.0.user_id {
             None => Ok(None),
@@ -46,9 +49,11 @@ impl AuditEntry {
     async fn outcome(&self) -> &str {
         &self.0.outcome
     }
+    /// The request id (X-Request-Id) for matching with server logs.
     async fn request_id(&self) -> Option<&str> {
         self.0.request_id.as_deref()
     }
+    /// When it ran.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
     }
@@ -64,9 +69,14 @@ impl AuditQuery {
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
-        user_id: Option<ID>,
-        operation: Option<String>,
-        first: Option<i32>,
+        #[graphql(desc = "Only entries of this person.")] user_id: Option<ID>,
+        #[graphql(desc = "Only entries of this mutation (e.g. claimWish).")] operation: Option<
+            String,
+        >,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<AuditEntry>> {
         let me = actor(ctx)?;

@@ -14,16 +14,21 @@ use crate::graphql::context::parse_opt_id;
 use crate::graphql::context::viewer;
 use crate::nodes::user::{Role, RoleAssignment, User};
 
+/// A username and password.
 #[derive(InputObject)]
 pub struct LoginInput {
+    /// The login name.
     pub username: String,
+    /// The password.
     pub password: String,
 }
 
+/// A bearer token and the account it belongs to.
 #[derive(SimpleObject)]
 pub struct LoginPayload {
     /// Send as `Authorization: Bearer <token>`.
     pub token: String,
+    /// When the token stops working.
     pub expires_at: Timestamp,
     /// The user. (Personal fields follow the usual rules: this request is still anonymous;
     /// query `me` with the token for them.)
@@ -32,8 +37,10 @@ pub struct LoginPayload {
     pub roles: Vec<RoleAssignment>,
 }
 
+/// A role to grant, and where it applies.
 #[derive(InputObject)]
 pub struct RoleInput {
+    /// The role.
     pub role: Role,
     /// For COMMUNITY_STAFF, RESIDENT (required) and PARTY_MEMBER (optional).
     pub community_id: Option<ID>,
@@ -43,18 +50,27 @@ pub struct RoleInput {
     pub organization_id: Option<ID>,
 }
 
+/// A new account.
 #[derive(InputObject)]
 pub struct CreateUserInput {
+    /// The login name.
     pub username: String,
+    /// The password.
     pub password: String,
+    /// The full name.
     pub display_name: String,
+    /// A contact phone number.
     pub phone: Option<String>,
+    /// An address of a picture of the person.
     pub avatar_url: Option<String>,
+    /// Roles to grant at once.
     pub roles: Vec<RoleInput>,
 }
 
+/// The new account.
 #[derive(SimpleObject)]
 pub struct CreateUserPayload {
+    /// The person.
     pub user: User,
 }
 
@@ -77,7 +93,11 @@ pub struct AccountMutation;
 #[Object]
 impl AccountMutation {
     /// Logs in; returns a JWT. Failures never say whether the username exists.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> AppResult<LoginPayload> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields of the operation.")] input: LoginInput,
+    ) -> AppResult<LoginPayload> {
         let client = ctx
             .data_opt::<crate::core::state::ClientAddr>()
             .and_then(|c| c.0.as_deref());
@@ -106,7 +126,7 @@ impl AccountMutation {
     async fn create_user(
         &self,
         ctx: &Context<'_>,
-        input: CreateUserInput,
+        #[graphql(desc = "The fields of the operation.")] input: CreateUserInput,
     ) -> AppResult<CreateUserPayload> {
         let actor = actor(ctx)?;
         let mut roles = Vec::with_capacity(input.roles.len());

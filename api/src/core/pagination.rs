@@ -2,10 +2,9 @@
 //! `pageInfo`, `totalCount`. Cursors are opaque strings (a versioned keyset position,
 //! base64url-encoded), so that a sort order other than the id can come later.
 
-use async_graphql::{
-    OutputType, SimpleObject,
-    connection::{Connection, Edge, EmptyFields},
-};
+use std::borrow::Cow;
+
+use async_graphql::{Object, OutputType, TypeName, connection::PageInfo};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
@@ -17,13 +16,76 @@ use crate::core::error::AppResult;
 pub const DEFAULT_PAGE: i32 = 20;
 pub const MAX_PAGE: i32 = 100;
 
-#[derive(SimpleObject)]
-pub struct ConnectionFields {
-    /// Number of items matching the filters, over all pages.
-    pub total_count: u64,
+/// A page of a list (a Relay connection), named after its items: `WishConnection`, ...
+pub struct Conn<N> {
+    edges: Vec<ConnEdge<N>>,
+    has_previous_page: bool,
+    has_next_page: bool,
+    total_count: u64,
 }
 
-pub type Conn<N> = Connection<String, N, ConnectionFields, EmptyFields>;
+/// One item of a page with its cursor, named after its items: `WishEdge`, ...
+pub struct ConnEdge<N> {
+    cursor: String,
+    node: N,
+}
+
+impl<N: OutputType> TypeName for Conn<N> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Connection", N::type_name()).into()
+    }
+}
+
+impl<N: OutputType> TypeName for ConnEdge<N> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Edge", N::type_name()).into()
+    }
+}
+
+/// A page of a list: its items (`nodes`, or `edges` with a cursor each), whether more
+/// follow, and the number of items over all pages. Ask for the next page with
+/// `first` and `after: pageInfo.endCursor`.
+#[Object(name_type)]
+impl<N: OutputType> Conn<N> {
+    /// The items of this page with their cursors.
+    async fn edges(&self) -> &[ConnEdge<N>] {
+        &self.edges
+    }
+
+    /// The items of this page.
+    async fn nodes(&self) -> Vec<&N> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+
+    /// Where this page starts and ends, and whether more pages follow.
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_previous_page: self.has_previous_page,
+            has_next_page: self.has_next_page,
+            start_cursor: self.edges.first().map(|e| e.cursor.clone()),
+            end_cursor: self.edges.last().map(|e| e.cursor.clone()),
+        }
+    }
+
+    /// Number of items matching the filters, over all pages.
+    async fn total_count(&self) -> u64 {
+        self.total_count
+    }
+}
+
+/// An item of a page and its cursor.
+#[Object(name_type)]
+impl<N: OutputType> ConnEdge<N> {
+    /// The item.
+    async fn node(&self) -> &N {
+        &self.node
+    }
+
+    /// The opaque position of this item: pass it as `after` to get the items that follow.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+}
 
 /// Checked paging arguments.
 #[derive(Clone, Copy, Debug)]
@@ -128,14 +190,16 @@ where
     let mut rows = q.limit(page.first + 1).all(db).await?;
     let has_next = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
-    let mut conn = Connection::with_additional_fields(
-        page.after.is_some(),
-        has_next,
-        ConnectionFields { total_count: total },
-    );
-    conn.edges.extend(
-        rows.into_iter()
-            .map(|m| Edge::new(encode_cursor(id_of(&m)), node(m))),
-    );
-    Ok(conn)
+    Ok(Conn {
+        edges: rows
+            .into_iter()
+            .map(|m| ConnEdge {
+                cursor: encode_cursor(id_of(&m)),
+                node: node(m),
+            })
+            .collect(),
+        has_previous_page: page.after.is_some(),
+        has_next_page: has_next,
+        total_count: total,
+    })
 }

@@ -8,6 +8,8 @@ use chrono::NaiveDate;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date(pub NaiveDate);
 
+/// A calendar date, written `YYYY-MM-DD` (days are counted in China Standard Time,
+/// Asia/Shanghai), e.g. `2026-11-29`.
 #[Scalar(
     name = "Date",
     specified_by_url = "https://scalars.graphql.org/andimarek/local-date.html"
@@ -38,6 +40,8 @@ impl From<NaiveDate> for Date {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(pub chrono::DateTime<chrono::Utc>);
 
+/// An instant, written in RFC 3339 with at most millisecond precision, in UTC
+/// (`2026-11-29T00:30:00.000Z`); any offset is read (`2026-11-29T08:30:00.000+08:00`).
 #[Scalar(
     name = "DateTime",
     specified_by_url = "https://scalars.graphql.org/andimarek/date-time.html"

@@ -17,16 +17,23 @@ use crate::schedule::schema::ShiftSignup;
 use crate::wish::events::{WishChanged, WishEventKind};
 use crate::wish::schema::Wish;
 
+/// Something that happened to a wish.
 #[derive(SimpleObject)]
 pub struct WishEvent {
+    /// What happened.
     pub kind: WishEventKind,
+    /// The wish after it.
     pub wish: Wish,
 }
 
+/// Something that happened on a shift.
 #[derive(SimpleObject)]
 pub struct ShiftEvent {
+    /// What happened.
     pub kind: ShiftEventKind,
+    /// The shift.
     pub shift: Shift,
+    /// The sign-up concerned.
     pub signup: ShiftSignup,
 }
 
@@ -52,7 +59,7 @@ impl SubscriptionRoot {
     async fn wish_events(
         &self,
         ctx: &Context<'_>,
-        community_id: ID,
+        #[graphql(desc = "Only events of this community.")] community_id: ID,
     ) -> Result<impl Stream<Item = WishEvent>> {
         let community = parse_id("communityId", &community_id)?;
         let st = state(ctx)?.clone();
@@ -100,7 +107,7 @@ impl SubscriptionRoot {
     async fn shift_events(
         &self,
         ctx: &Context<'_>,
-        slot_id: ID,
+        #[graphql(desc = "Only events of shifts of this slot.")] slot_id: ID,
     ) -> Result<impl Stream<Item = ShiftEvent>> {
         let slot = parse_id("slotId", &slot_id)?;
         let st = state(ctx)?.clone();

@@ -23,6 +23,7 @@ use crate::{
         scalars::Date,
     },
 };
+/// What a grid covers.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::grid::GridKind")]
 pub enum GridKind {
@@ -34,6 +35,7 @@ pub enum GridKind {
     Micro,
 }
 
+/// A post on a grid's staff.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::grid_staff::StaffRole")]
 pub enum StaffRole {
@@ -45,6 +47,7 @@ pub enum StaffRole {
     Auxiliary,
 }
 
+/// What kind of organisation.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::organization::OrganizationKind")]
 pub enum OrganizationKind {
@@ -75,22 +78,30 @@ pub enum OrganizationKind {
 /// 街道
 pub struct Street(pub street::Model);
 
+/// A street (街道), the level above communities.
 #[Object]
 impl Street {
+    /// The id of the street.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// A contact phone number.
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
     }
+    /// The street's communities.
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn communities(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<Community>> {
         let page = Page::new(ctx, first, after.as_deref())?;
@@ -111,11 +122,14 @@ impl Street {
 /// 社区
 pub struct Community(pub community::Model);
 
+/// A community (社区) of a street, with its grids and organisations.
 #[Object]
 impl Community {
+    /// The id of the community.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The name.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -123,9 +137,11 @@ impl Community {
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
     }
+    /// The address.
     async fn address(&self) -> Option<&str> {
         self.0.address.as_deref()
     }
+    /// The street it belongs to.
     async fn street(&self, ctx: &Context<'_>) -> AppResult<Street> {
         loader(ctx)?
             .load_one(StreetKey(self.0.street_id))
@@ -138,8 +154,11 @@ impl Community {
     async fn grids(
         &self,
         ctx: &Context<'_>,
-        kind: Option<GridKind>,
-        first: Option<i32>,
+        #[graphql(desc = "Only items of this kind.")] kind: Option<GridKind>,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<Grid>> {
         let page = Page::new(ctx, first, after.as_deref())?;
@@ -168,14 +187,18 @@ pub fn grid_filter(
 /// 网格: a comprehensive or dedicated grid, or a micro-grid inside one.
 pub struct Grid(pub grid::Model);
 
+/// A grid (网格) of a community, or a micro-grid inside a grid, with its staff.
 #[Object]
 impl Grid {
+    /// The id of the grid.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The kind.
     async fn kind(&self) -> GridKind {
         self.0.kind.into()
     }
@@ -183,12 +206,15 @@ impl Grid {
     async fn households(&self) -> i32 {
         self.0.households
     }
+    /// A free-text description.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
+    /// When it was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
     }
+    /// The community of the grid.
     async fn community(&self, ctx: &Context<'_>) -> AppResult<Community> {
         loader(ctx)?
             .load_one(CommunityKey(self.0.community_id))
@@ -203,6 +229,7 @@ impl Grid {
             Some(p) => Ok(loader(ctx)?.load_one(GridKey(p)).await?.map(Grid)),
         }
     }
+    /// Micro-grids inside this grid.
     async fn micro_grids(&self, ctx: &Context<'_>) -> AppResult<Vec<Grid>> {
         let rows = loader(ctx)?
             .load_one(MicroGridsOf(self.0.id))
@@ -248,7 +275,10 @@ impl Grid {
     async fn registered_members(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<crate::nodes::registration::GridRegistration>> {
         let v = crate::graphql::context::actor(ctx)?;
@@ -276,20 +306,26 @@ impl Grid {
 /// A post in a grid.
 pub struct GridStaff(pub grid_staff::Model);
 
+/// A post on a grid's staff: who, which role, from when to when.
 #[Object]
 impl GridStaff {
+    /// The id of the grid staff.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The role.
     async fn role(&self) -> StaffRole {
         self.0.role.into()
     }
+    /// First day on the post.
     async fn start_date(&self) -> Date {
         Date(self.0.start_date)
     }
+    /// Last day on the post; null while it lasts.
     async fn end_date(&self) -> Option<Date> {
         self.0.end_date.map(Date)
     }
+    /// The person on the post.
     async fn user(&self, ctx: &Context<'_>) -> AppResult<User> {
         loader(ctx)?
             .load_one(UserKey(self.0.user_id))
@@ -297,6 +333,7 @@ impl GridStaff {
             .map(User::new)
             .ok_or_else(|| AppError::internal("post without user"))
     }
+    /// The grid.
     async fn grid(&self, ctx: &Context<'_>) -> AppResult<Grid> {
         loader(ctx)?
             .load_one(GridKey(self.0.grid_id))
@@ -309,14 +346,18 @@ impl GridStaff {
 /// A party organisation or a unit.
 pub struct Organization(pub organization::Model);
 
+/// An organisation: a party organisation, a company, a school, a street department or a social group.
 #[Object]
 impl Organization {
+    /// The id of the organization.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The kind.
     async fn kind(&self) -> OrganizationKind {
         self.0.kind.into()
     }
@@ -324,6 +365,7 @@ impl Organization {
     async fn is_party_organization(&self) -> bool {
         self.0.kind.is_party()
     }
+    /// The organisation it belongs to.
     async fn parent(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         match self.0.parent_id {
             None => Ok(None),
@@ -333,6 +375,7 @@ impl Organization {
                 .map(Organization)),
         }
     }
+    /// Organisations that belong to it.
     async fn children(&self, ctx: &Context<'_>) -> AppResult<Vec<Organization>> {
         let rows = loader(ctx)?
             .load_one(ChildOrganizationsOf(self.0.id))

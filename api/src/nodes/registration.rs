@@ -12,23 +12,31 @@ use super::{
     user::User,
 };
 use crate::{core::error::AppError, graphql::context::loader};
+/// Where a registration stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::grid_registration::RegistrationStatus")]
 pub enum RegistrationStatus {
+    /// Waiting for review.
     Pending,
+    /// Approved.
     Approved,
+    /// Rejected.
     Rejected,
+    /// Withdrawn by the member.
     Withdrawn,
 }
 
 /// A party member's registration with a community.
 pub struct GridRegistration(pub grid_registration::Model);
 
+/// A party member's registration with the community where they live (在职党员社区报到).
 #[Object]
 impl GridRegistration {
+    /// The id of the grid registration.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The party member who registered.
     async fn member(&self, ctx: &Context<'_>) -> AppResult<User> {
         loader(ctx)?
             .load_one(UserKey(self.0.member_id))
@@ -36,6 +44,7 @@ impl GridRegistration {
             .map(User::new)
             .ok_or_else(|| AppError::internal("registration without member"))
     }
+    /// The community they registered with.
     async fn community(&self, ctx: &Context<'_>) -> AppResult<Community> {
         loader(ctx)?
             .load_one(CommunityKey(self.0.community_id))
@@ -50,6 +59,7 @@ impl GridRegistration {
             Some(g) => Ok(loader(ctx)?.load_one(GridKey(g)).await?.map(Grid)),
         }
     }
+    /// The member's own party organisation, if it is in the system.
     async fn home_organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         match self.0.home_organization_id {
             None => Ok(None),
@@ -59,6 +69,7 @@ impl GridRegistration {
                 .map(Organization)),
         }
     }
+    /// The name of the member's own party organisation.
     async fn home_organization_name(&self) -> &str {
         &self.0.home_organization_name
     }
@@ -66,9 +77,11 @@ impl GridRegistration {
     async fn service_kinds(&self) -> Vec<String> {
         serde_json::from_str(&self.0.service_kinds).unwrap_or_default()
     }
+    /// The member's note.
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
     }
+    /// Its status.
     async fn status(&self) -> RegistrationStatus {
         self.0.status.into()
     }
@@ -76,18 +89,22 @@ impl GridRegistration {
     async fn review_reason(&self) -> Option<&str> {
         self.0.review_reason.as_deref()
     }
+    /// Who reviewed it.
     async fn reviewed_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         match self.0.reviewed_by {
             None => Ok(None),
             Some(u) => Ok(loader(ctx)?.load_one(UserKey(u)).await?.map(User::new)),
         }
     }
+    /// When it was reviewed.
     async fn reviewed_at(&self) -> Option<Timestamp> {
         self.0.reviewed_at.map(Timestamp)
     }
+    /// When it was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
     }
+    /// When it last changed.
     async fn updated_at(&self) -> Timestamp {
         Timestamp(self.0.updated_at)
     }

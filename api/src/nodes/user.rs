@@ -18,6 +18,7 @@ use crate::{
     graphql::context::{loader, viewer},
 };
 
+/// A role that grants rights.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::role_assignment::Role")]
 pub enum Role {
@@ -92,12 +93,15 @@ pub async fn access_to(ctx: &Context<'_>, person_id: i64) -> AppResult<Access> {
     ))
 }
 
+/// A person with an account. Name and phone are shown in full only to those the person rule allows (the person, staff of their community, grid workers of their grid); others see them masked.
 #[Object]
 impl User {
+    /// The id of the user.
     async fn id(&self) -> ID {
         ID(self.model.id.to_string())
     }
 
+    /// The login name.
     async fn username(&self) -> &str {
         &self.model.username
     }
@@ -107,6 +111,7 @@ impl User {
         Ok(self.access(ctx).await?.name(&self.model.display_name))
     }
 
+    /// A picture of the person.
     async fn avatar_url(&self) -> Option<&str> {
         self.model.avatar_url.as_deref()
     }
@@ -119,10 +124,12 @@ impl User {
         Ok(Some(self.access(ctx).await?.phone(phone)))
     }
 
+    /// Whether the account may log in.
     async fn active(&self) -> bool {
         self.model.active
     }
 
+    /// When it was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.model.created_at)
     }
@@ -143,12 +150,15 @@ impl User {
 /// One role of a user and its scope.
 pub struct RoleAssignment(pub role_assignment::Model);
 
+/// A role held by a person, and where it applies.
 #[Object]
 impl RoleAssignment {
+    /// The role.
     async fn role(&self) -> Role {
         self.0.role.into()
     }
 
+    /// The community where it applies, if limited to one.
     async fn community(&self, ctx: &Context<'_>) -> AppResult<Option<Community>> {
         match self.0.community_id {
             None => Ok(None),
@@ -156,6 +166,7 @@ impl RoleAssignment {
         }
     }
 
+    /// The grid where it applies, if limited to one.
     async fn grid(&self, ctx: &Context<'_>) -> AppResult<Option<Grid>> {
         match self.0.grid_id {
             None => Ok(None),
@@ -163,6 +174,7 @@ impl RoleAssignment {
         }
     }
 
+    /// The organisation where it applies (a unit representative).
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         match self.0.organization_id {
             None => Ok(None),

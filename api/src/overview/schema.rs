@@ -15,37 +15,56 @@ use crate::overview::rules as svc;
 /// Grids of one kind and their households.
 #[derive(SimpleObject)]
 pub struct GridKindCount {
+    /// The grid kind.
     pub kind: GridKind,
+    /// Grids of this kind.
     pub grids: i64,
+    /// Households in grids of this kind.
     pub households: i64,
 }
 
 /// Current grid posts of one role.
 #[derive(SimpleObject)]
 pub struct StaffRoleCount {
+    /// The post.
     pub role: StaffRole,
+    /// People on it.
     pub count: i64,
 }
 
 /// Wishes that read as one status today (EXPIRED included).
 #[derive(SimpleObject)]
 pub struct WishStatusCount {
+    /// The status.
     pub status: WishStatus,
+    /// Wishes in it.
     pub count: i64,
 }
 
+/// A community's dashboard figures.
 #[derive(SimpleObject)]
 pub struct Overview {
+    /// The community.
     pub community: Community,
+    /// Grids per kind, with their households (micro-grids counted as their own kind).
     pub grids: Vec<GridKindCount>,
+    /// Households in all grids.
     pub total_households: i64,
+    /// Current grid staff per post.
     pub staff: Vec<StaffRoleCount>,
+    /// Party members registered with the community (approved).
     pub registered_members: i64,
+    /// Agreements that concern the community, per status and kind.
     pub agreements: AgreementStatistics,
+    /// Wishes per status (EXPIRED counted as its own status).
     pub wishes: Vec<WishStatusCount>,
+    /// Wishes fulfilled since the first of this month.
     pub wishes_fulfilled_this_month: i64,
+    /// Moral-bank points earned since the first of this month.
     pub points_earned_this_month: i64,
+    /// Moral-bank points redeemed since the first of this month.
     pub points_redeemed_this_month: i64,
+    /// Volunteer hours served since the first of this month.
     pub volunteer_hours_this_month: f64,
 }
 
@@ -55,7 +74,11 @@ pub struct OverviewQuery;
 #[Object]
 impl OverviewQuery {
     /// A community's figures for dashboards, computed in a bounded number of SQL statements.
-    async fn overview(&self, ctx: &Context<'_>, community_id: ID) -> AppResult<Overview> {
+    async fn overview(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The community.")] community_id: ID,
+    ) -> AppResult<Overview> {
         let id = parse_id("communityId", &community_id)?;
         let o = svc::overview(db(ctx)?, id).await?;
         let expired = o.wishes_expired;

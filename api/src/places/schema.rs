@@ -34,6 +34,7 @@ pub struct ContactCard {
     pub community_model: community::Model,
     /// Whether phones are shown whole to this caller.
     pub phones_visible: bool,
+    /// The grid leader.
     pub leader: Option<ContactPerson>,
     /// Grid workers and auxiliaries.
     pub workers: Vec<ContactPerson>,
@@ -41,9 +42,11 @@ pub struct ContactCard {
 
 #[ComplexObject]
 impl ContactCard {
+    /// The grid.
     async fn grid(&self) -> Grid {
         Grid(self.grid_model.clone())
     }
+    /// The grid's community.
     async fn community(&self) -> Community {
         Community(self.community_model.clone())
     }
@@ -53,93 +56,133 @@ impl ContactCard {
     }
 }
 
+/// A person to contact, as shown on a grid's contact card.
 #[derive(SimpleObject)]
 pub struct ContactPerson {
+    /// The name.
     pub name: String,
+    /// The post.
     pub role: StaffRole,
+    /// A photo of the person.
     pub photo_url: Option<String>,
     /// Whole for users of the community, masked (138****5678) otherwise.
     pub phone: Option<String>,
 }
 
+/// A new street (街道).
 #[derive(InputObject)]
 pub struct CreateStreetInput {
+    /// The name.
     pub name: String,
+    /// A contact phone number.
     pub phone: Option<String>,
 }
 
+/// The new street.
 #[derive(SimpleObject)]
 pub struct CreateStreetPayload {
+    /// The street it belongs to.
     pub street: Street,
 }
 
+/// A new community of a street.
 #[derive(InputObject)]
 pub struct CreateCommunityInput {
     /// Optional when there is only one street.
     pub street_id: Option<ID>,
+    /// The name.
     pub name: String,
+    /// A contact phone number.
     pub phone: Option<String>,
+    /// The address.
     pub address: Option<String>,
 }
 
+/// The new community.
 #[derive(SimpleObject)]
 pub struct CreateCommunityPayload {
+    /// The community it belongs to.
     pub community: Community,
 }
 
+/// A new grid of a community.
 #[derive(InputObject)]
 pub struct CreateGridInput {
+    /// The community.
     pub community_id: ID,
     /// Required for MICRO grids: the grid they belong to.
     pub parent_id: Option<ID>,
+    /// The name.
     pub name: String,
+    /// What the grid covers.
     pub kind: GridKind,
+    /// Households in the grid.
     #[graphql(default)]
     pub households: i32,
+    /// A free-text description.
     pub description: Option<String>,
 }
 
+/// The new grid.
 #[derive(SimpleObject)]
 pub struct CreateGridPayload {
+    /// The grid it belongs to.
     pub grid: Grid,
 }
 
+/// A person to put on a grid's staff.
 #[derive(InputObject)]
 pub struct AssignGridStaffInput {
+    /// The grid.
     pub grid_id: ID,
+    /// The person.
     pub user_id: ID,
+    /// The post.
     pub role: StaffRole,
     /// Defaults to today (Asia/Shanghai).
     pub start_date: Option<Date>,
 }
 
+/// The new staff post.
 #[derive(SimpleObject)]
 pub struct AssignGridStaffPayload {
+    /// The staff post.
     pub staff: GridStaff,
 }
 
+/// The staff post to end.
 #[derive(InputObject)]
 pub struct EndGridStaffInput {
+    /// The staff post.
     pub staff_id: ID,
     /// Defaults to today (Asia/Shanghai).
     pub end_date: Option<Date>,
 }
 
+/// The ended staff post.
 #[derive(SimpleObject)]
 pub struct EndGridStaffPayload {
+    /// The staff post.
     pub staff: GridStaff,
 }
 
+/// A new organisation (a party organisation, a unit, a department).
 #[derive(InputObject)]
 pub struct CreateOrganizationInput {
+    /// The name.
     pub name: String,
+    /// What kind of organisation.
     pub kind: OrganizationKind,
+    /// The organisation it belongs to, if any.
     pub parent_id: Option<ID>,
+    /// The community it is in, if one.
     pub community_id: Option<ID>,
 }
 
+/// The new organisation.
 #[derive(SimpleObject)]
 pub struct CreateOrganizationPayload {
+    /// The organisation.
     pub organization: Organization,
 }
 
@@ -148,11 +191,15 @@ pub struct GridQuery;
 
 #[Object]
 impl GridQuery {
+    /// Streets, in id order.
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn streets(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<Street>> {
         let page = Page::new(ctx, first, after.as_deref())?;
@@ -168,12 +215,16 @@ impl GridQuery {
         .await?)
     }
 
+    /// Communities, in id order.
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn communities(
         &self,
         ctx: &Context<'_>,
-        street_id: Option<ID>,
-        first: Option<i32>,
+        #[graphql(desc = "Only items of this street.")] street_id: Option<ID>,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<Community>> {
         let page = Page::new(ctx, first, after.as_deref())?;
@@ -193,7 +244,12 @@ impl GridQuery {
         .await?)
     }
 
-    async fn community(&self, ctx: &Context<'_>, id: ID) -> AppResult<Community> {
+    /// A community by id.
+    async fn community(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the community.")] id: ID,
+    ) -> AppResult<Community> {
         let id = parse_id("id", &id)?;
         Ok(Community(
             get::<community::Entity, _>(db(ctx)?, id, "社区不存在").await?,
@@ -205,10 +261,13 @@ impl GridQuery {
     async fn grids(
         &self,
         ctx: &Context<'_>,
-        community_id: Option<ID>,
-        kind: Option<GridKind>,
-        parent_id: Option<ID>,
-        first: Option<i32>,
+        #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
+        #[graphql(desc = "Only items of this kind.")] kind: Option<GridKind>,
+        #[graphql(desc = "Only items inside this parent.")] parent_id: Option<ID>,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<Grid>> {
         let page = Page::new(ctx, first, after.as_deref())?;
@@ -222,7 +281,12 @@ impl GridQuery {
         )
     }
 
-    async fn grid(&self, ctx: &Context<'_>, id: ID) -> AppResult<Grid> {
+    /// A grid by id.
+    async fn grid(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the grid.")] id: ID,
+    ) -> AppResult<Grid> {
         let id = parse_id("id", &id)?;
         Ok(Grid(
             get::<grid::Entity, _>(db(ctx)?, id, "网格不存在").await?,
@@ -230,7 +294,11 @@ impl GridQuery {
     }
 
     /// 连心卡 of a grid: leader and workers with phones, and the community's phone.
-    async fn contact_card(&self, ctx: &Context<'_>, grid_id: ID) -> AppResult<ContactCard> {
+    async fn contact_card(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The grid.")] grid_id: ID,
+    ) -> AppResult<ContactCard> {
         let grid_id = parse_id("gridId", &grid_id)?;
         let card = svc::contact_card(db(ctx)?, grid_id).await?;
         let access = policy::contact_card(viewer(ctx).user(), card.community.id);
@@ -265,11 +333,14 @@ impl GridQuery {
     async fn organizations(
         &self,
         ctx: &Context<'_>,
-        kind: Option<OrganizationKind>,
-        community_id: Option<ID>,
-        parent_id: Option<ID>,
-        party_only: Option<bool>,
-        first: Option<i32>,
+        #[graphql(desc = "Only items of this kind.")] kind: Option<OrganizationKind>,
+        #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
+        #[graphql(desc = "Only items inside this parent.")] parent_id: Option<ID>,
+        #[graphql(desc = "Only party organisations.")] party_only: Option<bool>,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<Organization>> {
         use entity::organization::OrganizationKind as K;
@@ -305,7 +376,12 @@ impl GridQuery {
         .await?)
     }
 
-    async fn organization(&self, ctx: &Context<'_>, id: ID) -> AppResult<Organization> {
+    /// An organisation by id.
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the organization.")] id: ID,
+    ) -> AppResult<Organization> {
         let id = parse_id("id", &id)?;
         Ok(Organization(
             get::<organization::Entity, _>(db(ctx)?, id, "组织不存在").await?,
@@ -322,7 +398,7 @@ impl GridMutation {
     async fn create_street(
         &self,
         ctx: &Context<'_>,
-        input: CreateStreetInput,
+        #[graphql(desc = "The fields of the operation.")] input: CreateStreetInput,
     ) -> AppResult<CreateStreetPayload> {
         let actor = actor(ctx)?;
         let street =
@@ -336,7 +412,7 @@ impl GridMutation {
     async fn create_community(
         &self,
         ctx: &Context<'_>,
-        input: CreateCommunityInput,
+        #[graphql(desc = "The fields of the operation.")] input: CreateCommunityInput,
     ) -> AppResult<CreateCommunityPayload> {
         let actor = actor(ctx)?;
         let community = svc::create_community(
@@ -359,7 +435,7 @@ impl GridMutation {
     async fn create_grid(
         &self,
         ctx: &Context<'_>,
-        input: CreateGridInput,
+        #[graphql(desc = "The fields of the operation.")] input: CreateGridInput,
     ) -> AppResult<CreateGridPayload> {
         let actor = actor(ctx)?;
         let grid = svc::create_grid(
@@ -383,7 +459,7 @@ impl GridMutation {
     async fn assign_grid_staff(
         &self,
         ctx: &Context<'_>,
-        input: AssignGridStaffInput,
+        #[graphql(desc = "The fields of the operation.")] input: AssignGridStaffInput,
     ) -> AppResult<AssignGridStaffPayload> {
         let actor = actor(ctx)?;
         let post = svc::assign_grid_staff(
@@ -406,7 +482,7 @@ impl GridMutation {
     async fn end_grid_staff(
         &self,
         ctx: &Context<'_>,
-        input: EndGridStaffInput,
+        #[graphql(desc = "The fields of the operation.")] input: EndGridStaffInput,
     ) -> AppResult<EndGridStaffPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("staffId", &input.staff_id)?;
@@ -420,7 +496,7 @@ impl GridMutation {
     async fn create_organization(
         &self,
         ctx: &Context<'_>,
-        input: CreateOrganizationInput,
+        #[graphql(desc = "The fields of the operation.")] input: CreateOrganizationInput,
     ) -> AppResult<CreateOrganizationPayload> {
         let actor = actor(ctx)?;
         let org = svc::create_organization(

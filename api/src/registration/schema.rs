@@ -16,8 +16,10 @@ use crate::graphql::context::parse_opt_id;
 use crate::nodes::registration::{GridRegistration, RegistrationStatus};
 use crate::registration::rules as svc;
 
+/// The community where a party member registers.
 #[derive(InputObject)]
 pub struct RegisterToGridInput {
+    /// The community.
     pub community_id: ID,
     /// Preferred grid; staff assign the grid on approval.
     pub grid_id: Option<ID>,
@@ -27,18 +29,25 @@ pub struct RegisterToGridInput {
     pub home_organization_name: Option<String>,
     /// Kinds of service offered, e.g. 政策宣传, 邻里互助, 学业辅导.
     pub service_kinds: Vec<String>,
+    /// A note.
     pub note: Option<String>,
 }
 
+/// A reviewer's decision.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ReviewDecision {
+    /// Approve.
     Approve,
+    /// Reject.
     Reject,
 }
 
+/// A reviewer's decision on a registration.
 #[derive(InputObject)]
 pub struct ReviewGridRegistrationInput {
+    /// The registration.
     pub registration_id: ID,
+    /// Approve or reject.
     pub decision: ReviewDecision,
     /// The grid to assign when approving (defaults to the member's preferred grid).
     pub grid_id: Option<ID>,
@@ -46,14 +55,19 @@ pub struct ReviewGridRegistrationInput {
     pub reason: Option<String>,
 }
 
+/// A registration that its member withdraws.
 #[derive(InputObject)]
 pub struct WithdrawGridRegistrationInput {
+    /// The registration.
     pub registration_id: ID,
+    /// Why (shown to the people concerned).
     pub reason: Option<String>,
 }
 
+/// The registration after the change.
 #[derive(SimpleObject)]
 pub struct GridRegistrationPayload {
+    /// The registration.
     pub registration: GridRegistration,
 }
 
@@ -68,10 +82,13 @@ impl RegistrationQuery {
     async fn grid_registrations(
         &self,
         ctx: &Context<'_>,
-        community_id: Option<ID>,
-        grid_id: Option<ID>,
-        status: Option<RegistrationStatus>,
-        first: Option<i32>,
+        #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
+        #[graphql(desc = "Only items of this grid.")] grid_id: Option<ID>,
+        #[graphql(desc = "Only items in this status.")] status: Option<RegistrationStatus>,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<GridRegistration>> {
         let actor = actor(ctx)?;
@@ -112,7 +129,7 @@ impl RegistrationMutation {
     async fn register_to_grid(
         &self,
         ctx: &Context<'_>,
-        input: RegisterToGridInput,
+        #[graphql(desc = "The fields of the operation.")] input: RegisterToGridInput,
     ) -> AppResult<GridRegistrationPayload> {
         let actor = actor(ctx)?;
         let reg = svc::register(
@@ -140,7 +157,7 @@ impl RegistrationMutation {
     async fn review_grid_registration(
         &self,
         ctx: &Context<'_>,
-        input: ReviewGridRegistrationInput,
+        #[graphql(desc = "The fields of the operation.")] input: ReviewGridRegistrationInput,
     ) -> AppResult<GridRegistrationPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("registrationId", &input.registration_id)?;
@@ -164,7 +181,7 @@ impl RegistrationMutation {
     async fn withdraw_grid_registration(
         &self,
         ctx: &Context<'_>,
-        input: WithdrawGridRegistrationInput,
+        #[graphql(desc = "The fields of the operation.")] input: WithdrawGridRegistrationInput,
     ) -> AppResult<GridRegistrationPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("registrationId", &input.registration_id)?;

@@ -5,8 +5,11 @@ use serde::{Deserialize, Serialize};
 /// What happened to a sign-up.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
 pub enum ShiftEventKind {
+    /// A student signed up.
     SignedUp,
+    /// A sign-up was cancelled.
     Cancelled,
+    /// A student checked in.
     CheckedIn,
 }
 

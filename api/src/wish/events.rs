@@ -5,11 +5,17 @@ use serde::{Deserialize, Serialize};
 /// What happened to a wish.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
 pub enum WishEventKind {
+    /// Published on the wall.
     Published,
+    /// Claimed by a party member.
     Claimed,
+    /// Given up by its claimant.
     Released,
+    /// Reported fulfilled.
     Fulfilled,
+    /// Confirmed by the beneficiary or staff.
     Confirmed,
+    /// Cancelled.
     Cancelled,
 }
 

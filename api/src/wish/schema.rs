@@ -34,6 +34,7 @@ use crate::wish::policy;
 use crate::wish::rules as svc;
 use crate::wish::rules::EffectiveStatus;
 
+/// What a wish asks for.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::wish::WishCategory")]
 pub enum WishCategory {
@@ -43,17 +44,26 @@ pub enum WishCategory {
     Service,
     /// 陪伴
     Companionship,
+    /// Anything else.
     Other,
 }
 
+/// Where a wish is in its life.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum WishStatus {
+    /// Submitted, waiting for review.
     PendingReview,
+    /// On the wish wall, open to claim.
     Published,
+    /// Claimed by a party member.
     Claimed,
+    /// Reported fulfilled, waiting for confirmation.
     Fulfilled,
+    /// Confirmed: done.
     Confirmed,
+    /// Rejected in review.
     Rejected,
+    /// Cancelled.
     Cancelled,
     /// Past its deadline and not fulfilled.
     Expired,
@@ -91,12 +101,17 @@ impl WishStatus {
     }
 }
 
+/// Where a claim of a wish stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::wish_claim::ClaimStatus")]
 pub enum ClaimStatus {
+    /// The member holds the wish.
     Active,
+    /// The member gave it up.
     Released,
+    /// The wish was fulfilled under this claim.
     Completed,
+    /// The wish was cancelled while claimed.
     Cancelled,
 }
 
@@ -117,17 +132,22 @@ impl Wish {
     }
 }
 
+/// A micro-wish (微心愿) of a resident. The beneficiary's full name, phone and address are shown only to staff of the community, grid workers of the grid, the beneficiary and the submitter; the current claimant sees the full name; everyone else a masked name (王**).
 #[Object]
 impl Wish {
+    /// The id of the wish.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The title.
     async fn title(&self) -> &str {
         &self.0.title
     }
+    /// A free-text description.
     async fn description(&self) -> &str {
         &self.0.description
     }
+    /// The category.
     async fn category(&self) -> WishCategory {
         self.0.category.into()
     }
@@ -139,9 +159,11 @@ impl Wish {
     async fn estimated_value(&self) -> i32 {
         self.0.estimated_value
     }
+    /// The day by which the wish should be fulfilled; after it an unfulfilled wish reads as EXPIRED.
     async fn deadline(&self) -> Option<Date> {
         self.0.deadline.map(Date)
     }
+    /// The community of the wish.
     async fn community(&self, ctx: &Context<'_>) -> AppResult<Community> {
         loader(ctx)?
             .load_one(CommunityKey(self.0.community_id))
@@ -149,6 +171,7 @@ impl Wish {
             .map(Community)
             .ok_or_else(|| AppError::internal("wish without community"))
     }
+    /// The grid of the wish.
     async fn grid(&self, ctx: &Context<'_>) -> AppResult<Grid> {
         loader(ctx)?
             .load_one(GridKey(self.0.grid_id))
@@ -214,12 +237,15 @@ impl Wish {
     async fn review_reason(&self) -> Option<&str> {
         self.0.review_reason.as_deref()
     }
+    /// When it was reviewed.
     async fn reviewed_at(&self) -> Option<Timestamp> {
         self.0.reviewed_at.map(Timestamp)
     }
+    /// The claimant's note on the fulfilment.
     async fn fulfil_note(&self) -> Option<&str> {
         self.0.fulfil_note.as_deref()
     }
+    /// Photos of the fulfilment.
     async fn photo_urls(&self) -> Vec<String> {
         self.0
             .fulfil_photos
@@ -227,6 +253,7 @@ impl Wish {
             .and_then(|p| serde_json::from_str(p).ok())
             .unwrap_or_default()
     }
+    /// When the claimant reported it fulfilled.
     async fn fulfilled_at(&self) -> Option<Timestamp> {
         self.0.fulfilled_at.map(Timestamp)
     }
@@ -234,18 +261,23 @@ impl Wish {
     async fn rating(&self) -> Option<i32> {
         self.0.rating
     }
+    /// The beneficiary's words on the fulfilment.
     async fn feedback(&self) -> Option<&str> {
         self.0.feedback.as_deref()
     }
+    /// When it was confirmed.
     async fn confirmed_at(&self) -> Option<Timestamp> {
         self.0.confirmed_at.map(Timestamp)
     }
+    /// Why it was cancelled.
     async fn cancel_reason(&self) -> Option<&str> {
         self.0.cancel_reason.as_deref()
     }
+    /// When it was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
     }
+    /// When it last changed.
     async fn updated_at(&self) -> Timestamp {
         Timestamp(self.0.updated_at)
     }
@@ -254,11 +286,14 @@ impl Wish {
 /// One claim of a wish.
 pub struct WishClaim(pub entity::wish_claim::Model);
 
+/// A party member's claim of a wish.
 #[Object]
 impl WishClaim {
+    /// The id of the wish claim.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The party member who claimed.
     async fn member(&self, ctx: &Context<'_>) -> AppResult<User> {
         loader(ctx)?
             .load_one(UserKey(self.0.member_id))
@@ -266,87 +301,122 @@ impl WishClaim {
             .map(User::new)
             .ok_or_else(|| AppError::internal("claim without member"))
     }
+    /// Its status.
     async fn status(&self) -> ClaimStatus {
         self.0.status.into()
     }
+    /// When it was claimed.
     async fn claimed_at(&self) -> Timestamp {
         Timestamp(self.0.claimed_at)
     }
+    /// When the claim ended.
     async fn ended_at(&self) -> Option<Timestamp> {
         self.0.ended_at.map(Timestamp)
     }
+    /// Why the claim was given up.
     async fn release_reason(&self) -> Option<&str> {
         self.0.release_reason.as_deref()
     }
 }
 
+/// A new micro-wish.
 #[derive(InputObject)]
 pub struct SubmitWishInput {
+    /// The grid.
     pub grid_id: ID,
+    /// The title.
     pub title: String,
+    /// A free-text description.
     pub description: String,
+    /// The category.
     pub category: WishCategory,
     /// In yuan; capped by configuration.
     #[graphql(default)]
     pub estimated_value: i32,
+    /// The day by which the wish should be fulfilled; after it an unfulfilled wish reads as EXPIRED.
     pub deadline: Option<Date>,
     /// For a grid worker submitting for a resident without the app (required then).
     pub beneficiary_name: Option<String>,
     /// A grid worker may name the beneficiary's account instead.
     pub beneficiary_user_id: Option<ID>,
+    /// The beneficiary's phone (personal data: shown only per the wish rule).
     pub beneficiary_phone: Option<String>,
+    /// The beneficiary's address (personal data: shown only per the wish rule).
     pub beneficiary_address: Option<String>,
 }
 
+/// A reviewer's decision on a submitted wish.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum WishDecision {
+    /// Publish it on the wish wall.
     Publish,
+    /// Reject it.
     Reject,
 }
 
+/// A reviewer's decision on a submitted wish.
 #[derive(InputObject)]
 pub struct ReviewWishInput {
+    /// The wish.
     pub wish_id: ID,
+    /// Publish or reject.
     pub decision: WishDecision,
     /// Required when rejecting.
     pub reason: Option<String>,
 }
 
+/// The wish to claim.
 #[derive(InputObject)]
 pub struct ClaimWishInput {
+    /// The wish.
     pub wish_id: ID,
 }
 
+/// A claim that its party member gives up, and why.
 #[derive(InputObject)]
 pub struct ReleaseWishClaimInput {
+    /// The wish.
     pub wish_id: ID,
+    /// Why (shown to the people concerned).
     pub reason: String,
 }
 
+/// A claimed wish that its claimant reports as fulfilled.
 #[derive(InputObject)]
 pub struct FulfillWishInput {
+    /// The wish.
     pub wish_id: ID,
+    /// What was done.
     pub note: String,
+    /// Addresses of photos of the fulfilment.
     #[graphql(default)]
     pub photo_urls: Vec<String>,
 }
 
+/// A fulfilled wish that the beneficiary or staff confirm.
 #[derive(InputObject)]
 pub struct ConfirmWishInput {
+    /// The wish.
     pub wish_id: ID,
     /// 1–5.
     pub rating: i32,
+    /// The beneficiary's words on the fulfilment.
     pub feedback: Option<String>,
 }
 
+/// A wish to cancel and why.
 #[derive(InputObject)]
 pub struct CancelWishInput {
+    /// The wish.
     pub wish_id: ID,
+    /// Why (shown to the people concerned).
     pub reason: Option<String>,
 }
 
+/// The wish after the change.
 #[derive(SimpleObject)]
 pub struct WishPayload {
+    /// The wish.
     pub wish: Wish,
 }
 
@@ -360,13 +430,16 @@ impl WishQuery {
     async fn wishes(
         &self,
         ctx: &Context<'_>,
-        community_id: Option<ID>,
-        grid_id: Option<ID>,
-        status: Option<WishStatus>,
-        category: Option<WishCategory>,
-        #[graphql(default)] claimed_by_me: bool,
-        #[graphql(default)] submitted_by_me: bool,
-        first: Option<i32>,
+        #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
+        #[graphql(desc = "Only items of this grid.")] grid_id: Option<ID>,
+        #[graphql(desc = "Only items in this status.")] status: Option<WishStatus>,
+        #[graphql(desc = "Only wishes of this category.")] category: Option<WishCategory>,
+        #[graphql(default, desc = "Only wishes the caller has claimed.")] claimed_by_me: bool,
+        #[graphql(default, desc = "Only wishes the caller submitted.")] submitted_by_me: bool,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<Wish>> {
         let page = Page::new(ctx, first, after.as_deref())?;
@@ -402,7 +475,11 @@ impl WishQuery {
     }
 
     /// One wish, with its claim history.
-    async fn wish(&self, ctx: &Context<'_>, id: ID) -> AppResult<Wish> {
+    async fn wish(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the wish.")] id: ID,
+    ) -> AppResult<Wish> {
         let id = parse_id("id", &id)?;
         let w = get::<wish::Entity, _>(db(ctx)?, id, "心愿不存在").await?;
         if !policy::scope(viewer(ctx).user()).admits(&w) {
@@ -421,7 +498,7 @@ impl WishMutation {
     async fn submit_wish(
         &self,
         ctx: &Context<'_>,
-        input: SubmitWishInput,
+        #[graphql(desc = "The fields of the operation.")] input: SubmitWishInput,
     ) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let w = svc::submit(
@@ -452,7 +529,7 @@ impl WishMutation {
     async fn review_wish(
         &self,
         ctx: &Context<'_>,
-        input: ReviewWishInput,
+        #[graphql(desc = "The fields of the operation.")] input: ReviewWishInput,
     ) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
@@ -469,7 +546,11 @@ impl WishMutation {
     }
 
     /// A party member claims a published wish (exactly one claimant at a time).
-    async fn claim_wish(&self, ctx: &Context<'_>, input: ClaimWishInput) -> AppResult<WishPayload> {
+    async fn claim_wish(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields of the operation.")] input: ClaimWishInput,
+    ) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
         let w = svc::claim(db(ctx)?, events(ctx)?, config(ctx)?, actor, id).await?;
@@ -480,7 +561,7 @@ impl WishMutation {
     async fn release_wish_claim(
         &self,
         ctx: &Context<'_>,
-        input: ReleaseWishClaimInput,
+        #[graphql(desc = "The fields of the operation.")] input: ReleaseWishClaimInput,
     ) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
@@ -492,7 +573,7 @@ impl WishMutation {
     async fn fulfill_wish(
         &self,
         ctx: &Context<'_>,
-        input: FulfillWishInput,
+        #[graphql(desc = "The fields of the operation.")] input: FulfillWishInput,
     ) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
@@ -512,7 +593,7 @@ impl WishMutation {
     async fn confirm_wish(
         &self,
         ctx: &Context<'_>,
-        input: ConfirmWishInput,
+        #[graphql(desc = "The fields of the operation.")] input: ConfirmWishInput,
     ) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
@@ -533,7 +614,7 @@ impl WishMutation {
     async fn cancel_wish(
         &self,
         ctx: &Context<'_>,
-        input: CancelWishInput,
+        #[graphql(desc = "The fields of the operation.")] input: CancelWishInput,
     ) -> AppResult<WishPayload> {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;

@@ -23,113 +23,164 @@ use crate::graphql::scalars::Date;
 #[allow(unused_imports)]
 use super::*;
 
+/// A new alliance.
 #[derive(InputObject)]
 pub struct CreateAllianceInput {
+    /// The name.
     pub name: String,
+    /// The organisation that leads the alliance.
     pub lead_organization_id: ID,
+    /// Whether it covers a street or a community.
     pub scope: AllianceScope,
     /// For STREET alliances (defaults to the only street).
     pub street_id: Option<ID>,
     /// For COMMUNITY alliances.
     pub community_id: Option<ID>,
+    /// A free-text description.
     pub description: Option<String>,
 }
 
+/// The alliance after the change.
 #[derive(SimpleObject)]
 pub struct AlliancePayload {
+    /// The alliance.
     pub alliance: Alliance,
 }
 
+/// An organisation to add to an alliance.
 #[derive(InputObject)]
 pub struct AddAllianceMemberInput {
+    /// The alliance.
     pub alliance_id: ID,
+    /// The organisation.
     pub organization_id: ID,
     /// Defaults to today.
     pub joined_on: Option<Date>,
 }
 
+/// An organisation that leaves an alliance.
 #[derive(InputObject)]
 pub struct LeaveAllianceInput {
+    /// The alliance.
     pub alliance_id: ID,
+    /// The organisation.
     pub organization_id: ID,
     /// Defaults to today.
     pub left_on: Option<Date>,
 }
 
+/// The membership after the change, and its alliance.
 #[derive(SimpleObject)]
 pub struct AllianceMemberPayload {
+    /// The membership.
     pub member: AllianceMember,
+    /// The alliance.
     pub alliance: Alliance,
 }
 
+/// The text of an agreement draft.
 #[derive(InputObject)]
 pub struct AgreementTextInput {
+    /// The title.
     pub title: String,
+    /// What it is about (one or more kinds).
     pub kinds: Vec<AgreementKind>,
     /// Two or more party organisations.
     pub party_ids: Vec<ID>,
+    /// What each party commits to, one item per line.
     pub commitments: Vec<String>,
+    /// The first day (inclusive).
     pub start_date: Date,
+    /// The last day (inclusive).
     pub end_date: Date,
+    /// The alliance.
     pub alliance_id: Option<ID>,
 }
 
+/// A new agreement draft.
 #[derive(InputObject)]
 pub struct ProposeAgreementInput {
+    /// The title.
     pub title: String,
+    /// What it is about (one or more kinds).
     pub kinds: Vec<AgreementKind>,
     /// Two or more party organisations.
     pub party_ids: Vec<ID>,
+    /// What each party commits to, one item per line.
     pub commitments: Vec<String>,
+    /// The first day (inclusive).
     pub start_date: Date,
+    /// The last day (inclusive).
     pub end_date: Date,
+    /// The alliance.
     pub alliance_id: Option<ID>,
     /// Save as DRAFT (editable) instead of proposing (text frozen). Default false.
     pub as_draft: Option<bool>,
 }
 
+/// New text for a draft.
 #[derive(InputObject)]
 pub struct UpdateAgreementDraftInput {
+    /// The agreement.
     pub agreement_id: ID,
+    /// The new text.
     pub text: AgreementTextInput,
 }
 
+/// The draft to submit for signatures.
 #[derive(InputObject)]
 pub struct SubmitAgreementDraftInput {
+    /// The agreement.
     pub agreement_id: ID,
 }
 
+/// The agreement that the caller's organisation signs.
 #[derive(InputObject)]
 pub struct SignAgreementInput {
+    /// The agreement.
     pub agreement_id: ID,
     /// The organisation signing; needed only for a rep of several parties.
     pub organization_id: Option<ID>,
 }
 
+/// An agreement to end early, and why.
 #[derive(InputObject)]
 pub struct TerminateAgreementInput {
+    /// The agreement.
     pub agreement_id: ID,
+    /// Why (kept with the agreement).
     pub reason: String,
 }
 
+/// An activity held under an agreement.
 #[derive(InputObject)]
 pub struct RecordAgreementActivityInput {
+    /// The agreement.
     pub agreement_id: ID,
+    /// The day it was held.
     pub held_on: Date,
+    /// The title.
     pub title: String,
+    /// How many took part.
     #[graphql(default)]
     pub participants: i32,
+    /// Notes.
     pub notes: Option<String>,
 }
 
+/// The agreement after the change.
 #[derive(SimpleObject)]
 pub struct AgreementPayload {
+    /// The agreement.
     pub agreement: Agreement,
 }
 
+/// The recorded activity and its agreement.
 #[derive(SimpleObject)]
 pub struct AgreementActivityPayload {
+    /// The recorded activity.
     pub activity: AgreementActivity,
+    /// The agreement.
     pub agreement: Agreement,
 }
 
@@ -167,10 +218,14 @@ impl AllianceQuery {
     async fn alliances(
         &self,
         ctx: &Context<'_>,
-        street_id: Option<ID>,
-        community_id: Option<ID>,
+        #[graphql(desc = "Only items of this street.")] street_id: Option<ID>,
+        #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
+        #[graphql(desc = "Only alliances this organisation is a current member of.")]
         member_organization_id: Option<ID>,
-        first: Option<i32>,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<Alliance>> {
         let page = Page::new(ctx, first, after.as_deref())?;
@@ -204,7 +259,12 @@ impl AllianceQuery {
         .await?)
     }
 
-    async fn alliance(&self, ctx: &Context<'_>, id: ID) -> AppResult<Alliance> {
+    /// An alliance by id.
+    async fn alliance(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the alliance.")] id: ID,
+    ) -> AppResult<Alliance> {
         let id = parse_id("id", &id)?;
         Ok(Alliance(
             get::<alliance::Entity, _>(db(ctx)?, id, "联盟不存在").await?,
@@ -217,12 +277,16 @@ impl AllianceQuery {
     async fn agreements(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only agreements this organisation is a party of.")]
         organization_id: Option<ID>,
-        kind: Option<AgreementKind>,
-        status: Option<AgreementStatus>,
-        alliance_id: Option<ID>,
-        active_on: Option<Date>,
-        first: Option<i32>,
+        #[graphql(desc = "Only items of this kind.")] kind: Option<AgreementKind>,
+        #[graphql(desc = "Only items in this status.")] status: Option<AgreementStatus>,
+        #[graphql(desc = "Only agreements of this alliance.")] alliance_id: Option<ID>,
+        #[graphql(desc = "Only agreements in force on this day.")] active_on: Option<Date>,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<Agreement>> {
         let page = Page::new(ctx, first, after.as_deref())?;
@@ -271,7 +335,12 @@ impl AllianceQuery {
         .await?)
     }
 
-    async fn agreement(&self, ctx: &Context<'_>, id: ID) -> AppResult<Agreement> {
+    /// An agreement by id (a draft only for its proposer).
+    async fn agreement(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the agreement.")] id: ID,
+    ) -> AppResult<Agreement> {
         let id = parse_id("id", &id)?;
         Ok(Agreement(
             get::<agreement::Entity, _>(db(ctx)?, id, "协议不存在").await?,
@@ -282,8 +351,8 @@ impl AllianceQuery {
     async fn agreement_statistics(
         &self,
         ctx: &Context<'_>,
-        street_id: Option<ID>,
-        community_id: Option<ID>,
+        #[graphql(desc = "Only items of this street.")] street_id: Option<ID>,
+        #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
     ) -> AppResult<AgreementStatistics> {
         let s = svc::statistics(
             db(ctx)?,
@@ -304,7 +373,7 @@ impl AllianceMutation {
     async fn create_alliance(
         &self,
         ctx: &Context<'_>,
-        input: CreateAllianceInput,
+        #[graphql(desc = "The fields of the operation.")] input: CreateAllianceInput,
     ) -> AppResult<AlliancePayload> {
         let me = actor(ctx)?;
         let a = svc::create_alliance(
@@ -329,7 +398,7 @@ impl AllianceMutation {
     async fn add_alliance_member(
         &self,
         ctx: &Context<'_>,
-        input: AddAllianceMemberInput,
+        #[graphql(desc = "The fields of the operation.")] input: AddAllianceMemberInput,
     ) -> AppResult<AllianceMemberPayload> {
         let me = actor(ctx)?;
         let alliance_id = parse_id("allianceId", &input.alliance_id)?;
@@ -352,7 +421,7 @@ impl AllianceMutation {
     async fn leave_alliance(
         &self,
         ctx: &Context<'_>,
-        input: LeaveAllianceInput,
+        #[graphql(desc = "The fields of the operation.")] input: LeaveAllianceInput,
     ) -> AppResult<AllianceMemberPayload> {
         let me = actor(ctx)?;
         let alliance_id = parse_id("allianceId", &input.alliance_id)?;
@@ -376,7 +445,7 @@ impl AllianceMutation {
     async fn propose_agreement(
         &self,
         ctx: &Context<'_>,
-        input: ProposeAgreementInput,
+        #[graphql(desc = "The fields of the operation.")] input: ProposeAgreementInput,
     ) -> AppResult<AgreementPayload> {
         let me = actor(ctx)?;
         let t = text(
@@ -398,7 +467,7 @@ impl AllianceMutation {
     async fn update_agreement_draft(
         &self,
         ctx: &Context<'_>,
-        input: UpdateAgreementDraftInput,
+        #[graphql(desc = "The fields of the operation.")] input: UpdateAgreementDraftInput,
     ) -> AppResult<AgreementPayload> {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;
@@ -422,7 +491,7 @@ impl AllianceMutation {
     async fn submit_agreement_draft(
         &self,
         ctx: &Context<'_>,
-        input: SubmitAgreementDraftInput,
+        #[graphql(desc = "The fields of the operation.")] input: SubmitAgreementDraftInput,
     ) -> AppResult<AgreementPayload> {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;
@@ -436,7 +505,7 @@ impl AllianceMutation {
     async fn sign_agreement(
         &self,
         ctx: &Context<'_>,
-        input: SignAgreementInput,
+        #[graphql(desc = "The fields of the operation.")] input: SignAgreementInput,
     ) -> AppResult<AgreementPayload> {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;
@@ -451,7 +520,7 @@ impl AllianceMutation {
     async fn terminate_agreement(
         &self,
         ctx: &Context<'_>,
-        input: TerminateAgreementInput,
+        #[graphql(desc = "The fields of the operation.")] input: TerminateAgreementInput,
     ) -> AppResult<AgreementPayload> {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;
@@ -465,7 +534,7 @@ impl AllianceMutation {
     async fn record_agreement_activity(
         &self,
         ctx: &Context<'_>,
-        input: RecordAgreementActivityInput,
+        #[graphql(desc = "The fields of the operation.")] input: RecordAgreementActivityInput,
     ) -> AppResult<AgreementActivityPayload> {
         let me = actor(ctx)?;
         let id = parse_id("agreementId", &input.agreement_id)?;

@@ -30,13 +30,17 @@ use crate::nodes::user::User;
 #[allow(unused_imports)]
 use super::*;
 
+/// Whether an alliance covers a whole street or one community.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::alliance::AllianceScope")]
 pub enum AllianceScope {
+    /// The whole street.
     Street,
+    /// One community.
     Community,
 }
 
+/// What an agreement is about.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::agreement_kind::AgreementKind")]
 pub enum AgreementKind {
@@ -48,12 +52,15 @@ pub enum AgreementKind {
     SharedVenues,
     /// 疫情联防
     JointEpidemicPrevention,
+    /// Anything else.
     Other,
 }
 
+/// Where an agreement is in its life: draft, waiting for signatures, in force, ended or terminated.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::alliance::rules::AgreementStatus")]
 pub enum AgreementStatus {
+    /// Being written; only its proposer sees and edits it.
     Draft,
     /// Proposed; signatures pending (or all signed, term not begun).
     Proposed,
@@ -76,26 +83,33 @@ pub(crate) async fn org(ctx: &Context<'_>, id: i64) -> AppResult<Organization> {
 /// 党建联盟.
 pub struct Alliance(pub alliance::Model);
 
+/// A party-building alliance (党建联盟) of organisations in a street or a community.
 #[Object]
 impl Alliance {
+    /// The id of the alliance.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Whether it covers a street or a community.
     async fn scope(&self) -> AllianceScope {
         self.0.scope.into()
     }
+    /// A free-text description.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
+    /// The street it covers (a street alliance).
     async fn street(&self, ctx: &Context<'_>) -> AppResult<Option<Street>> {
         match self.0.street_id {
             None => Ok(None),
             Some(s) => Ok(loader(ctx)?.load_one(StreetKey(s)).await?.map(Street)),
         }
     }
+    /// The community it covers (a community alliance).
     async fn community(&self, ctx: &Context<'_>) -> AppResult<Option<Community>> {
         match self.0.community_id {
             None => Ok(None),
@@ -110,7 +124,7 @@ impl Alliance {
     async fn members(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] include_former: bool,
+        #[graphql(default, desc = "Also organisations that have left.")] include_former: bool,
     ) -> AppResult<Vec<AllianceMember>> {
         let rows = loader(ctx)?
             .load_one(MembersOf(self.0.id))
@@ -130,6 +144,7 @@ impl Alliance {
             .unwrap_or_default();
         Ok(rows.iter().filter(|m| m.left_on.is_none()).count() as i64)
     }
+    /// Agreements made in the alliance.
     async fn agreements(&self, ctx: &Context<'_>) -> AppResult<Vec<Agreement>> {
         let rows = loader(ctx)?
             .load_one(AgreementsOfAlliance(self.0.id))
@@ -144,6 +159,7 @@ impl Alliance {
             .await?
             .unwrap_or(0))
     }
+    /// When it was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
     }
@@ -152,14 +168,18 @@ impl Alliance {
 /// An organisation's membership of an alliance.
 pub struct AllianceMember(pub alliance_member::Model);
 
+/// An organisation's membership of an alliance.
 #[Object]
 impl AllianceMember {
+    /// The organisation.
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
         org(ctx, self.0.organization_id).await
     }
+    /// The day it joined.
     async fn joined_on(&self) -> Date {
         Date(self.0.joined_on)
     }
+    /// The day it left; null while it is a member.
     async fn left_on(&self) -> Option<Date> {
         self.0.left_on.map(Date)
     }
@@ -172,14 +192,18 @@ impl AllianceMember {
 /// 共建协议.
 pub struct Agreement(pub agreement::Model);
 
+/// A co-building agreement (共建协议) between organisations, proposed as a draft, submitted, signed by every party and then in force until its end date or termination.
 #[Object]
 impl Agreement {
+    /// The id of the agreement.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The title.
     async fn title(&self) -> &str {
         &self.0.title
     }
+    /// What it is about (one or more kinds).
     async fn kinds(&self, ctx: &Context<'_>) -> AppResult<Vec<AgreementKind>> {
         let rows = loader(ctx)?
             .load_one(KindsOf(self.0.id))
@@ -203,12 +227,15 @@ impl Agreement {
     async fn commitments(&self) -> Vec<String> {
         serde_json::from_str(&self.0.commitments).unwrap_or_default()
     }
+    /// The first day (inclusive).
     async fn start_date(&self) -> Date {
         Date(self.0.start_date)
     }
+    /// The last day (inclusive).
     async fn end_date(&self) -> Date {
         Date(self.0.end_date)
     }
+    /// The alliance it is made in, if any.
     async fn alliance(&self, ctx: &Context<'_>) -> AppResult<Option<Alliance>> {
         match self.0.alliance_id {
             None => Ok(None),
@@ -227,6 +254,7 @@ impl Agreement {
         ) || (self.0.status == entity::agreement::StoredAgreementStatus::Terminated
             && self.0.signed_at.is_some())
     }
+    /// Every party, and when it signed.
     async fn signatures(&self, ctx: &Context<'_>) -> AppResult<Vec<AgreementSignature>> {
         let rows = loader(ctx)?
             .load_one(SignaturesOf(self.0.id))
@@ -263,12 +291,14 @@ impl Agreement {
             .unwrap_or_default();
         Ok(rows.into_iter().map(AgreementActivity).collect())
     }
+    /// Who proposed the draft.
     async fn proposed_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         Ok(loader(ctx)?
             .load_one(UserKey(self.0.proposed_by))
             .await?
             .map(User::new))
     }
+    /// When the draft was submitted for signatures.
     async fn proposed_at(&self) -> Option<Timestamp> {
         self.0.proposed_at.map(Timestamp)
     }
@@ -276,12 +306,15 @@ impl Agreement {
     async fn signed_at(&self) -> Option<Timestamp> {
         self.0.signed_at.map(Timestamp)
     }
+    /// When it was terminated early.
     async fn terminated_at(&self) -> Option<Timestamp> {
         self.0.terminated_at.map(Timestamp)
     }
+    /// Why it was terminated early.
     async fn termination_reason(&self) -> Option<&str> {
         self.0.termination_reason.as_deref()
     }
+    /// When it was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
     }
@@ -290,8 +323,10 @@ impl Agreement {
 /// A party's signature.
 pub struct AgreementSignature(pub entity::agreement_signature::Model);
 
+/// One party of an agreement, and when it signed.
 #[Object]
 impl AgreementSignature {
+    /// The organisation.
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
         org(ctx, self.0.organization_id).await
     }
@@ -303,6 +338,7 @@ impl AgreementSignature {
             .map(User::new)
             .ok_or_else(|| AppError::internal("signature without signer"))
     }
+    /// When the party signed; null while it has not.
     async fn signed_at(&self) -> Timestamp {
         Timestamp(self.0.signed_at)
     }
@@ -311,23 +347,30 @@ impl AgreementSignature {
 /// An activity held under an agreement.
 pub struct AgreementActivity(pub entity::agreement_activity::Model);
 
+/// An activity held under an agreement (a joint event, a service day).
 #[Object]
 impl AgreementActivity {
+    /// The id of the agreement activity.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The day it was held.
     async fn held_on(&self) -> Date {
         Date(self.0.held_on)
     }
+    /// The title.
     async fn title(&self) -> &str {
         &self.0.title
     }
+    /// How many took part.
     async fn participants(&self) -> i32 {
         self.0.participants
     }
+    /// Notes.
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }
+    /// Who recorded it.
     async fn recorded_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         Ok(loader(ctx)?
             .load_one(UserKey(self.0.recorded_by))
@@ -336,22 +379,30 @@ impl AgreementActivity {
     }
 }
 
+/// Agreements of one kind.
 #[derive(SimpleObject)]
 pub struct KindCount {
+    /// The kind.
     pub kind: AgreementKind,
+    /// Agreements of it.
     pub count: u64,
 }
 
+/// Agreements in one status.
 #[derive(SimpleObject)]
 pub struct StatusCount {
+    /// The status.
     pub status: AgreementStatus,
+    /// Agreements in it.
     pub count: u64,
 }
 
+/// Activities held in one month.
 #[derive(SimpleObject)]
 pub struct MonthCount {
     /// `YYYY-MM`.
     pub month: String,
+    /// Activities held in the month.
     pub count: u64,
 }
 
@@ -360,11 +411,13 @@ pub struct MonthCount {
 pub struct AgreementStatistics {
     /// Agreements per kind (an agreement of two kinds counts for both).
     pub by_kind: Vec<KindCount>,
+    /// Agreements per status.
     pub by_status: Vec<StatusCount>,
     /// Alliances with current members.
     pub active_alliances: u64,
     /// Distinct units (not party organisations) currently in those alliances.
     pub member_units: u64,
+    /// Activities held per month.
     pub activities_per_month: Vec<MonthCount>,
 }
 

@@ -25,36 +25,52 @@ use crate::nodes::user::User;
 #[allow(unused_imports)]
 use super::*;
 
+/// A resident for whom to open a moral-bank passbook.
 #[derive(InputObject)]
 pub struct OpenPassbookInput {
+    /// The resident who holds the passbook.
     pub holder_id: ID,
+    /// The community whose moral bank keeps it.
     pub community_id: ID,
+    /// The grid the resident lives in.
     pub grid_id: Option<ID>,
 }
 
+/// The passbook after the change.
 #[derive(SimpleObject)]
 pub struct PassbookPayload {
+    /// The passbook.
     pub passbook: Passbook,
 }
 
+/// A good deed to report.
 #[derive(InputObject)]
 pub struct ReportGoodDeedInput {
     /// Who did it; omit for yourself. Grid workers and staff report for people of their community.
     pub holder_id: Option<ID>,
+    /// The good-deed category.
     pub category_id: ID,
+    /// A free-text description.
     pub description: String,
+    /// The day it happened.
     pub occurred_on: Date,
 }
 
+/// A reviewer's decision on a good deed.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum GoodDeedDecision {
+    /// Approve: the points are credited.
     Approve,
+    /// Reject: no points.
     Reject,
 }
 
+/// A reviewer's decision on a good deed.
 #[derive(InputObject)]
 pub struct ReviewGoodDeedInput {
+    /// The good deed.
     pub good_deed_id: ID,
+    /// Approve or reject.
     pub decision: GoodDeedDecision,
     /// Points to deposit (defaults to the category's).
     pub points: Option<i32>,
@@ -64,55 +80,75 @@ pub struct ReviewGoodDeedInput {
     pub idempotency_key: Option<String>,
 }
 
+/// The good deed after the change.
 #[derive(SimpleObject)]
 pub struct GoodDeedPayload {
+    /// The good deed.
     pub good_deed: GoodDeed,
 }
 
+/// A new reward of a community's moral bank.
 #[derive(InputObject)]
 pub struct CreateRewardInput {
+    /// The community.
     pub community_id: ID,
+    /// The name.
     pub name: String,
+    /// A free-text description.
     pub description: Option<String>,
+    /// Points a piece costs.
     pub cost: i32,
+    /// Pieces available.
     pub stock: i32,
 }
 
+/// The reward after the change.
 #[derive(SimpleObject)]
 pub struct RewardPayload {
+    /// The reward.
     pub reward: Reward,
 }
 
 /// A change of a reward's stock.
 #[derive(InputObject)]
 pub struct AdjustRewardStockInput {
+    /// The reward.
     pub reward_id: ID,
     /// Added to the stock (negative to take away); the stock never goes below zero.
     pub delta: i32,
 }
 
+/// A reward to redeem with passbook points.
 #[derive(InputObject)]
 pub struct RedeemRewardInput {
+    /// The reward.
     pub reward_id: ID,
+    /// How many pieces.
     #[graphql(default = 1)]
     pub quantity: i32,
     /// A retry with the same key returns the first result and moves no points twice.
     pub idempotency_key: Option<String>,
 }
 
+/// The redemption.
 #[derive(SimpleObject)]
 pub struct RedeemRewardPayload {
+    /// The redemption.
     pub redemption: Redemption,
 }
 
+/// A ledger entry to reverse, and why.
 #[derive(InputObject)]
 pub struct ReverseLedgerEntryInput {
+    /// The ledger entry.
     pub entry_id: ID,
+    /// Why (kept with the reversal).
     pub reason: String,
     /// A retry with the same key returns the first result and moves no points twice.
     pub idempotency_key: Option<String>,
 }
 
+/// The reversal entry.
 #[derive(SimpleObject)]
 pub struct ReverseLedgerEntryPayload {
     /// The compensating entry.
@@ -131,7 +167,11 @@ impl BankQuery {
     }
 
     /// A passbook: its holder and staff of its community only.
-    async fn passbook(&self, ctx: &Context<'_>, id: ID) -> AppResult<Passbook> {
+    async fn passbook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the passbook.")] id: ID,
+    ) -> AppResult<Passbook> {
         let me = actor(ctx)?;
         let id = parse_id("id", &id)?;
         let book = get::<passbook::Entity, _>(db(ctx)?, id, "道德存折不存在").await?;
@@ -156,9 +196,12 @@ impl BankQuery {
     async fn good_deeds(
         &self,
         ctx: &Context<'_>,
-        community_id: Option<ID>,
-        status: Option<GoodDeedStatus>,
-        first: Option<i32>,
+        #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
+        #[graphql(desc = "Only items in this status.")] status: Option<GoodDeedStatus>,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<GoodDeed>> {
         let me = actor(ctx)?;
@@ -199,9 +242,12 @@ impl BankQuery {
     async fn rewards(
         &self,
         ctx: &Context<'_>,
-        community_id: Option<ID>,
-        #[graphql(default = true)] active_only: bool,
-        first: Option<i32>,
+        #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
+        #[graphql(default = true, desc = "Only rewards that can be redeemed.")] active_only: bool,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<Reward>> {
         let page = Page::new(ctx, first, after.as_deref())?;
@@ -228,11 +274,11 @@ impl BankQuery {
     async fn points_ranking(
         &self,
         ctx: &Context<'_>,
-        community_id: ID,
-        grid_id: Option<ID>,
-        from: Date,
-        to: Date,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(desc = "Only items of this community.")] community_id: ID,
+        #[graphql(desc = "Only items of this grid.")] grid_id: Option<ID>,
+        #[graphql(desc = "Count points earned from this day (inclusive).")] from: Date,
+        #[graphql(desc = "Count points earned up to this day (inclusive).")] to: Date,
+        #[graphql(default = 20, desc = "How many places to return.")] first: i32,
     ) -> AppResult<Vec<RankingEntry>> {
         if !(1..=100).contains(&first) {
             return Err(AppError::bad_field("first", "first 须在 1 到 100 之间"));
@@ -262,7 +308,7 @@ impl BankMutation {
     async fn open_passbook(
         &self,
         ctx: &Context<'_>,
-        input: OpenPassbookInput,
+        #[graphql(desc = "The fields of the operation.")] input: OpenPassbookInput,
     ) -> AppResult<PassbookPayload> {
         let me = actor(ctx)?;
         let book = svc::open_passbook(
@@ -282,7 +328,7 @@ impl BankMutation {
     async fn report_good_deed(
         &self,
         ctx: &Context<'_>,
-        input: ReportGoodDeedInput,
+        #[graphql(desc = "The fields of the operation.")] input: ReportGoodDeedInput,
     ) -> AppResult<GoodDeedPayload> {
         let me = actor(ctx)?;
         let deed = svc::report_good_deed(
@@ -305,7 +351,7 @@ impl BankMutation {
     async fn review_good_deed(
         &self,
         ctx: &Context<'_>,
-        input: ReviewGoodDeedInput,
+        #[graphql(desc = "The fields of the operation.")] input: ReviewGoodDeedInput,
     ) -> AppResult<GoodDeedPayload> {
         let me = actor(ctx)?;
         let id = parse_id("goodDeedId", &input.good_deed_id)?;
@@ -331,7 +377,7 @@ impl BankMutation {
     async fn create_reward(
         &self,
         ctx: &Context<'_>,
-        input: CreateRewardInput,
+        #[graphql(desc = "The fields of the operation.")] input: CreateRewardInput,
     ) -> AppResult<RewardPayload> {
         let me = actor(ctx)?;
         let r = svc::create_reward(
@@ -353,7 +399,7 @@ impl BankMutation {
     async fn adjust_reward_stock(
         &self,
         ctx: &Context<'_>,
-        input: AdjustRewardStockInput,
+        #[graphql(desc = "The fields of the operation.")] input: AdjustRewardStockInput,
     ) -> AppResult<RewardPayload> {
         let me = actor(ctx)?;
         let id = parse_id("rewardId", &input.reward_id)?;
@@ -365,7 +411,7 @@ impl BankMutation {
     async fn redeem_reward(
         &self,
         ctx: &Context<'_>,
-        input: RedeemRewardInput,
+        #[graphql(desc = "The fields of the operation.")] input: RedeemRewardInput,
     ) -> AppResult<RedeemRewardPayload> {
         let me = actor(ctx)?;
         let id = parse_id("rewardId", &input.reward_id)?;
@@ -386,7 +432,7 @@ impl BankMutation {
     async fn reverse_ledger_entry(
         &self,
         ctx: &Context<'_>,
-        input: ReverseLedgerEntryInput,
+        #[graphql(desc = "The fields of the operation.")] input: ReverseLedgerEntryInput,
     ) -> AppResult<ReverseLedgerEntryPayload> {
         let me = actor(ctx)?;
         let id = parse_id("entryId", &input.entry_id)?;

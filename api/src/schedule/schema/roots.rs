@@ -32,11 +32,16 @@ use crate::schedule::rules::NotTaken;
 #[allow(unused_imports)]
 use super::*;
 
+/// A new weekly service slot for student volunteer assistants.
 #[derive(InputObject)]
 pub struct CreateServiceSlotInput {
+    /// The community.
     pub community_id: ID,
+    /// The grid it serves, if one.
     pub grid_id: Option<ID>,
+    /// The title.
     pub title: String,
+    /// What the students do, one item per entry.
     #[graphql(default)]
     pub tasks: Vec<String>,
     /// ISO weekday: Monday 1 … Sunday 7.
@@ -45,9 +50,13 @@ pub struct CreateServiceSlotInput {
     pub start_time: String,
     /// Local `HH:MM` (Asia/Shanghai).
     pub end_time: String,
+    /// How many students one shift takes.
     pub capacity: i32,
+    /// First day the slot runs.
     pub valid_from: Date,
+    /// Last day the slot runs.
     pub valid_to: Date,
+    /// Dates without a shift (holidays).
     #[graphql(default)]
     pub skipped_dates: Vec<Date>,
     /// Organisations whose students may sign up.
@@ -55,50 +64,67 @@ pub struct CreateServiceSlotInput {
     pub eligible_organization_ids: Vec<ID>,
 }
 
+/// New hours or capacity for a slot.
 #[derive(InputObject)]
 pub struct UpdateServiceSlotInput {
+    /// The slot.
     pub slot_id: ID,
     /// New capacity of future shifts; never below the places already taken.
     pub capacity: Option<i32>,
     /// New local start time (future shifts without sign-ups only).
     pub start_time: Option<String>,
+    /// The new end time (HH:MM).
     pub end_time: Option<String>,
 }
 
+/// The slot after the change.
 #[derive(SimpleObject)]
 pub struct ServiceSlotPayload {
+    /// The slot.
     pub slot: ServiceSlot,
 }
 
+/// The shift to sign up for.
 #[derive(InputObject)]
 pub struct SignUpForShiftInput {
+    /// The shift.
     pub shift_id: ID,
 }
 
+/// A slot whose future shifts the caller signs up for.
 #[derive(InputObject)]
 pub struct SignUpForSeriesInput {
+    /// The slot.
     pub slot_id: ID,
 }
 
+/// The sign-up to cancel.
 #[derive(InputObject)]
 pub struct SignupInput {
+    /// The sign-up.
     pub signup_id: ID,
 }
 
+/// The sign-up whose attendance is recorded.
 #[derive(InputObject)]
 pub struct AttendanceInput {
+    /// The sign-up.
     pub signup_id: ID,
     /// When it happened (default now), for attendance recorded afterwards.
     pub at: Option<Timestamp>,
 }
 
+/// The sign-up after the change.
 #[derive(SimpleObject)]
 pub struct ShiftSignupPayload {
+    /// The sign-up.
     pub signup: ShiftSignup,
 }
 
+/// A token for the caller's calendar feed.
 #[derive(SimpleObject)]
 pub struct CalendarTokenPayload {
+    /// A secret token for the calendar feed address; keep it private.
     pub token: String,
     /// GET this path for the iCalendar feed.
     pub path: String,
@@ -114,11 +140,16 @@ impl ScheduleQuery {
     async fn service_slots(
         &self,
         ctx: &Context<'_>,
-        community_id: Option<ID>,
-        grid_id: Option<ID>,
-        weekday: Option<i32>,
-        #[graphql(default)] open_for_me: bool,
-        first: Option<i32>,
+        #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
+        #[graphql(desc = "Only items of this grid.")] grid_id: Option<ID>,
+        #[graphql(desc = "Only slots on this weekday (1 = Monday … 7 = Sunday).")] weekday: Option<
+            i32,
+        >,
+        #[graphql(default, desc = "Only slots the caller may sign up for.")] open_for_me: bool,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<ServiceSlot>> {
         let page = Page::new(ctx, first, after.as_deref())?;
@@ -154,12 +185,15 @@ impl ScheduleQuery {
     async fn shifts(
         &self,
         ctx: &Context<'_>,
-        slot_id: Option<ID>,
-        community_id: Option<ID>,
-        from: Option<Date>,
-        to: Option<Date>,
-        #[graphql(default)] has_free_places: bool,
-        first: Option<i32>,
+        #[graphql(desc = "Only shifts of this slot.")] slot_id: Option<ID>,
+        #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
+        #[graphql(desc = "From this day (inclusive).")] from: Option<Date>,
+        #[graphql(desc = "To this day (inclusive).")] to: Option<Date>,
+        #[graphql(default, desc = "Only shifts with places left.")] has_free_places: bool,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
         after: Option<String>,
     ) -> AppResult<Conn<Shift>> {
         let page = Page::new(ctx, first, after.as_deref())?;
@@ -197,8 +231,8 @@ impl ScheduleQuery {
     async fn my_schedule(
         &self,
         ctx: &Context<'_>,
-        from: Date,
-        to: Date,
+        #[graphql(desc = "From this day (inclusive; default today).")] from: Date,
+        #[graphql(desc = "To this day (inclusive; default four weeks on).")] to: Date,
     ) -> AppResult<Vec<ShiftSignup>> {
         let me = actor(ctx)?;
         if to.0 < from.0 || (to.0 - from.0).num_days() > 400 {
@@ -215,9 +249,9 @@ impl ScheduleQuery {
     async fn hours_certificate(
         &self,
         ctx: &Context<'_>,
-        student_id: ID,
-        from: Date,
-        to: Date,
+        #[graphql(desc = "The student (default: the caller).")] student_id: ID,
+        #[graphql(desc = "First day counted.")] from: Date,
+        #[graphql(desc = "Last day counted.")] to: Date,
     ) -> AppResult<HoursCertificate> {
         let me = actor(ctx)?;
         let sid = parse_id("studentId", &student_id)?;
@@ -267,7 +301,7 @@ impl ScheduleMutation {
     async fn create_service_slot(
         &self,
         ctx: &Context<'_>,
-        input: CreateServiceSlotInput,
+        #[graphql(desc = "The fields of the operation.")] input: CreateServiceSlotInput,
     ) -> AppResult<ServiceSlotPayload> {
         let me = actor(ctx)?;
         let mut eligible = Vec::with_capacity(input.eligible_organization_ids.len());
@@ -302,7 +336,7 @@ impl ScheduleMutation {
     async fn update_service_slot(
         &self,
         ctx: &Context<'_>,
-        input: UpdateServiceSlotInput,
+        #[graphql(desc = "The fields of the operation.")] input: UpdateServiceSlotInput,
     ) -> AppResult<ServiceSlotPayload> {
         let me = actor(ctx)?;
         let id = parse_id("slotId", &input.slot_id)?;
@@ -317,7 +351,7 @@ impl ScheduleMutation {
     async fn sign_up_for_shift(
         &self,
         ctx: &Context<'_>,
-        input: SignUpForShiftInput,
+        #[graphql(desc = "The fields of the operation.")] input: SignUpForShiftInput,
     ) -> AppResult<ShiftSignupPayload> {
         let me = actor(ctx)?;
         let id = parse_id("shiftId", &input.shift_id)?;
@@ -332,7 +366,7 @@ impl ScheduleMutation {
     async fn sign_up_for_series(
         &self,
         ctx: &Context<'_>,
-        input: SignUpForSeriesInput,
+        #[graphql(desc = "The fields of the operation.")] input: SignUpForSeriesInput,
     ) -> AppResult<SignUpForSeriesPayload> {
         let me = actor(ctx)?;
         let id = parse_id("slotId", &input.slot_id)?;
@@ -356,7 +390,7 @@ impl ScheduleMutation {
     async fn cancel_shift_signup(
         &self,
         ctx: &Context<'_>,
-        input: SignupInput,
+        #[graphql(desc = "The fields of the operation.")] input: SignupInput,
     ) -> AppResult<ShiftSignupPayload> {
         let me = actor(ctx)?;
         let id = parse_id("signupId", &input.signup_id)?;
@@ -370,7 +404,7 @@ impl ScheduleMutation {
     async fn check_in(
         &self,
         ctx: &Context<'_>,
-        input: AttendanceInput,
+        #[graphql(desc = "The fields of the operation.")] input: AttendanceInput,
     ) -> AppResult<ShiftSignupPayload> {
         let me = actor(ctx)?;
         let id = parse_id("signupId", &input.signup_id)?;
@@ -384,7 +418,7 @@ impl ScheduleMutation {
     async fn check_out(
         &self,
         ctx: &Context<'_>,
-        input: AttendanceInput,
+        #[graphql(desc = "The fields of the operation.")] input: AttendanceInput,
     ) -> AppResult<ShiftSignupPayload> {
         let me = actor(ctx)?;
         let id = parse_id("signupId", &input.signup_id)?;
@@ -398,7 +432,7 @@ impl ScheduleMutation {
     async fn mark_no_show(
         &self,
         ctx: &Context<'_>,
-        input: SignupInput,
+        #[graphql(desc = "The fields of the operation.")] input: SignupInput,
     ) -> AppResult<ShiftSignupPayload> {
         let me = actor(ctx)?;
         let id = parse_id("signupId", &input.signup_id)?;

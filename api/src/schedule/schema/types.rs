@@ -27,13 +27,19 @@ use crate::schedule::policy;
 #[allow(unused_imports)]
 use super::*;
 
+/// Where a sign-up stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::shift_signup::SignupStatus")]
 pub enum SignupStatus {
+    /// Signed up.
     SignedUp,
+    /// Cancelled.
     Cancelled,
+    /// Checked in, serving.
     CheckedIn,
+    /// Served and checked out.
     Completed,
+    /// Did not come.
     NoShow,
 }
 
@@ -54,14 +60,18 @@ pub enum NotTakenReason {
 /// A weekly service slot.
 pub struct ServiceSlot(pub service_slot::Model);
 
+/// A weekly service slot for student volunteer assistants: a weekday and hours, repeated over a period.
 #[Object]
 impl ServiceSlot {
+    /// The id of the service slot.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The title.
     async fn title(&self) -> &str {
         &self.0.title
     }
+    /// What the students do, one item per entry.
     async fn tasks(&self) -> Vec<String> {
         serde_json::from_str(&self.0.tasks).unwrap_or_default()
     }
@@ -77,12 +87,15 @@ impl ServiceSlot {
     async fn end_time(&self) -> &str {
         &self.0.end_time
     }
+    /// How many students one shift takes.
     async fn capacity(&self) -> i32 {
         self.0.capacity
     }
+    /// First day the slot runs.
     async fn valid_from(&self) -> Date {
         Date(self.0.valid_from)
     }
+    /// Last day the slot runs.
     async fn valid_to(&self) -> Date {
         Date(self.0.valid_to)
     }
@@ -94,6 +107,7 @@ impl ServiceSlot {
             .map(Date)
             .collect()
     }
+    /// The community it belongs to.
     async fn community(&self, ctx: &Context<'_>) -> AppResult<Community> {
         loader(ctx)?
             .load_one(CommunityKey(self.0.community_id))
@@ -101,6 +115,7 @@ impl ServiceSlot {
             .map(Community)
             .ok_or_else(|| AppError::internal("slot without community"))
     }
+    /// The grid the slot serves, if one.
     async fn grid(&self, ctx: &Context<'_>) -> AppResult<Option<Grid>> {
         match self.0.grid_id {
             None => Ok(None),
@@ -130,11 +145,14 @@ impl ServiceSlot {
 /// A dated occurrence of a slot.
 pub struct Shift(pub shift::Model);
 
+/// One dated occurrence of a service slot.
 #[Object]
 impl Shift {
+    /// The id of the shift.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The slot.
     async fn slot(&self, ctx: &Context<'_>) -> AppResult<ServiceSlot> {
         loader(ctx)?
             .load_one(SlotKey(self.0.slot_id))
@@ -146,12 +164,15 @@ impl Shift {
     async fn date(&self) -> Date {
         Date(self.0.date)
     }
+    /// When it starts.
     async fn starts_at(&self) -> Timestamp {
         Timestamp(self.0.starts_at)
     }
+    /// When it ends.
     async fn ends_at(&self) -> Timestamp {
         Timestamp(self.0.ends_at)
     }
+    /// How many students it takes.
     async fn capacity(&self) -> i32 {
         self.0.capacity
     }
@@ -159,6 +180,7 @@ impl Shift {
     async fn taken(&self) -> i32 {
         self.0.taken
     }
+    /// Places left.
     async fn free_places(&self) -> i32 {
         std::cmp::max(self.0.capacity - self.0.taken, 0)
     }
@@ -220,11 +242,14 @@ impl ShiftSignup {
     }
 }
 
+/// A student's sign-up for a shift.
 #[Object]
 impl ShiftSignup {
+    /// The id of the shift signup.
     async fn id(&self) -> ID {
         ID(self.model.id.to_string())
     }
+    /// The shift.
     async fn shift(&self, ctx: &Context<'_>) -> AppResult<Shift> {
         loader(ctx)?
             .load_one(ShiftKey(self.model.shift_id))
@@ -232,6 +257,7 @@ impl ShiftSignup {
             .map(Shift)
             .ok_or_else(|| AppError::internal("signup without shift"))
     }
+    /// Its status.
     async fn status(&self) -> SignupStatus {
         self.model.status.into()
     }
@@ -259,12 +285,15 @@ impl ShiftSignup {
         };
         Ok(access.name(&name))
     }
+    /// When the student signed up.
     async fn signed_up_at(&self) -> Timestamp {
         Timestamp(self.model.signed_up_at)
     }
+    /// When the student checked in.
     async fn checked_in_at(&self) -> Option<Timestamp> {
         self.model.checked_in_at.map(Timestamp)
     }
+    /// When the student checked out.
     async fn checked_out_at(&self) -> Option<Timestamp> {
         self.model.checked_out_at.map(Timestamp)
     }
@@ -277,32 +306,49 @@ impl ShiftSignup {
 /// One shift of a series sign-up: taken, or why not.
 #[derive(SimpleObject)]
 pub struct SeriesItem {
+    /// The shift.
     pub shift: Shift,
+    /// Whether the caller now holds it.
     pub taken: bool,
+    /// Why it was not taken (full, overlapping, past).
     pub reason: Option<NotTakenReason>,
+    /// The sign-up, when taken.
     pub signup: Option<ShiftSignup>,
 }
 
+/// Each future shift of the slot, taken or not.
 #[derive(SimpleObject)]
 pub struct SignUpForSeriesPayload {
+    /// Each future shift, taken or not.
     pub items: Vec<SeriesItem>,
+    /// Shifts taken.
     pub taken_count: i32,
 }
 
+/// Volunteer hours served in one community.
 #[derive(SimpleObject)]
 pub struct CommunityHours {
+    /// The community it belongs to.
     pub community: Community,
+    /// Hours served.
     pub hours: f64,
+    /// Shifts served.
     pub shifts: i64,
 }
 
 /// Total hours of completed service per community in a period.
 #[derive(SimpleObject)]
 pub struct HoursCertificate {
+    /// The student.
     pub student: User,
+    /// First day counted.
     pub from: Date,
+    /// Last day counted.
     pub to: Date,
+    /// Hours served in the period.
     pub total_hours: f64,
+    /// Shifts served in the period.
     pub total_shifts: i64,
+    /// Hours per community.
     pub communities: Vec<CommunityHours>,
 }
