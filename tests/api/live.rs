@@ -281,3 +281,71 @@ async fn the_websocket_schema_refuses_alias_bombs_with_a_code_too() {
     assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT", "{msg}");
     assert!(msg["payload"]["data"].is_null(), "{msg}");
 }
+
+#[tokio::test]
+async fn non_null_propagation_holds_over_the_websocket_too() {
+    let app = TestApp::with_demo().await;
+    let addr = serve(app.router.clone()).await;
+    let url = format!("ws://{addr}/graphql/ws");
+    let resident = app.login("resident1").await;
+    // A query over the socket: `roles` (non-null) is refused for another person, so the
+    // nullable `claimant` above it becomes null, its key present (as over HTTP).
+    let mut ws = subscribe(
+        &url,
+        Some(&resident),
+        "{ wishes(first: 50, status: CLAIMED) { nodes { id who: claimant { username ...R } } } } fragment R on User { roles { role } }",
+    )
+    .await;
+    let msg = next_message(&mut ws, Duration::from_secs(5))
+        .await
+        .expect("an answer");
+    assert_eq!(msg["type"], "next", "{msg}");
+    let nodes = msg["payload"]["data"]["wishes"]["nodes"]
+        .as_array()
+        .expect("nodes");
+    assert!(!nodes.is_empty(), "{msg}");
+    for n in nodes {
+        assert!(n.as_object().expect("node").contains_key("who"), "{n}");
+        assert!(n["who"].is_null(), "{n}");
+    }
+    assert_eq!(
+        msg["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{msg}"
+    );
+
+    // A subscription event: the claimant's roles are refused to the resident, so the
+    // event's `claimant` is null and the rest of the event arrives.
+    let mut events = subscribe(
+        &url,
+        Some(&resident),
+        "subscription Claims { wishEvents(communityId: \"1\") { kind wish { id claimant { username roles { role } } } } }",
+    )
+    .await;
+    let member1 = app.login("member1").await;
+    ok(&app
+        .gql(
+            Some(&member1),
+            "mutation { claimWish(input: {wishId: \"1\"}) { wish { id } } }",
+            json!({}),
+        )
+        .await);
+    let msg = next_message(&mut events, Duration::from_secs(5))
+        .await
+        .expect("an event");
+    assert_eq!(msg["type"], "next", "{msg}");
+    let event = &msg["payload"]["data"]["wishEvents"];
+    assert_eq!(event["kind"], "CLAIMED", "{msg}");
+    assert_eq!(event["wish"]["id"], "1", "{msg}");
+    assert!(
+        event["wish"]
+            .as_object()
+            .expect("wish")
+            .contains_key("claimant")
+            && event["wish"]["claimant"].is_null(),
+        "{msg}"
+    );
+    assert_eq!(
+        msg["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{msg}"
+    );
+}

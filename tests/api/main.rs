@@ -9,6 +9,7 @@ mod bank;
 mod binary;
 mod browser;
 mod contract;
+mod frontend;
 mod hardening;
 mod helpers;
 mod limits;

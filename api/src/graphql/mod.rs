@@ -61,6 +61,7 @@ pub fn build_ws_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
     builder(state, config)
         .extension(errors::ErrorCodes)
         .extension(guard::Guards)
+        .extension(nulls::Propagation)
         .finish()
 }
 

@@ -4,7 +4,19 @@
 //! failed field; this pass restores what the spec requires, from the schema's types and the
 //! request's document (aliases and fragments included).
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use async_graphql::{
+    ServerResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
+        NextPrepareRequest, NextSubscribe,
+    },
+};
+use futures_util::{StreamExt, stream::BoxStream};
 
 use async_graphql::{
     Name, PathSegment, Response, Value,
@@ -47,9 +59,10 @@ struct Types {
     fields: HashMap<String, HashMap<String, TypeRef>>,
     query: String,
     mutation: String,
+    subscription: String,
 }
 
-const INTROSPECT: &str = "{ __schema { queryType { name } mutationType { name } types { name fields { name type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }";
+const INTROSPECT: &str = "{ __schema { queryType { name } mutationType { name } subscriptionType { name } types { name fields { name type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }";
 
 /// The schema's field types, read once by introspection of a development build of it.
 async fn types() -> Option<&'static Types> {
@@ -84,6 +97,10 @@ async fn types() -> Option<&'static Types> {
                 fields,
                 query: s["queryType"]["name"].as_str()?.to_owned(),
                 mutation: s["mutationType"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                subscription: s["subscriptionType"]["name"]
                     .as_str()
                     .unwrap_or_default()
                     .to_owned(),
@@ -248,7 +265,7 @@ pub async fn propagate(
     let root = match op.ty {
         OperationType::Query => types.query.as_str(),
         OperationType::Mutation => types.mutation.as_str(),
-        OperationType::Subscription => return,
+        OperationType::Subscription => types.subscription.as_str(),
     };
     let paths: Vec<Vec<PathSegment>> = response
         .errors
@@ -264,5 +281,95 @@ pub async fn propagate(
             Some(at) => set_null(&mut response.data, &path[..=at]),
             None => response.data = Value::Null,
         }
+    }
+}
+
+/// Non-null propagation for the WebSocket path, where responses (subscription events
+/// included) are written by async-graphql-axum: the document is kept when it is parsed and
+/// every response of the operation passes through [`propagate`].
+pub struct Propagation;
+
+/// The document of the operation and the operation's name.
+type KeptDocument = Arc<Mutex<Option<(Arc<ExecutableDocument>, Option<String>)>>>;
+
+#[derive(Default)]
+struct PropagationExtension {
+    doc: KeptDocument,
+    operation_name: Mutex<Option<String>>,
+}
+
+fn kept(doc: &KeptDocument) -> Option<(Arc<ExecutableDocument>, Option<String>)> {
+    doc.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+impl ExtensionFactory for Propagation {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(PropagationExtension::default())
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for PropagationExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: async_graphql::Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<async_graphql::Request> {
+        *self
+            .operation_name
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = request.operation_name.clone();
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let name = self
+            .operation_name
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        *self.doc.lock().unwrap_or_else(|e| e.into_inner()) = Some((Arc::new(doc.clone()), name));
+        Ok(doc)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        if let Some((doc, _)) = kept(&self.doc) {
+            propagate(&mut response, &doc, operation_name).await;
+        }
+        response
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let doc = self.doc.clone();
+        next.run(ctx, stream)
+            .then(move |mut response| {
+                let doc = doc.clone();
+                async move {
+                    if let Some((doc, name)) = kept(&doc) {
+                        propagate(&mut response, &doc, name.as_deref()).await;
+                    }
+                    response
+                }
+            })
+            .boxed()
     }
 }
