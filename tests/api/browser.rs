@@ -110,6 +110,8 @@ async fn graphiql_runs_a_query_with_a_token_header_in_headless_chromium() {
     assert_eq!(report["docs"]["wishesField"], true, "{report}");
     assert_eq!(report["docs"]["typeTitle"], "WishConnection", "{report}");
     assert_eq!(report["docs"]["errorShown"], false, "{report}");
+    // The screenshot shows the explorer listing the query root's fields.
+    assert_eq!(report["docs"]["shownTitle"], "Query", "{report}");
 
     let png = std::fs::read(&shot).expect("screenshot written");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "screenshot is a PNG");

@@ -92,6 +92,10 @@ try {
   await explorer.getByText("totalCount", { exact: true }).first().waitFor({ timeout: 20000 });
   report.docs.typeTitle = (await explorer.locator(".graphiql-doc-explorer-title").first().innerText()).trim();
   report.docs.errorShown = (await page.getByText("Error fetching schema").count()) > 0;
+  // Back to the query root for the screenshot: the explorer lists Query's fields.
+  await explorer.locator(".graphiql-doc-explorer-back").first().click({ timeout: 20000 });
+  await explorer.getByText("wishes", { exact: true }).first().waitFor({ timeout: 20000 });
+  report.docs.shownTitle = (await explorer.locator(".graphiql-doc-explorer-title").first().innerText()).trim();
   await page.screenshot({ path: screenshot, fullPage: true });
 } catch (err) {
   report.failure = String(err && err.stack ? err.stack : err);
