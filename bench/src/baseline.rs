@@ -75,7 +75,8 @@ async fn page(s: &S, headers: &HeaderMap, first: u64) -> anyhow::Result<serde_js
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    let uid = api::auth::verify_token(&s.config, token).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let (uid, _) =
+        api::auth::verify_token(&s.config, token).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let viewer = api::auth::load_auth_user(&s.db, uid)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;

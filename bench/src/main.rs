@@ -527,7 +527,7 @@ async fn run(
     let config = api::Config::new(url, api::config::Secret::new(SECRET))
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let token = |id: i64| {
-        api::auth::issue_token(&config, id)
+        api::auth::issue_token(&config, id, 0)
             .map(|t| t.0)
             .map_err(|e| anyhow::anyhow!("{e:?}"))
     };

@@ -12,6 +12,12 @@ pub struct Model {
     pub password_hash: String,
     pub active: bool,
     pub created_at: DateTimeUtc,
+    /// Raised to make every earlier token fail (password change, deactivation, log out).
+    pub token_version: i64,
+    /// Raised by the database when the user's roles, registrations or worker grids change.
+    pub auth_stamp: i64,
+    /// Set by a password reset until the user changes their password.
+    pub must_change_password: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

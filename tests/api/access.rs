@@ -49,6 +49,7 @@ async fn cases(app: &TestApp) -> Vec<Case> {
             .to_owned()
     };
     let pending = reg_id("PENDING");
+    let resident_id = app.user_id(&app.login("resident1").await).await;
     let approved = reg_id("APPROVED");
     let wz_staff = app.gql(Some(&admin), "{ me { id } }", json!({})).await;
     let user_id = wz_staff["data"]["me"]["id"]
@@ -320,6 +321,36 @@ async fn cases(app: &TestApp) -> Vec<Case> {
             query: "mutation { markNoShow(input: {signupId: \"4\"}) { signup { id } } }".into(),
             variables: json!({}),
             forbidden_for: vec!["resident1", "student1", "ht2-leader"],
+        },
+        Case {
+            mutation: "changePassword",
+            query: "mutation { changePassword(input: {oldPassword: \"lianxin-demo\", newPassword: \"Changed-pass-1\"}) { token } }".into(),
+            variables: json!({}),
+            forbidden_for: vec![],
+        },
+        Case {
+            mutation: "logoutEverywhere",
+            query: "mutation { logoutEverywhere { at } }".into(),
+            variables: json!({}),
+            forbidden_for: vec![],
+        },
+        Case {
+            mutation: "resetPassword",
+            query: "mutation($id: ID!) { resetPassword(input: {userId: $id, newPassword: \"Temp-pass-1\"}) { user { id } } }".into(),
+            variables: json!({"id": resident_id}),
+            forbidden_for: vec!["resident1", "member1", "grid", "wz-staff", "rep-school"],
+        },
+        Case {
+            mutation: "deactivateUser",
+            query: "mutation($id: ID!) { deactivateUser(input: {userId: $id}) { user { id } } }".into(),
+            variables: json!({"id": resident_id}),
+            forbidden_for: vec!["resident1", "member1", "grid", "wz-staff", "student1"],
+        },
+        Case {
+            mutation: "reactivateUser",
+            query: "mutation($id: ID!) { reactivateUser(input: {userId: $id}) { user { id } } }".into(),
+            variables: json!({"id": resident_id}),
+            forbidden_for: vec!["member1", "grid", "wz-staff"],
         },
         Case {
             mutation: "rotateCalendarToken",

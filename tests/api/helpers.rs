@@ -246,7 +246,8 @@ impl TestApp {
         )
         .await
         .expect("insert user");
-        let (token, _) = api::auth::issue_token(&self.state.config, user.id).expect("token");
+        let (token, _) =
+            api::auth::issue_token(&self.state.config, user.id, user.token_version).expect("token");
         (user.id, token)
     }
 }

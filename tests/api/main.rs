@@ -3,6 +3,7 @@
 
 mod abuse;
 mod access;
+mod accounts;
 mod alliances;
 mod auth;
 mod bank;

@@ -49,6 +49,10 @@ pub const READ_POLICY: &[(&str, &str)] = &[
     ("LoginPayload.user", "the person themself (User::own)"),
     ("LoginPayload.roles", "the person themself"),
     ("CreateUserPayload.user", "account::policy::person"),
+    (
+        "AccountPayload.user",
+        "account::policy::person (the actor passed may_manage_account)",
+    ),
     ("Grid.leader", "account::policy::person"),
     ("GridStaff.user", "account::policy::person"),
     ("GridRegistration.member", "account::policy::person"),

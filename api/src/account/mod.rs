@@ -1,6 +1,7 @@
 //! Accounts: login, users and their roles, the person rule for personal data, the audit log.
 
 pub mod audit;
+pub mod lifecycle;
 pub mod policy;
 pub mod rules;
 pub mod schema;

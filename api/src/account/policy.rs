@@ -69,3 +69,37 @@ pub fn settled(viewer: Option<&AuthUser>, person_id: i64) -> Option<Access> {
 pub fn may_read_audit_log(viewer: &AuthUser) -> bool {
     viewer.is_admin()
 }
+
+/// The communities an account belongs to: those of its roles (a grid role counts for the
+/// grid's community) and of its approved member registrations.
+pub fn communities_of(target: &AuthUser) -> Vec<i64> {
+    let mut out: Vec<i64> = target
+        .roles
+        .iter()
+        .filter_map(|r| {
+            r.community_id.or_else(|| {
+                r.grid_id
+                    .and_then(|g| target.grid_communities.get(&g).copied())
+            })
+        })
+        .chain(target.registered_communities.iter().copied())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Who may reset another person's password, deactivate or reactivate them: ADMIN for
+/// everyone; COMMUNITY_STAFF for a person who belongs to one of their communities and is
+/// neither ADMIN nor staff (staff are managed by ADMIN).
+pub fn may_manage_account(actor: &AuthUser, target: &AuthUser) -> bool {
+    if actor.is_admin() {
+        return true;
+    }
+    if target.is_admin() || target.has_role(Role::CommunityStaff) {
+        return false;
+    }
+    communities_of(target)
+        .iter()
+        .any(|c| actor.staff_communities().contains(c))
+}

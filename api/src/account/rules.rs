@@ -150,7 +150,7 @@ async fn check_login(
     if !ok || too_long || !user.active {
         return Err(refused);
     }
-    let (token, expires_at) = auth::issue_token(config, user.id)?;
+    let (token, expires_at) = auth::issue_token(config, user.id, user.token_version)?;
     Ok(LoginResult {
         token,
         expires_at,

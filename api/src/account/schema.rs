@@ -4,12 +4,14 @@ use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
+use crate::account::lifecycle;
 use crate::account::rules as svc;
 use crate::auth::AuthUser;
 use crate::core::error::{AppError, AppResult};
 use crate::graphql::context::actor;
 use crate::graphql::context::config;
 use crate::graphql::context::db;
+use crate::graphql::context::parse_id;
 use crate::graphql::context::parse_opt_id;
 use crate::graphql::context::viewer;
 use crate::nodes::user::{Role, RoleAssignment, User};
@@ -35,6 +37,59 @@ pub struct LoginPayload {
     pub user: User,
     /// The logged-in user's roles and scopes, to choose the screens to show.
     pub roles: Vec<RoleAssignment>,
+    /// The password was reset: until `changePassword`, every other operation with this token
+    /// answers FORBIDDEN (`extensions.reason: PASSWORD_CHANGE_REQUIRED`).
+    pub must_change_password: bool,
+}
+
+/// The caller's current password and the new one.
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    /// The current password.
+    pub old_password: String,
+    /// The new password: 8 to 128 characters, at least two kinds among letters, digits and
+    /// other characters, not the username.
+    pub new_password: String,
+}
+
+/// A new token: every earlier token of the caller has stopped working.
+#[derive(SimpleObject)]
+pub struct ChangePasswordPayload {
+    /// Send as `Authorization: Bearer <token>` from now on.
+    pub token: String,
+    /// When the token stops working.
+    pub expires_at: Timestamp,
+}
+
+/// A person whose password is reset, and the temporary password.
+#[derive(InputObject)]
+pub struct ResetPasswordInput {
+    /// The person.
+    pub user_id: ID,
+    /// A temporary password (same rule as `changePassword`); the person must change it at
+    /// their next login.
+    pub new_password: String,
+}
+
+/// A person to deactivate or reactivate.
+#[derive(InputObject)]
+pub struct UserStatusInput {
+    /// The person.
+    pub user_id: ID,
+}
+
+/// The account after the change.
+#[derive(SimpleObject)]
+pub struct AccountPayload {
+    /// The person.
+    pub user: User,
+}
+
+/// Every earlier token of the caller has stopped working.
+#[derive(SimpleObject)]
+pub struct LogoutEverywherePayload {
+    /// When the tokens stopped working.
+    pub at: Timestamp,
 }
 
 /// A role to grant, and where it applies.
@@ -117,6 +172,7 @@ impl AccountMutation {
         Ok(LoginPayload {
             token: r.token,
             expires_at: Timestamp(r.expires_at),
+            must_change_password: r.user.must_change_password,
             user: User::own(r.user),
             roles: roles.into_iter().map(RoleAssignment).collect(),
         })
@@ -153,6 +209,79 @@ impl AccountMutation {
         .await?;
         Ok(CreateUserPayload {
             user: User::new(user),
+        })
+    }
+
+    /// Changes the caller's own password (the old one required). Every earlier token of the
+    /// caller stops working; the answer carries a new token.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields of the operation.")] input: ChangePasswordInput,
+    ) -> AppResult<ChangePasswordPayload> {
+        let t = lifecycle::change_password(
+            db(ctx)?,
+            config(ctx)?,
+            actor(ctx)?,
+            &input.old_password,
+            &input.new_password,
+        )
+        .await?;
+        Ok(ChangePasswordPayload {
+            token: t.token,
+            expires_at: Timestamp(t.expires_at),
+        })
+    }
+
+    /// Resets a person's password to a temporary one (ADMIN; COMMUNITY_STAFF for people of
+    /// their community). The person must change it at their next login; their earlier
+    /// tokens stop working.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields of the operation.")] input: ResetPasswordInput,
+    ) -> AppResult<AccountPayload> {
+        let id = parse_id("userId", &input.user_id)?;
+        let user =
+            lifecycle::reset_password(db(ctx)?, actor(ctx)?, id, &input.new_password).await?;
+        Ok(AccountPayload {
+            user: User::new(user),
+        })
+    }
+
+    /// Deactivates a person (ADMIN; COMMUNITY_STAFF for people of their community): they
+    /// cannot log in and their tokens stop working at once. The last ADMIN cannot be
+    /// deactivated.
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields of the operation.")] input: UserStatusInput,
+    ) -> AppResult<AccountPayload> {
+        let id = parse_id("userId", &input.user_id)?;
+        let user = lifecycle::set_active(db(ctx)?, actor(ctx)?, id, false).await?;
+        Ok(AccountPayload {
+            user: User::new(user),
+        })
+    }
+
+    /// Reactivates a deactivated person (same rights as `deactivateUser`); they log in again.
+    async fn reactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields of the operation.")] input: UserStatusInput,
+    ) -> AppResult<AccountPayload> {
+        let id = parse_id("userId", &input.user_id)?;
+        let user = lifecycle::set_active(db(ctx)?, actor(ctx)?, id, true).await?;
+        Ok(AccountPayload {
+            user: User::new(user),
+        })
+    }
+
+    /// Makes every token of the caller issued so far stop working (a lost phone).
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> AppResult<LogoutEverywherePayload> {
+        lifecycle::logout_everywhere(db(ctx)?, actor(ctx)?).await?;
+        Ok(LogoutEverywherePayload {
+            at: Timestamp(chrono::Utc::now()),
         })
     }
 }

@@ -64,10 +64,17 @@ pub struct Claims {
     pub iat: i64,
     pub iss: String,
     pub aud: String,
+    /// The user's token version when the token was issued (see `users.token_version`).
+    #[serde(default)]
+    pub ver: i64,
 }
 
 /// Issues a token for a user; returns it with its expiry.
-pub fn issue_token(config: &Config, user_id: i64) -> AppResult<(String, chrono::DateTime<Utc>)> {
+pub fn issue_token(
+    config: &Config,
+    user_id: i64,
+    token_version: i64,
+) -> AppResult<(String, chrono::DateTime<Utc>)> {
     let now = Utc::now();
     let ttl = chrono::Duration::from_std(config.token_ttl).map_err(AppError::internal)?;
     let exp = now + ttl;
@@ -77,6 +84,7 @@ pub fn issue_token(config: &Config, user_id: i64) -> AppResult<(String, chrono::
         iat: now.timestamp(),
         iss: ISSUER.to_owned(),
         aud: AUDIENCE.to_owned(),
+        ver: token_version,
     };
     let token = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -87,8 +95,9 @@ pub fn issue_token(config: &Config, user_id: i64) -> AppResult<(String, chrono::
     Ok((token, exp))
 }
 
-/// Checks a token's signature, algorithm, expiry, issuer and audience; returns the user id.
-pub fn verify_token(config: &Config, token: &str) -> AppResult<i64> {
+/// Checks a token's signature, algorithm, expiry, issuer and audience; returns the user id
+/// and the token version it was issued with.
+pub fn verify_token(config: &Config, token: &str) -> AppResult<(i64, i64)> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
@@ -103,10 +112,68 @@ pub fn verify_token(config: &Config, token: &str) -> AppResult<i64> {
         tracing::debug!(error = %e, "token refused");
         AppError::Unauthenticated("登录凭证无效或已过期，请重新登录")
     })?;
-    data.claims
+    let id = data
+        .claims
         .sub
         .parse()
-        .map_err(|_| AppError::Unauthenticated("登录凭证无效或已过期，请重新登录"))
+        .map_err(|_| AppError::Unauthenticated("登录凭证无效或已过期，请重新登录"))?;
+    Ok((id, data.claims.ver))
+}
+
+/// Viewers already loaded by this server, by user id, with the `auth_stamp` they were loaded
+/// at. A request reads the user's row (one statement) and reuses the entry while the stamp
+/// is unchanged: the database raises the stamp whenever the user's roles, registrations or
+/// worker grids change, so the entry is never stale, on any instance.
+#[derive(Default)]
+pub struct ViewerCache {
+    entries: std::sync::Mutex<HashMap<i64, Arc<AuthUser>>>,
+}
+
+/// Entries kept at most; the map is emptied when it is full (a bounded memory cost).
+const VIEWER_CACHE_SIZE: usize = 10_000;
+
+impl ViewerCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<AuthUser>>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The viewer for a verified token: the user's row is read now; the rest comes from
+    /// the cache while the row's `auth_stamp` is unchanged. An inactive user, or a token
+    /// issued before the user's current token version, is `UNAUTHENTICATED`.
+    pub async fn viewer(
+        &self,
+        db: &DatabaseConnection,
+        user_id: i64,
+        token_version: i64,
+    ) -> AppResult<Arc<AuthUser>> {
+        let user = user::Entity::find_by_id(user_id)
+            .one(db)
+            .await?
+            .filter(|u| u.active && u.token_version == token_version)
+            .ok_or(AppError::Unauthenticated("登录凭证已失效，请重新登录"))?;
+        let cached = self.lock().get(&user_id).cloned();
+        if let Some(cached) = cached
+            && cached.user.auth_stamp == user.auth_stamp
+        {
+            if cached.user == user {
+                return Ok(cached);
+            }
+            return Ok(Arc::new(AuthUser {
+                user,
+                roles: cached.roles.clone(),
+                grid_communities: cached.grid_communities.clone(),
+                registered_communities: cached.registered_communities.clone(),
+                worker_grids: cached.worker_grids.clone(),
+            }));
+        }
+        let loaded = Arc::new(scopes_of(db, user).await?);
+        let mut entries = self.lock();
+        if entries.len() >= VIEWER_CACHE_SIZE {
+            entries.clear();
+        }
+        entries.insert(user_id, loaded.clone());
+        Ok(loaded)
+    }
 }
 
 /// A logged-in user with their roles and what their scopes cover.
@@ -223,6 +290,21 @@ pub async fn load_auth_user(db: &DatabaseConnection, user_id: i64) -> AppResult<
         .await?
         .filter(|u| u.active)
         .ok_or(AppError::Unauthenticated("账号不存在或已停用"))?;
+    scopes_of(db, user).await
+}
+
+/// Loads any user (active or not) with roles and scopes: the target of an account change.
+pub async fn load_account(db: &DatabaseConnection, user_id: i64) -> AppResult<AuthUser> {
+    let user = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("用户不存在"))?;
+    scopes_of(db, user).await
+}
+
+/// A user's roles and what their scopes cover (three statements).
+async fn scopes_of(db: &DatabaseConnection, user: user::Model) -> AppResult<AuthUser> {
+    let user_id = user.id;
     let roles = role_assignment::Entity::find()
         .filter(role_assignment::Column::UserId.eq(user_id))
         .all(db)

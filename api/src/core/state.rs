@@ -13,6 +13,8 @@ pub struct AppState {
     pub statements: StatementCounter,
     pub metrics: Arc<crate::http::metrics::Metrics>,
     pub events: crate::events::Events,
+    /// Viewers loaded by this server, reused while their rights are unchanged.
+    pub viewers: Arc<crate::auth::ViewerCache>,
 }
 
 /// The client's address as the server sees it (the TCP peer, or the first `X-Forwarded-For`

@@ -126,6 +126,36 @@ pub fn mutation_fields(
         .collect()
 }
 
+/// Root fields a user whose password was reset may use before changing it.
+const BEFORE_PASSWORD_CHANGE: &[&str] = &["changePassword", "logoutEverywhere", "me", "__typename"];
+
+/// Whether the operation selects only root fields open to a user who must change their
+/// password first (fragments on the root are followed).
+pub fn allowed_before_password_change(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> bool {
+    fn all_allowed(
+        doc: &ExecutableDocument,
+        set: &async_graphql::parser::types::SelectionSet,
+    ) -> bool {
+        set.items.iter().all(|item| match &item.node {
+            Selection::Field(f) => BEFORE_PASSWORD_CHANGE.contains(&f.node.name.node.as_str()),
+            Selection::InlineFragment(fr) => all_allowed(doc, &fr.node.selection_set.node),
+            Selection::FragmentSpread(sp) => doc
+                .fragments
+                .get(&sp.node.fragment_name.node)
+                .is_some_and(|fr| all_allowed(doc, &fr.node.selection_set.node)),
+        })
+    }
+    let op = match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|o| &o.node),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    op.is_some_and(|op| all_allowed(doc, &op.selection_set.node))
+}
+
 /// The first problem with the request's variables that can be named before execution: a
 /// required variable missing (or null), or a value of the wrong kind for a built-in scalar.
 /// Returns the variable's name and a short message.

@@ -77,6 +77,7 @@ impl Application {
             statements,
             metrics: Arc::new(crate::http::metrics::Metrics::default()),
             events: crate::events::Events::default(),
+            viewers: Arc::default(),
         };
         if state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
             state
@@ -196,9 +197,9 @@ async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Vi
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(bad)?;
-    let user_id = auth::verify_token(&state.config, token)?;
-    let user = auth::load_auth_user(&state.db, user_id).await?;
-    Ok(Viewer::User(Arc::new(user)))
+    let (user_id, version) = auth::verify_token(&state.config, token)?;
+    let user = state.viewers.viewer(&state.db, user_id, version).await?;
+    Ok(Viewer::User(user))
 }
 
 /// The client's address: the first `X-Forwarded-For` entry when the configuration trusts
@@ -445,6 +446,7 @@ async fn execute(
         }
     };
     let user_id = viewer.user().map(|u| u.id());
+    let viewer_must_change = viewer.user().map(|u| u.user.must_change_password);
     let stall = Arc::new(loaders::Stall::default());
     let loader = loaders::Loaders::new(shared.state.db.clone(), Some(stall.clone()));
     let request_id = headers
@@ -477,6 +479,22 @@ async fn execute(
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
+    }
+    // After a password reset, nothing but changing it (and `me`) until the user does.
+    if let Some(user) = viewer_must_change.as_ref()
+        && *user
+        && document.as_ref().is_none_or(|p| {
+            !guard::allowed_before_password_change(&p.doc, operation_name.as_deref())
+        })
+    {
+        let body = serde_json::json!({
+            "data": null,
+            "errors": [{
+                "message": "密码已被重置，请先修改密码",
+                "extensions": { "code": "FORBIDDEN", "reason": "PASSWORD_CHANGE_REQUIRED" }
+            }]
+        });
+        return Json(body).into_response();
     }
     // Variables a client forgot or typed wrongly are named before anything runs.
     if guard_error.is_none()
@@ -643,11 +661,18 @@ async fn graphql_ws(
                 None => Viewer::Anonymous,
                 Some(t) => {
                     let user = match auth::verify_token(&state.config, &t) {
-                        Ok(uid) => auth::load_auth_user(&state.db, uid).await,
+                        Ok((uid, version)) => state.viewers.viewer(&state.db, uid, version).await,
                         Err(e) => Err(e),
                     };
+                    let user = user.and_then(|u| {
+                        if u.user.must_change_password {
+                            Err(AppError::Forbidden("密码已被重置，请先修改密码"))
+                        } else {
+                            Ok(u)
+                        }
+                    });
                     match user {
-                        Ok(user) => Viewer::User(Arc::new(user)),
+                        Ok(user) => Viewer::User(user),
                         Err(e) => {
                             flag.store(true, std::sync::atomic::Ordering::SeqCst);
                             return Err(async_graphql::Error::from(e));

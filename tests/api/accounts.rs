@@ -1,0 +1,287 @@
+//! An account's life: password change and reset, deactivation, logging out everywhere.
+//! Every earlier token stops at once; a reset forces a change; staff act only within their
+//! community and never on ADMIN or staff; the last ADMIN stays.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_code, ok};
+
+const ME: &str = "{ me { id username } }";
+const WALL: &str = "{ wishes(first: 5) { nodes { id } } }";
+
+async fn run(app: &TestApp, token: &str, q: &str, vars: Value) -> Value {
+    app.gql(Some(token), q, vars).await
+}
+
+#[tokio::test]
+async fn logout_everywhere_and_a_password_change_stop_every_earlier_token() {
+    let app = TestApp::with_demo().await;
+    let phone = app.login("member1").await;
+    let laptop = app.login("member1").await;
+    ok(&run(&app, &phone, ME, json!({})).await);
+
+    // Log out everywhere: both tokens fail on their very next request.
+    let v = run(
+        &app,
+        &laptop,
+        "mutation { logoutEverywhere { at } }",
+        json!({}),
+    )
+    .await;
+    assert!(ok(&v)["logoutEverywhere"]["at"].is_string(), "{v}");
+    for token in [&phone, &laptop] {
+        assert_code(&run(&app, token, ME, json!({})).await, "UNAUTHENTICATED");
+    }
+
+    // A password change: wrong old password and weak new ones are refused and change nothing.
+    let token = app.login("member1").await;
+    let change = "mutation($o: String!, $n: String!) { changePassword(input: {oldPassword: $o, newPassword: $n}) { token expiresAt } }";
+    for (old, new, field) in [
+        ("wrong-password1", "Another-pass-9", "oldPassword"),
+        ("lianxin-demo", "short1", "password"),
+        ("lianxin-demo", "onlyletterspassword", "newPassword"),
+        ("lianxin-demo", "member1", "password"),
+        ("lianxin-demo", "lianxin-demo", "newPassword"),
+    ] {
+        let v = run(&app, &token, change, json!({"o": old, "n": new})).await;
+        assert_code(&v, "BAD_USER_INPUT");
+        assert_eq!(v["errors"][0]["extensions"]["field"], field, "{v}");
+    }
+    ok(&run(&app, &token, ME, json!({})).await);
+    let v = run(
+        &app,
+        &token,
+        change,
+        json!({"o": "lianxin-demo", "n": "Gongjian-2026"}),
+    )
+    .await;
+    let fresh = ok(&v)["changePassword"]["token"]
+        .as_str()
+        .expect("new token")
+        .to_owned();
+    assert_code(&run(&app, &token, ME, json!({})).await, "UNAUTHENTICATED");
+    assert_eq!(
+        ok(&run(&app, &fresh, ME, json!({})).await)["me"]["username"],
+        "member1"
+    );
+    // The old password no longer logs in; the new one does.
+    let v = app
+        .gql(
+            None,
+            "mutation { login(input: {username: \"member1\", password: \"lianxin-demo\"}) { token } }",
+            json!({}),
+        )
+        .await;
+    assert_code(&v, "UNAUTHENTICATED");
+    app.login_as("member1", "Gongjian-2026").await;
+}
+
+#[tokio::test]
+async fn a_reset_forces_a_change_and_staff_reset_only_within_their_community() {
+    let app = TestApp::with_demo().await;
+    let resident = app.login("resident1").await;
+    let resident_id = app.user_id(&resident).await;
+    let admin_id = app.user_id(&app.login("admin").await).await;
+    let staff_id = app.user_id(&app.login("staff").await).await;
+    let staff = app.login("staff").await;
+    let other_staff = app.login("wz-staff").await;
+    let member = app.login("member1").await;
+    let reset = "mutation($id: ID!, $p: String!) { resetPassword(input: {userId: $id, newPassword: $p}) { user { id username } } }";
+
+    // Outside the caller's scope: another community's staff, a member, staff on ADMIN or on staff.
+    for (token, target) in [
+        (&other_staff, &resident_id),
+        (&member, &resident_id),
+        (&staff, &admin_id),
+        (&other_staff, &staff_id),
+    ] {
+        let v = run(
+            &app,
+            token,
+            reset,
+            json!({"id": target, "p": "Temp-pass-1"}),
+        )
+        .await;
+        assert_code(&v, "FORBIDDEN");
+    }
+    ok(&run(&app, &resident, ME, json!({})).await);
+    let v = run(
+        &app,
+        &staff,
+        reset,
+        json!({"id": "999999", "p": "Temp-pass-1"}),
+    )
+    .await;
+    assert_code(&v, "NOT_FOUND");
+
+    // Staff of the resident's community reset: the resident's token stops at once.
+    let v = run(
+        &app,
+        &staff,
+        reset,
+        json!({"id": resident_id, "p": "Temp-pass-1"}),
+    )
+    .await;
+    assert_eq!(ok(&v)["resetPassword"]["user"]["username"], "resident1");
+    assert_code(
+        &run(&app, &resident, ME, json!({})).await,
+        "UNAUTHENTICATED",
+    );
+
+    // The login says a change is due; until then only `me` and changePassword answer.
+    let v = app
+        .gql(
+            None,
+            "mutation { login(input: {username: \"resident1\", password: \"Temp-pass-1\"}) { token mustChangePassword } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(ok(&v)["login"]["mustChangePassword"], true);
+    let temp = v["data"]["login"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let v = run(&app, &temp, WALL, json!({})).await;
+    assert_code(&v, "FORBIDDEN");
+    assert_eq!(
+        v["errors"][0]["extensions"]["reason"],
+        "PASSWORD_CHANGE_REQUIRED"
+    );
+    let v = run(
+        &app,
+        &temp,
+        "mutation { logoutEverywhere { at } } ",
+        json!({}),
+    )
+    .await;
+    ok(&v);
+    let temp = app.login_as("resident1", "Temp-pass-1").await;
+    ok(&run(&app, &temp, ME, json!({})).await);
+    let v = run(
+        &app,
+        &temp,
+        "mutation { changePassword(input: {oldPassword: \"Temp-pass-1\", newPassword: \"Mine-at-last-2\"}) { token } }",
+        json!({}),
+    )
+    .await;
+    let mine = ok(&v)["changePassword"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    ok(&run(&app, &mine, WALL, json!({})).await);
+    let v = app
+        .gql(
+            None,
+            "mutation { login(input: {username: \"resident1\", password: \"Mine-at-last-2\"}) { mustChangePassword } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(ok(&v)["login"]["mustChangePassword"], false);
+}
+
+#[tokio::test]
+async fn deactivation_stops_tokens_at_once_and_the_last_admin_stays() {
+    let app = TestApp::with_demo().await;
+    let resident = app.login("resident1").await;
+    let resident_id = app.user_id(&resident).await;
+    let staff = app.login("staff").await;
+    let other_staff = app.login("wz-staff").await;
+    let admin = app.login("admin").await;
+    let admin_id = app.user_id(&admin).await;
+    let deactivate =
+        "mutation($id: ID!) { deactivateUser(input: {userId: $id}) { user { id active } } }";
+    let reactivate =
+        "mutation($id: ID!) { reactivateUser(input: {userId: $id}) { user { id active } } }";
+
+    assert_code(
+        &run(&app, &other_staff, deactivate, json!({"id": resident_id})).await,
+        "FORBIDDEN",
+    );
+    let v = run(&app, &staff, deactivate, json!({"id": resident_id})).await;
+    assert_eq!(ok(&v)["deactivateUser"]["user"]["active"], false);
+    assert_code(
+        &run(&app, &resident, ME, json!({})).await,
+        "UNAUTHENTICATED",
+    );
+    let v = app
+        .gql(
+            None,
+            "mutation { login(input: {username: \"resident1\", password: \"lianxin-demo\"}) { token } }",
+            json!({}),
+        )
+        .await;
+    assert_code(&v, "UNAUTHENTICATED");
+    assert_code(
+        &run(&app, &staff, deactivate, json!({"id": resident_id})).await,
+        "INVALID_STATE",
+    );
+    let v = run(&app, &staff, reactivate, json!({"id": resident_id})).await;
+    assert_eq!(ok(&v)["reactivateUser"]["user"]["active"], true);
+    // The token from before the deactivation stays dead; a new login works.
+    assert_code(
+        &run(&app, &resident, ME, json!({})).await,
+        "UNAUTHENTICATED",
+    );
+    ok(&run(&app, &app.login("resident1").await, ME, json!({})).await);
+
+    // The only ADMIN cannot deactivate themself.
+    let v = run(&app, &admin, deactivate, json!({"id": admin_id})).await;
+    assert_code(&v, "INVALID_STATE");
+    ok(&run(&app, &admin, ME, json!({})).await);
+
+    // Two ADMINs deactivating each other at once: exactly one succeeds.
+    let second = app
+        .create_user_with(
+            "admin2",
+            &[api::account::rules::RoleGrant {
+                role: entity::role_assignment::Role::Admin,
+                community_id: None,
+                grid_id: None,
+                organization_id: None,
+            }],
+        )
+        .await;
+    let second_id = app.user_id(&second).await;
+    let (a, b) = tokio::join!(
+        run(&app, &admin, deactivate, json!({"id": second_id})),
+        run(&app, &second, deactivate, json!({"id": admin_id})),
+    );
+    let wins = [&a, &b].iter().filter(|v| v["errors"].is_null()).count();
+    assert_eq!(wins, 1, "{a} {b}");
+    let alive = [
+        run(&app, &admin, ME, json!({})).await,
+        run(&app, &second, ME, json!({})).await,
+    ]
+    .iter()
+    .filter(|v| v["errors"].is_null())
+    .count();
+    assert_eq!(alive, 1, "one ADMIN is left");
+}
+
+#[tokio::test]
+async fn the_viewer_costs_one_statement_and_follows_role_changes_at_once() {
+    let app = TestApp::with_demo().await;
+    let resident = app.login("resident1").await;
+    let id: i64 = app.user_id(&resident).await.parse().expect("id");
+    // Loaded once; afterwards a request reads only the user's row for the viewer.
+    let (n, v) = app.statements_of(Some(&resident), ME, json!({})).await;
+    ok(&v);
+    assert_eq!(n, 1, "statements for `me`");
+    // A role granted in the database (any path, even one that forgets the cache) shows on
+    // the very next request: the database raises the user's stamp.
+    let roles = "{ me { roles { role } } }";
+    let before = run(&app, &resident, roles, json!({})).await;
+    assert!(!before.to_string().contains("PARTY_MEMBER"), "{before}");
+    use sea_orm::{ActiveModelTrait, Set};
+    entity::role_assignment::ActiveModel {
+        user_id: Set(id),
+        role: Set(entity::role_assignment::Role::PartyMember),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(app.db())
+    .await
+    .expect("grant");
+    let after = run(&app, &resident, roles, json!({})).await;
+    assert!(after.to_string().contains("PARTY_MEMBER"), "{after}");
+}
