@@ -2,6 +2,7 @@
 //! Every earlier token stops at once; a reset forces a change; staff act only within their
 //! community and never on ADMIN or staff; the last ADMIN stays.
 
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_code, ok};
@@ -284,4 +285,104 @@ async fn the_viewer_costs_one_statement_and_follows_role_changes_at_once() {
     .expect("grant");
     let after = run(&app, &resident, roles, json!({})).await;
     assert!(after.to_string().contains("PARTY_MEMBER"), "{after}");
+}
+
+fn usernames(v: &Value) -> Vec<String> {
+    ok(v)["users"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter_map(|n| n["username"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn users_lists_only_the_callers_scope_with_masked_fields() {
+    let app = TestApp::with_demo().await;
+    let list = "query($role: Role, $c: ID, $g: ID, $active: Boolean) { users(role: $role, communityId: $c, gridId: $g, active: $active, first: 100) { totalCount nodes { id username displayName phone } } }";
+    let none = json!({});
+    assert_code(&app.gql(None, list, none.clone()).await, "UNAUTHENTICATED");
+    for who in ["resident1", "member1", "rep-school"] {
+        let token = app.login(who).await;
+        assert_code(&run(&app, &token, list, none.clone()).await, "FORBIDDEN");
+    }
+
+    // ADMIN: everyone.
+    let admin = app.login("admin").await;
+    let all = run(&app, &admin, list, none.clone()).await;
+    let count = entity::user::Entity::find()
+        .count(app.db())
+        .await
+        .expect("count");
+    assert_eq!(ok(&all)["users"]["totalCount"], count, "{all}");
+
+    // Staff of 汇通: the people of 汇通, never those of 文宗 only; full phones.
+    let staff = app.login("staff").await;
+    let huitong = app.community_id("汇通社区").await;
+    let wenzong = app.community_id("文宗社区").await;
+    let mine = run(&app, &staff, list, none.clone()).await;
+    let names = usernames(&mine);
+    for expected in ["staff", "grid", "member1", "resident1"] {
+        assert!(
+            names.contains(&expected.to_owned()),
+            "{expected} missing: {names:?}"
+        );
+    }
+    for outsider in ["wz-staff", "admin", "rep-power"] {
+        assert!(
+            !names.contains(&outsider.to_owned()),
+            "{outsider} listed: {names:?}"
+        );
+    }
+    let resident = ok(&mine)["users"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .find(|n| n["username"] == "resident1")
+        .expect("resident1")
+        .clone();
+    assert!(
+        !resident["phone"].as_str().unwrap_or("*").contains('*'),
+        "{resident}"
+    );
+    // A filter never widens the scope: 文宗 through 汇通's staff is empty.
+    let v = run(&app, &staff, list, json!({"c": wenzong})).await;
+    assert_eq!(ok(&v)["users"]["totalCount"], 0, "{v}");
+    let v = run(
+        &app,
+        &staff,
+        list,
+        json!({"c": huitong, "role": "RESIDENT"}),
+    )
+    .await;
+    let residents = usernames(&v);
+    assert!(residents.contains(&"resident1".to_owned()), "{v}");
+    assert!(!residents.contains(&"staff".to_owned()), "{v}");
+
+    // Deactivated people are found with active: false.
+    let resident_id = app.user_id(&app.login("resident1").await).await;
+    ok(&run(
+        &app,
+        &staff,
+        "mutation($id: ID!) { deactivateUser(input: {userId: $id}) { user { id } } }",
+        json!({"id": resident_id}),
+    )
+    .await);
+    let v = run(&app, &staff, list, json!({"active": false})).await;
+    assert_eq!(usernames(&v), vec!["resident1".to_owned()], "{v}");
+
+    // A grid worker lists the people of their grids, phones masked by the person rule.
+    let grid = app.login("grid").await;
+    let ht1 = app.grid_id("汇通第一网格").await;
+    let v = run(&app, &grid, list, json!({"g": ht1})).await;
+    let nodes = ok(&v)["users"]["nodes"].as_array().expect("nodes").clone();
+    assert!(!nodes.is_empty(), "{v}");
+    for n in nodes.iter().filter(|n| n["username"] != "grid") {
+        assert!(
+            n["phone"].is_null() || n["phone"].as_str().is_some_and(|p| p.contains('*')),
+            "{n}"
+        );
+    }
+    let v = run(&app, &grid, list, json!({"c": wenzong})).await;
+    assert_eq!(ok(&v)["users"]["totalCount"], 0, "{v}");
 }

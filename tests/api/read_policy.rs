@@ -50,6 +50,10 @@ pub const READ_POLICY: &[(&str, &str)] = &[
     ("LoginPayload.roles", "the person themself"),
     ("CreateUserPayload.user", "account::policy::person"),
     (
+        "Query.users",
+        "account::policy::listable_people (list), then account::policy::person (fields)",
+    ),
+    (
         "AccountPayload.user",
         "account::policy::person (the actor passed may_manage_account)",
     ),

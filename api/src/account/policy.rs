@@ -103,3 +103,71 @@ pub fn may_manage_account(actor: &AuthUser, target: &AuthUser) -> bool {
         .iter()
         .any(|c| actor.staff_communities().contains(c))
 }
+
+/// The people a viewer may list (`users`): ADMIN everyone; COMMUNITY_STAFF the people of
+/// their communities (a role there or in one of its grids, or an approved member
+/// registration there); GRID_WORKER the people with a role in, or an approved registration
+/// to, their grids and the micro-grids inside them. `None` for everyone else (FORBIDDEN).
+/// The list filter is the condition; each person's fields are then masked by [`person`].
+pub fn listable_people(viewer: &AuthUser) -> Option<sea_orm::Condition> {
+    use entity::{grid, grid_registration, grid_registration::RegistrationStatus, user};
+    use sea_orm::{
+        ColumnTrait, Condition,
+        sea_query::{Expr, Query},
+    };
+    if viewer.is_admin() {
+        return Some(Condition::all());
+    }
+    let communities = viewer.staff_communities();
+    let grids = viewer.worker_grids.clone();
+    if communities.is_empty() && grids.is_empty() {
+        return None;
+    }
+    let role_in = |cond: Expr| {
+        user::Column::Id.in_subquery(
+            Query::select()
+                .column(role_assignment::Column::UserId)
+                .from(role_assignment::Entity)
+                .and_where(cond)
+                .to_owned(),
+        )
+    };
+    let registered_in = |cond: Expr| {
+        user::Column::Id.in_subquery(
+            Query::select()
+                .column(grid_registration::Column::MemberId)
+                .from(grid_registration::Entity)
+                .and_where(grid_registration::Column::Status.eq(RegistrationStatus::Approved))
+                .and_where(cond)
+                .to_owned(),
+        )
+    };
+    let mut any = Condition::any();
+    if !communities.is_empty() {
+        let grids_of = Query::select()
+            .column(grid::Column::Id)
+            .from(grid::Entity)
+            .and_where(grid::Column::CommunityId.is_in(communities.clone()))
+            .to_owned();
+        any = any
+            .add(role_in(
+                role_assignment::Column::CommunityId.is_in(communities.clone()),
+            ))
+            .add(role_in(
+                role_assignment::Column::GridId.in_subquery(grids_of),
+            ))
+            .add(registered_in(
+                grid_registration::Column::CommunityId.is_in(communities),
+            ));
+    }
+    if !grids.is_empty() {
+        any = any
+            .add(role_in(
+                role_assignment::Column::GridId.is_in(grids.clone()),
+            ))
+            .add(registered_in(
+                grid_registration::Column::GridId.is_in(grids),
+            ));
+    }
+    Some(any)
+}

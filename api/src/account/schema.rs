@@ -8,6 +8,8 @@ use crate::account::lifecycle;
 use crate::account::rules as svc;
 use crate::auth::AuthUser;
 use crate::core::error::{AppError, AppResult};
+use crate::core::pagination as connection;
+use crate::core::pagination::{Conn, Page};
 use crate::graphql::context::actor;
 use crate::graphql::context::config;
 use crate::graphql::context::db;
@@ -139,6 +141,49 @@ impl AccountQuery {
         viewer(ctx)
             .user()
             .map(|u: &AuthUser| User::own(u.user.clone()))
+    }
+
+    /// People within the caller's scope, in id order (ADMIN: everyone; COMMUNITY_STAFF: the
+    /// people of their communities; GRID_WORKER: the people of their grids). Names and phones
+    /// are masked by the person rule as everywhere else.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only people holding this role.")] role: Option<Role>,
+        #[graphql(
+            desc = "Only people of this community (a role there or in one of its grids, or an approved registration)."
+        )]
+        community_id: Option<ID>,
+        #[graphql(desc = "Only people with a role in this grid.")] grid_id: Option<ID>,
+        #[graphql(desc = "Only active (true) or deactivated (false) accounts.")] active: Option<
+            bool,
+        >,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
+        after: Option<String>,
+    ) -> AppResult<Conn<User>> {
+        let page = Page::new(ctx, first, after.as_deref())?;
+        let filter = svc::PeopleFilter {
+            role: role.map(Into::into),
+            community_id: parse_opt_id("communityId", community_id.as_ref())?,
+            grid_id: parse_opt_id("gridId", grid_id.as_ref())?,
+            active,
+        };
+        let q = svc::people(actor(ctx)?, &filter)?;
+        connection::paginate(
+            db(ctx)?,
+            q,
+            entity::user::Column::Id,
+            false,
+            page,
+            |m| m.id,
+            User::new,
+        )
+        .await
     }
 }
 
