@@ -1,0 +1,8 @@
+//! Micro-wishes (微心愿): the wish wall, claims and confirmation, with the beneficiary's
+//! personal data shown by role.
+
+mod roots;
+mod types;
+
+pub use roots::*;
+pub use types::*;
