@@ -386,3 +386,62 @@ async fn users_lists_only_the_callers_scope_with_masked_fields() {
     let v = run(&app, &grid, list, json!({"c": wenzong})).await;
     assert_eq!(ok(&v)["users"]["totalCount"], 0, "{v}");
 }
+
+#[tokio::test]
+async fn a_password_change_racing_a_reset_always_ends_with_the_reset_in_force() {
+    let app = TestApp::with_demo().await;
+    let staff = app.login("staff").await;
+    let change = "mutation { changePassword(input: {oldPassword: \"lianxin-demo\", newPassword: \"Own-choice-3\"}) { token } }";
+    let reset = "mutation($id: ID!) { resetPassword(input: {userId: $id, newPassword: \"Temp-pass-1\"}) { user { id } } }";
+    for round in 0..4 {
+        let username = format!("race{round}");
+        let token = app
+            .create_user_with(
+                &username,
+                &[api::account::rules::RoleGrant {
+                    role: entity::role_assignment::Role::Resident,
+                    community_id: Some(app.community_id("汇通社区").await.parse().expect("id")),
+                    grid_id: None,
+                    organization_id: None,
+                }],
+            )
+            .await;
+        let id = app.user_id(&token).await;
+        let (changed, was_reset) = tokio::join!(
+            run(&app, &token, change, json!({})),
+            run(&app, &staff, reset, json!({"id": id})),
+        );
+        // The reset always applies; the change either ran before it or lost: CONFLICT (the
+        // hash moved under it), its token already refused, or the old password no longer
+        // being the current one.
+        ok(&was_reset);
+        if !changed["errors"].is_null() {
+            let e = &changed["errors"][0]["extensions"];
+            let lost = matches!(e["code"].as_str(), Some("CONFLICT" | "UNAUTHENTICATED"))
+                || (e["code"] == "BAD_USER_INPUT" && e["field"] == "oldPassword");
+            assert!(lost, "round {round}: {changed}");
+        }
+        // Whatever the order: the temporary password logs in and must be changed, the
+        // chosen one does not log in, and no token from before (the change's included) works.
+        let v = app
+            .gql(
+                None,
+                "mutation($u: String!) { login(input: {username: $u, password: \"Temp-pass-1\"}) { mustChangePassword } }",
+                json!({"u": username}),
+            )
+            .await;
+        assert_eq!(ok(&v)["login"]["mustChangePassword"], true, "round {round}");
+        let v = app
+            .gql(
+                None,
+                "mutation($u: String!) { login(input: {username: $u, password: \"Own-choice-3\"}) { token } }",
+                json!({"u": username}),
+            )
+            .await;
+        assert_code(&v, "UNAUTHENTICATED");
+        assert_code(&run(&app, &token, ME, json!({})).await, "UNAUTHENTICATED");
+        if let Some(t) = changed["data"]["changePassword"]["token"].as_str() {
+            assert_code(&run(&app, t, ME, json!({})).await, "UNAUTHENTICATED");
+        }
+    }
+}

@@ -4,7 +4,16 @@
 //! every copy of a person's profile in another record (a wish's beneficiary, a ranking, a
 //! shift's student): the copy is shown through [`person`] of the person it was copied from.
 
-use entity::role_assignment::{self, Role};
+use entity::{
+    grid, grid_registration,
+    grid_registration::RegistrationStatus,
+    role_assignment::{self, Role},
+    user,
+};
+use sea_orm::{
+    ColumnTrait, Condition,
+    sea_query::{Expr, Query},
+};
 
 use crate::{auth::AuthUser, core::mask::Access};
 
@@ -70,25 +79,6 @@ pub fn may_read_audit_log(viewer: &AuthUser) -> bool {
     viewer.is_admin()
 }
 
-/// The communities an account belongs to: those of its roles (a grid role counts for the
-/// grid's community) and of its approved member registrations.
-pub fn communities_of(target: &AuthUser) -> Vec<i64> {
-    let mut out: Vec<i64> = target
-        .roles
-        .iter()
-        .filter_map(|r| {
-            r.community_id.or_else(|| {
-                r.grid_id
-                    .and_then(|g| target.grid_communities.get(&g).copied())
-            })
-        })
-        .chain(target.registered_communities.iter().copied())
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
 /// Who may reset another person's password, deactivate or reactivate them: ADMIN for
 /// everyone; COMMUNITY_STAFF for a person who belongs to one of their communities and is
 /// neither ADMIN nor staff (staff are managed by ADMIN).
@@ -99,9 +89,10 @@ pub fn may_manage_account(actor: &AuthUser, target: &AuthUser) -> bool {
     if target.is_admin() || target.has_role(Role::CommunityStaff) {
         return false;
     }
-    communities_of(target)
-        .iter()
-        .any(|c| actor.staff_communities().contains(c))
+    actor
+        .staff_communities()
+        .into_iter()
+        .any(|c| target.belongs_to(c))
 }
 
 /// The people a viewer may list (`users`): ADMIN everyone; COMMUNITY_STAFF the people of
@@ -109,12 +100,7 @@ pub fn may_manage_account(actor: &AuthUser, target: &AuthUser) -> bool {
 /// registration there); GRID_WORKER the people with a role in, or an approved registration
 /// to, their grids and the micro-grids inside them. `None` for everyone else (FORBIDDEN).
 /// The list filter is the condition; each person's fields are then masked by [`person`].
-pub fn listable_people(viewer: &AuthUser) -> Option<sea_orm::Condition> {
-    use entity::{grid, grid_registration, grid_registration::RegistrationStatus, user};
-    use sea_orm::{
-        ColumnTrait, Condition,
-        sea_query::{Expr, Query},
-    };
+pub fn listable_people(viewer: &AuthUser) -> Option<Condition> {
     if viewer.is_admin() {
         return Some(Condition::all());
     }
@@ -123,51 +109,62 @@ pub fn listable_people(viewer: &AuthUser) -> Option<sea_orm::Condition> {
     if communities.is_empty() && grids.is_empty() {
         return None;
     }
-    let role_in = |cond: Expr| {
-        user::Column::Id.in_subquery(
-            Query::select()
-                .column(role_assignment::Column::UserId)
-                .from(role_assignment::Entity)
-                .and_where(cond)
-                .to_owned(),
-        )
-    };
-    let registered_in = |cond: Expr| {
-        user::Column::Id.in_subquery(
-            Query::select()
-                .column(grid_registration::Column::MemberId)
-                .from(grid_registration::Entity)
-                .and_where(grid_registration::Column::Status.eq(RegistrationStatus::Approved))
-                .and_where(cond)
-                .to_owned(),
-        )
-    };
     let mut any = Condition::any();
     if !communities.is_empty() {
-        let grids_of = Query::select()
-            .column(grid::Column::Id)
-            .from(grid::Entity)
-            .and_where(grid::Column::CommunityId.is_in(communities.clone()))
-            .to_owned();
-        any = any
-            .add(role_in(
-                role_assignment::Column::CommunityId.is_in(communities.clone()),
-            ))
-            .add(role_in(
-                role_assignment::Column::GridId.in_subquery(grids_of),
-            ))
-            .add(registered_in(
-                grid_registration::Column::CommunityId.is_in(communities),
-            ));
+        any = any.add(people_of_communities(communities));
     }
     if !grids.is_empty() {
         any = any
-            .add(role_in(
+            .add(people_with_role(
                 role_assignment::Column::GridId.is_in(grids.clone()),
             ))
-            .add(registered_in(
+            .add(people_registered(
                 grid_registration::Column::GridId.is_in(grids),
             ));
     }
     Some(any)
+}
+
+/// The people of these communities, as a filter on users: a role there or in one of its
+/// grids, or an approved member registration there (the same membership as
+/// `AuthUser::belongs_to`).
+pub fn people_of_communities(communities: Vec<i64>) -> Condition {
+    let grids_of = Query::select()
+        .column(grid::Column::Id)
+        .from(grid::Entity)
+        .and_where(grid::Column::CommunityId.is_in(communities.clone()))
+        .to_owned();
+    Condition::any()
+        .add(people_with_role(
+            role_assignment::Column::CommunityId.is_in(communities.clone()),
+        ))
+        .add(people_with_role(
+            role_assignment::Column::GridId.in_subquery(grids_of),
+        ))
+        .add(people_registered(
+            grid_registration::Column::CommunityId.is_in(communities),
+        ))
+}
+
+/// Users holding a role that matches `cond`.
+pub fn people_with_role(cond: Expr) -> Expr {
+    user::Column::Id.in_subquery(
+        Query::select()
+            .column(role_assignment::Column::UserId)
+            .from(role_assignment::Entity)
+            .and_where(cond)
+            .to_owned(),
+    )
+}
+
+/// Users with an approved member registration that matches `cond`.
+fn people_registered(cond: Expr) -> Expr {
+    user::Column::Id.in_subquery(
+        Query::select()
+            .column(grid_registration::Column::MemberId)
+            .from(grid_registration::Entity)
+            .and_where(grid_registration::Column::Status.eq(RegistrationStatus::Approved))
+            .and_where(cond)
+            .to_owned(),
+    )
 }

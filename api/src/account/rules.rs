@@ -384,50 +384,17 @@ pub struct PeopleFilter {
 
 /// The people the actor may list, narrowed by the filters (a filter never widens the scope).
 pub fn people(actor: &AuthUser, f: &PeopleFilter) -> AppResult<sea_orm::Select<user::Entity>> {
-    use entity::{grid_registration, grid_registration::RegistrationStatus};
-    use sea_orm::sea_query::Query;
-    let scope = crate::account::policy::listable_people(actor).ok_or_else(AppError::forbidden)?;
+    use crate::account::policy::{listable_people, people_of_communities, people_with_role};
+    let scope = listable_people(actor).ok_or_else(AppError::forbidden)?;
     let mut q = user::Entity::find().filter(scope);
-    let role_where = |cond: sea_orm::sea_query::Expr| {
-        user::Column::Id.in_subquery(
-            Query::select()
-                .column(role_assignment::Column::UserId)
-                .from(role_assignment::Entity)
-                .and_where(cond)
-                .to_owned(),
-        )
-    };
     if let Some(role) = f.role {
-        q = q.filter(role_where(role_assignment::Column::Role.eq(role)));
+        q = q.filter(people_with_role(role_assignment::Column::Role.eq(role)));
     }
     if let Some(c) = f.community_id {
-        let grids_of = Query::select()
-            .column(grid::Column::Id)
-            .from(grid::Entity)
-            .and_where(grid::Column::CommunityId.eq(c))
-            .to_owned();
-        q = q.filter(
-            sea_orm::Condition::any()
-                .add(role_where(role_assignment::Column::CommunityId.eq(c)))
-                .add(role_where(
-                    role_assignment::Column::GridId.in_subquery(grids_of),
-                ))
-                .add(
-                    user::Column::Id.in_subquery(
-                        Query::select()
-                            .column(grid_registration::Column::MemberId)
-                            .from(grid_registration::Entity)
-                            .and_where(grid_registration::Column::CommunityId.eq(c))
-                            .and_where(
-                                grid_registration::Column::Status.eq(RegistrationStatus::Approved),
-                            )
-                            .to_owned(),
-                    ),
-                ),
-        );
+        q = q.filter(people_of_communities(vec![c]));
     }
     if let Some(g) = f.grid_id {
-        q = q.filter(role_where(role_assignment::Column::GridId.eq(g)));
+        q = q.filter(people_with_role(role_assignment::Column::GridId.eq(g)));
     }
     if let Some(active) = f.active {
         q = q.filter(user::Column::Active.eq(active));

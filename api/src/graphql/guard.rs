@@ -102,12 +102,8 @@ pub fn mutation_fields(
     doc: &ExecutableDocument,
     operation_name: Option<&str>,
 ) -> Vec<(String, String)> {
-    let op = match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|o| &o.node),
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    op.filter(|op| op.ty == OperationType::Mutation)
+    operation(doc, operation_name)
+        .filter(|op| op.ty == OperationType::Mutation)
         .into_iter()
         .flat_map(|op| op.selection_set.node.items.iter())
         .filter_map(|item| match &item.node {
@@ -124,6 +120,21 @@ pub fn mutation_fields(
             _ => None,
         })
         .collect()
+}
+
+/// The operation a request runs: the named one, or the only one of the document.
+pub fn operation<'a>(
+    doc: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a async_graphql::parser::types::OperationDefinition> {
+    match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|o| &o.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|o| &o.node)
+        }
+        _ => None,
+    }
 }
 
 /// Root fields a user whose password was reset may use before changing it.
@@ -148,12 +159,7 @@ pub fn allowed_before_password_change(
                 .is_some_and(|fr| all_allowed(doc, &fr.node.selection_set.node)),
         })
     }
-    let op = match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|o| &o.node),
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    op.is_some_and(|op| all_allowed(doc, &op.selection_set.node))
+    operation(doc, operation_name).is_some_and(|op| all_allowed(doc, &op.selection_set.node))
 }
 
 /// The first problem with the request's variables that can be named before execution: a
@@ -197,12 +203,7 @@ pub fn check_variables(
             },
         }
     }
-    let op = match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => &op.node,
-        (DocumentOperations::Multiple(ops), Some(name)) => &ops.get(name)?.node,
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => &ops.values().next()?.node,
-        _ => return None,
-    };
+    let op = operation(doc, operation_name)?;
     for def in &op.variable_definitions {
         let def = &def.node;
         let name = def.name.node.to_string();
@@ -236,14 +237,7 @@ pub fn is_mutation(doc: &ExecutableDocument, operation_name: Option<&str>) -> bo
 /// Whether the operation to run selects only introspection (`__schema`, `__type`,
 /// `__typename`), through fragments too.
 pub fn only_introspection(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    let op = match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|o| &o.node),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|o| &o.node)
-        }
-        _ => None,
-    };
+    let op = operation(doc, operation_name);
     fn all_meta(
         doc: &ExecutableDocument,
         set: &async_graphql::parser::types::SelectionSet,

@@ -20,9 +20,7 @@ use futures_util::{StreamExt, stream::BoxStream};
 
 use async_graphql::{
     Name, PathSegment, Response, Value,
-    parser::types::{
-        DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
-    },
+    parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet},
 };
 use tokio::sync::OnceCell;
 
@@ -250,17 +248,8 @@ pub async fn propagate(
     let Some(types) = types().await else {
         return;
     };
-    let op = match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => &op.node,
-        (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
-            Some(op) => &op.node,
-            None => return,
-        },
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => match ops.values().next() {
-            Some(op) => &op.node,
-            None => return,
-        },
-        _ => return,
+    let Some(op) = super::guard::operation(doc, operation_name) else {
+        return;
     };
     let root = match op.ty {
         OperationType::Query => types.query.as_str(),
