@@ -229,6 +229,17 @@ async fn deactivation_stops_tokens_at_once_and_the_last_admin_stays() {
     let v = run(&app, &admin, deactivate, json!({"id": admin_id})).await;
     assert_code(&v, "INVALID_STATE");
     ok(&run(&app, &admin, ME, json!({})).await);
+    // The database holds the rule too: a direct update that skips the rules is refused.
+    {
+        use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+        let direct = entity::user::Entity::update_many()
+            .col_expr(entity::user::Column::Active, Expr::value(false))
+            .filter(entity::user::Column::Id.eq(admin_id.parse::<i64>().expect("id")))
+            .exec(app.db())
+            .await;
+        assert!(direct.is_err(), "the database let the last ADMIN go");
+        ok(&run(&app, &admin, ME, json!({})).await);
+    }
 
     // Two ADMINs deactivating each other at once: exactly one succeeds.
     let second = app
