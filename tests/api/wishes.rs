@@ -427,3 +427,39 @@ async fn listing_100_wishes_runs_as_many_statements_as_listing_10() {
         "statements for 10 vs 100 wishes: {counts:?}"
     );
 }
+
+/// The wish wall joins its relations into one statement: the page a front end shows costs
+/// the viewer and the page (2 statements), and every joined value is what the same wish
+/// shows when read alone (where nothing is joined), for every kind of viewer.
+#[tokio::test]
+async fn the_wish_wall_is_two_statements_and_agrees_with_each_wish_read_alone() {
+    let app = TestApp::with_demo().await;
+    const FIELDS: &str = "id title status beneficiaryName beneficiaryNameVisible beneficiaryPhone beneficiaryAddress grid { name } community { name } beneficiary { displayName phone } claimant { displayName phone } submittedBy { displayName phone }";
+    let page = format!("{{ wishes(first: 100) {{ nodes {{ {FIELDS} }} }} }}");
+    let one = format!("query($id: ID!) {{ wish(id: $id) {{ {FIELDS} }} }}");
+    let mut viewers = vec![("anonymous", None)];
+    for who in ["member1", "staff", "grid", "resident1", "admin"] {
+        viewers.push((who, Some(app.login(who).await)));
+    }
+    let mut claimed_seen = false;
+    for (who, token) in &viewers {
+        let (count, v) = app.statements_of(token.as_deref(), &page, json!({})).await;
+        let expected = if token.is_some() { 2 } else { 1 };
+        assert_eq!(count, expected, "{who}: statements for the wish wall");
+        let nodes = ok(&v)["wishes"]["nodes"].as_array().expect("nodes").clone();
+        assert!(nodes.len() >= 3, "{who}: {}", nodes.len());
+        for n in &nodes {
+            claimed_seen |= !n["claimant"].is_null();
+            let alone = app
+                .gql(token.as_deref(), &one, json!({"id": n["id"]}))
+                .await;
+            assert_eq!(
+                &ok(&alone)["wish"],
+                n,
+                "{who}: wish {} alone vs on the wall",
+                n["id"]
+            );
+        }
+    }
+    assert!(claimed_seen, "the demo has claimed wishes on the wall");
+}

@@ -35,11 +35,6 @@ pub fn is_public_office(role: Role) -> bool {
     )
 }
 
-/// Whether any of the roles is a public office.
-pub fn holds_public_office(roles: &[role_assignment::Model]) -> bool {
-    roles.iter().any(|r| is_public_office(r.role))
-}
-
 /// The person rule: the person themself, ADMIN and staff of a community the person belongs
 /// to see everything; grid workers of such a community see the full name; everyone sees the
 /// full name of a person holding a public office; all others see masked values.

@@ -169,6 +169,39 @@ where
     E::Model: Sync,
     N: OutputType,
 {
+    paginate_with(
+        db,
+        query,
+        id_col,
+        newest_first,
+        page,
+        id_of,
+        node,
+        |q| async move { Ok(q.all(db).await?) },
+    )
+    .await
+}
+
+/// [`paginate`] with the page's rows read by `fetch` (given the ordered, limited query): for
+/// a page that joins its relations into the same statement.
+#[allow(clippy::too_many_arguments)]
+pub async fn paginate_with<E, R, N, F, Fut>(
+    db: &DatabaseConnection,
+    query: Select<E>,
+    id_col: E::Column,
+    newest_first: bool,
+    page: Page,
+    id_of: impl Fn(&R) -> i64,
+    node: impl Fn(R) -> N,
+    fetch: F,
+) -> AppResult<Conn<N>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    N: OutputType,
+    F: FnOnce(Select<E>) -> Fut,
+    Fut: std::future::Future<Output = AppResult<Vec<R>>>,
+{
     let total = if page.count {
         query.clone().count(db).await?
     } else {
@@ -187,7 +220,7 @@ where
     } else {
         q.order_by_asc(id_col)
     };
-    let mut rows = q.limit(page.first + 1).all(db).await?;
+    let mut rows = fetch(q.limit(page.first + 1)).await?;
     let has_next = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
     Ok(Conn {

@@ -326,6 +326,29 @@ impl Loaders {
         }
     }
 
+    /// Records a row a statement of this request has already read (a page that joined its
+    /// relations), so that asking for it later costs nothing. A key already asked for keeps
+    /// its load.
+    pub fn prime<K, V>(&self, key: K, value: Option<V>)
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        V: Send + Sync + Clone + 'static,
+    {
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(map) = memo
+            .entry(TypeId::of::<K>())
+            .or_insert_with(|| Box::new(HashMap::<K, Pending<V>>::new()))
+            .downcast_mut::<HashMap<K, Pending<V>>>()
+        else {
+            return;
+        };
+        map.entry(key).or_insert_with(|| {
+            let fut: Pin<Box<dyn Future<Output = Result<Option<V>, AppError>> + Send>> =
+                Box::pin(std::future::ready(Ok(value)));
+            fut.shared()
+        });
+    }
+
     pub async fn load_one<K, V>(&self, key: K) -> Result<Option<V>, AppError>
     where
         K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,

@@ -11,7 +11,7 @@ use crate::graphql::loaders::by_id;
 use crate::graphql::loaders::group;
 use entity::{
     community, grid, grid_registration, grid_registration::RegistrationStatus, grid_staff,
-    organization, role_assignment, street, user,
+    organization, role_assignment, role_assignment::Role, street, user,
 };
 
 by_id!(StreetKey, street);
@@ -110,17 +110,33 @@ impl Loader<RolesOf> for Db {
     }
 }
 
-/// What the person rule needs to know of a user: their roles and the communities those roles
-/// place them in (a grid role's community included). Always two statements per batch, so a
-/// page's statement count does not depend on its data.
+/// What the person rule needs to know of a user: whether they hold a public office, and the
+/// communities their roles place them in (a grid role's community included). One statement
+/// per batch, so a page's statement count does not depend on its data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PersonScopeOf(pub i64);
 
-/// The roles of a user and the communities they cover.
+/// One role as the person rule needs it: the role, its community, the community of its grid.
+pub type RoleScope = (Role, Option<i64>, Option<i64>);
+
+/// Whether a user holds a public office, and the communities their roles cover.
 #[derive(Clone, Debug, Default)]
 pub struct PersonScope {
-    pub roles: Vec<role_assignment::Model>,
+    pub public_office: bool,
     pub communities: Vec<i64>,
+}
+
+impl PersonScope {
+    /// From the user's roles, each as (role, its community, the community of its grid).
+    pub fn from_roles(roles: impl IntoIterator<Item = RoleScope>) -> Self {
+        let mut out = Self::default();
+        for (role, community, grid_community) in roles {
+            out.public_office |= crate::account::policy::is_public_office(role);
+            out.communities.extend(community);
+            out.communities.extend(grid_community);
+        }
+        out
+    }
 }
 
 impl Loader<PersonScopeOf> for Db {
@@ -132,31 +148,35 @@ impl Loader<PersonScopeOf> for Db {
         keys: &[PersonScopeOf],
     ) -> Result<HashMap<PersonScopeOf, Self::Value>, AppError> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let roles = role_assignment::Entity::find()
+        let rows: Vec<(i64, Role, Option<i64>, Option<i64>)> = role_assignment::Entity::find()
+            .select_only()
+            .column(role_assignment::Column::UserId)
+            .column(role_assignment::Column::Role)
+            .column(role_assignment::Column::CommunityId)
+            .column_as(grid::Column::CommunityId, "grid_community_id")
+            .join(
+                sea_orm::JoinType::LeftJoin,
+                role_assignment::Entity::belongs_to(grid::Entity)
+                    .from(role_assignment::Column::GridId)
+                    .to(grid::Column::Id)
+                    .into(),
+            )
             .filter(role_assignment::Column::UserId.is_in(ids))
             .order_by_asc(role_assignment::Column::Id)
+            .into_tuple()
             .all(self.conn().await)
             .await?;
-        let grid_ids: Vec<i64> = roles.iter().filter_map(|r| r.grid_id).collect();
-        let grids: HashMap<i64, i64> = grid::Entity::find()
-            .filter(grid::Column::Id.is_in(grid_ids))
-            .all(self.conn().await)
-            .await?
-            .into_iter()
-            .map(|g| (g.id, g.community_id))
-            .collect();
-        let mut out: HashMap<PersonScopeOf, PersonScope> = HashMap::new();
-        for r in roles {
-            let entry = out.entry(PersonScopeOf(r.user_id)).or_default();
-            if let Some(c) = r.community_id {
-                entry.communities.push(c);
-            }
-            if let Some(c) = r.grid_id.and_then(|g| grids.get(&g)) {
-                entry.communities.push(*c);
-            }
-            entry.roles.push(r);
+        let mut by_user: HashMap<i64, Vec<RoleScope>> = HashMap::new();
+        for (user, role, community, grid_community) in rows {
+            by_user
+                .entry(user)
+                .or_default()
+                .push((role, community, grid_community));
         }
-        Ok(out)
+        Ok(by_user
+            .into_iter()
+            .map(|(u, roles)| (PersonScopeOf(u), PersonScope::from_roles(roles)))
+            .collect())
     }
 }
 

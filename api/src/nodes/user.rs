@@ -88,7 +88,7 @@ pub async fn access_to(ctx: &Context<'_>, person_id: i64) -> AppResult<Access> {
         &Person {
             id: person_id,
             communities: &scope.communities,
-            public_office: policy::holds_public_office(&scope.roles),
+            public_office: scope.public_office,
         },
     ))
 }

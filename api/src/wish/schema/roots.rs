@@ -14,10 +14,12 @@ use crate::graphql::context::actor;
 use crate::graphql::context::config;
 use crate::graphql::context::db;
 use crate::graphql::context::events;
+use crate::graphql::context::loader;
 use crate::graphql::context::parse_id;
 use crate::graphql::context::parse_opt_id;
 use crate::graphql::context::viewer;
 use crate::graphql::scalars::Date;
+use crate::wish::loaders::{PageJoins, page_with_relations};
 use crate::wish::policy;
 use crate::wish::rules as svc;
 
@@ -175,7 +177,38 @@ impl WishQuery {
                 q = q.filter(wish::Column::SubmittedBy.eq(me.id()));
             }
         }
-        Ok(connection::paginate(db(ctx)?, q, wish::Column::Id, true, page, |m| m.id, Wish).await?)
+        let look = ctx.look_ahead();
+        let selects = |f: &str| {
+            look.field("nodes").field(f).exists()
+                || look.field("edges").field("node").field(f).exists()
+        };
+        let joins = PageJoins {
+            grid: selects("grid"),
+            community: selects("community"),
+            claimant: selects("claimant"),
+            beneficiary: [
+                "beneficiary",
+                "beneficiaryName",
+                "beneficiaryNameVisible",
+                "beneficiaryPhone",
+                "beneficiaryAddress",
+            ]
+            .into_iter()
+            .any(selects),
+            submitter: selects("submittedBy"),
+        };
+        let (db, loaders) = (db(ctx)?, loader(ctx)?);
+        Ok(connection::paginate_with(
+            db,
+            q,
+            wish::Column::Id,
+            true,
+            page,
+            |m| m.id,
+            Wish,
+            |q| page_with_relations(db, loaders, q, joins),
+        )
+        .await?)
     }
 
     /// One wish, with its claim history.
