@@ -1,6 +1,12 @@
 //! The baseline: the same wishes page as the GraphQL query, from a plain axum JSON route with
 //! the same sea-orm queries (token check and viewer, count, page, grids, communities, users).
 //! Part of the benchmark only, never of the production router.
+//!
+//! Beside it, the floor: the same JSON from one hand-written, joined, prepared SQL statement
+//! per page (the token checked without the database; the viewer's row, their scope, the page,
+//! its grid, community and claimant, and the claimant's public office in that one statement).
+//! It computes the masks of the benchmark's viewers (party members with no staff or grid
+//! roles): the best the database allows for this page.
 
 use std::{collections::HashSet, sync::Arc};
 
@@ -38,6 +44,7 @@ pub fn router(
 ) -> Router {
     Router::new()
         .route("/baseline/wishes", get(wishes))
+        .route("/floor/wishes", get(floor))
         .route("/metrics", get(metrics))
         .with_state(S {
             db,
@@ -141,4 +148,99 @@ async fn page(s: &S, headers: &HeaderMap, first: u64) -> anyhow::Result<serde_js
         })
         .collect();
     Ok(json!({"data": {"wishes": {"totalCount": total, "nodes": nodes}}}))
+}
+
+async fn floor(State(s): State<S>, headers: HeaderMap, Query(p): Query<Page>) -> Response {
+    match floor_page(&s, &headers, p.first.unwrap_or(20).min(100)).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// The floor's one statement. `$1` the viewer, `$2` their token version, `$3` the limit.
+const FLOOR_SQL: &str = "WITH staff AS (
+    SELECT community_id FROM role_assignments WHERE user_id = $1 AND role = 'COMMUNITY_STAFF'
+), worker AS (
+    SELECT g.id FROM grids g JOIN role_assignments r
+      ON r.user_id = $1 AND r.role = 'GRID_WORKER' AND (g.id = r.grid_id OR g.parent_id = r.grid_id)
+)
+SELECT w.id, w.title, w.status, w.deadline, w.beneficiary_name, w.claimant_id,
+  g.name AS grid_name, c.name AS community_name, cu.display_name AS claimant_name,
+  EXISTS (SELECT 1 FROM role_assignments pr WHERE pr.user_id = w.claimant_id
+    AND pr.role IN ('ADMIN', 'COMMUNITY_STAFF', 'GRID_WORKER', 'UNIT_REP')) AS claimant_public,
+  (w.submitted_by = $1 OR w.beneficiary_user_id = $1
+    OR w.community_id IN (SELECT community_id FROM staff)
+    OR w.grid_id IN (SELECT id FROM worker)) AS record_full
+FROM wishes w
+JOIN grids g ON g.id = w.grid_id
+JOIN communities c ON c.id = w.community_id
+LEFT JOIN users cu ON cu.id = w.claimant_id
+WHERE EXISTS (SELECT 1 FROM users v WHERE v.id = $1 AND v.active AND v.token_version = $2)
+  AND (w.status IN ('PUBLISHED', 'CLAIMED', 'FULFILLED', 'CONFIRMED')
+    OR w.submitted_by = $1 OR w.beneficiary_user_id = $1 OR w.claimant_id = $1
+    OR w.community_id IN (SELECT community_id FROM staff)
+    OR w.grid_id IN (SELECT id FROM worker))
+ORDER BY w.id DESC
+LIMIT $3";
+
+async fn floor_page(s: &S, headers: &HeaderMap, first: u64) -> anyhow::Result<serde_json::Value> {
+    use api::core::mask::Access;
+    use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, Statement};
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let (uid, version) =
+        api::auth::verify_token(&s.config, token).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let backend = s.db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => FLOOR_SQL.to_owned(),
+        // SQLite numbers its parameters ?1, ?2…
+        _ => FLOOR_SQL.replace('$', "?"),
+    };
+    let rows =
+        s.db.query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [uid.into(), version.into(), (first as i64).into()],
+        ))
+        .await?;
+    let today = api::core::validate::today();
+    let mut nodes = Vec::with_capacity(rows.len());
+    for r in rows {
+        let status: wish::WishStatus = r.try_get("", "status")?;
+        let deadline: Option<chrono::NaiveDate> = r.try_get("", "deadline")?;
+        let claimant: Option<i64> = r.try_get("", "claimant_id")?;
+        let expired =
+            deadline.is_some_and(|d| d < today) && wish::WishStatus::EXPIRABLE.contains(&status);
+        let record = if r.try_get::<bool>("", "record_full")? {
+            Access::Full
+        } else if claimant == Some(uid) {
+            Access::NameOnly
+        } else {
+            Access::Masked
+        };
+        let beneficiary: String = r.try_get("", "beneficiary_name")?;
+        let claimant_name: Option<String> = r.try_get("", "claimant_name")?;
+        let claimant_level = if claimant == Some(uid) {
+            Access::Full
+        } else if r.try_get::<bool>("", "claimant_public")? {
+            Access::NameOnly
+        } else {
+            Access::Masked
+        };
+        let id: i64 = r.try_get("", "id")?;
+        nodes.push(json!({
+            "id": id.to_string(),
+            "title": r.try_get::<String>("", "title")?,
+            "status": if expired { "EXPIRED".to_owned() } else { status.to_value() },
+            "beneficiaryName": record.name(&beneficiary),
+            "grid": {"name": r.try_get::<String>("", "grid_name")?},
+            "community": {"name": r.try_get::<String>("", "community_name")?},
+            "beneficiary": null,
+            "claimant": claimant_name.map(|n| json!({"displayName": claimant_level.name(&n)})),
+        }));
+    }
+    Ok(json!({"data": {"wishes": {"nodes": nodes}}}))
 }

@@ -50,6 +50,15 @@ struct Args {
     /// Operations to measure: wishes, baseline, contact, passbook, claim, redeem, signup.
     #[arg(long, value_delimiter = ',', default_value = "all")]
     operations: Vec<String>,
+    /// Multiplies the volume after a first round of measurements at 1×: residents, wishes,
+    /// passbooks with their ledgers and service slots grow by this factor, and the reads are
+    /// measured again (same run), so the report gives each read's p50 at both volumes.
+    #[arg(long, default_value_t = 1)]
+    scale: i64,
+    /// Another release binary of lianxin (an earlier build), served on the same seeded
+    /// database; its wishes page is measured in the same interleaved slices.
+    #[arg(long)]
+    compare_binary: Option<PathBuf>,
     /// Internal: serve the baseline route at this address against `--database` (a URL).
     #[arg(long, hide = true)]
     serve_baseline: Option<String>,
@@ -98,6 +107,8 @@ enum Op {
     Redeem,
     SignupCancel,
     BaselineWishes,
+    FloorWishes,
+    CompareWishes,
 }
 
 impl Op {
@@ -110,6 +121,8 @@ impl Op {
             Op::Redeem => "redeemReward",
             Op::SignupCancel => "signUpForShift + cancelShiftSignup",
             Op::BaselineWishes => "wishes page (plain axum baseline)",
+            Op::FloorWishes => "wishes page (floor: one joined SQL statement)",
+            Op::CompareWishes => "wishes page (GraphQL, --compare-binary)",
         }
     }
 
@@ -122,6 +135,8 @@ impl Op {
             Op::Redeem => "redeem",
             Op::SignupCancel => "signup",
             Op::BaselineWishes => "baseline",
+            Op::FloorWishes => "floor",
+            Op::CompareWishes => "compare",
         }
     }
 }
@@ -140,6 +155,11 @@ struct Row {
     errors: u64,
     expected_conflicts: u64,
     statements_per_request: f64,
+    /// CPU time of the process that served the requests, per request (ms).
+    server_cpu_ms_per_request: f64,
+    /// CPU time of the PostgreSQL server processes per request (ms); SQLite runs inside the
+    /// serving process, so its work is in `server_cpu_ms_per_request`.
+    db_cpu_ms_per_request: Option<f64>,
     /// Up to three error messages seen (code and message), to make failures visible.
     error_samples: Vec<String>,
 }
@@ -169,6 +189,12 @@ fn judge(status: u16, body: &[u8]) -> (Outcome, Value) {
 struct Ctx {
     server: String,
     baseline: String,
+    /// The earlier build's server, with `--compare-binary`.
+    compare: Option<String>,
+    /// Process ids of the server, the baseline process and the earlier build's server.
+    pids: (u32, u32, Option<u32>),
+    /// Whether the database is PostgreSQL (its CPU is read from its processes).
+    postgres: bool,
     tokens: Tokens,
     published: Vec<i64>,
     shifts: Vec<i64>,
@@ -209,14 +235,18 @@ async fn iterate(
             let (s, b) = gql(conn, &ctx.tokens.members[w], WISHES_PAGE, json!({})).await?;
             judge(s, &b).0
         }
-        Op::BaselineWishes => {
+        Op::CompareWishes => {
+            let (s, b) = gql(conn, &ctx.tokens.members[w], WISHES_PAGE, json!({})).await?;
+            judge(s, &b).0
+        }
+        Op::BaselineWishes | Op::FloorWishes => {
+            let path = if op == Op::FloorWishes {
+                "/floor/wishes?first=20"
+            } else {
+                "/baseline/wishes?first=20"
+            };
             let (s, _) = base
-                .send(
-                    "GET",
-                    "/baseline/wishes?first=20",
-                    Some(&ctx.tokens.members[w]),
-                    b"",
-                )
+                .send("GET", path, Some(&ctx.tokens.members[w]), b"")
                 .await?;
             if s == 200 {
                 Outcome::Ok
@@ -318,6 +348,8 @@ struct Sample {
     elapsed: f64,
     statements: u64,
     error_samples: Vec<String>,
+    server_ticks: u64,
+    db_ticks: Option<u64>,
 }
 
 impl Sample {
@@ -328,6 +360,11 @@ impl Sample {
         self.requests += other.requests;
         self.elapsed += other.elapsed;
         self.statements += other.statements;
+        self.server_ticks += other.server_ticks;
+        self.db_ticks = match (self.db_ticks, other.db_ticks) {
+            (None, x) | (x, None) => x,
+            (Some(a), Some(b)) => Some(a + b),
+        };
         for x in other.error_samples {
             if self.error_samples.len() < 3 && !self.error_samples.contains(&x) {
                 self.error_samples.push(x);
@@ -337,6 +374,9 @@ impl Sample {
 
     fn row(mut self, op: Op, concurrency: usize) -> Row {
         self.lat.sort_unstable();
+        let per_request = |ticks: u64| {
+            ticks as f64 * 1000.0 / clock_ticks_per_second() / self.requests.max(1) as f64
+        };
         Row {
             operation: op.name().to_owned(),
             concurrency,
@@ -352,25 +392,83 @@ impl Sample {
             } else {
                 0.0
             },
+            server_cpu_ms_per_request: per_request(self.server_ticks),
+            db_cpu_ms_per_request: self.db_ticks.map(per_request),
             error_samples: self.error_samples,
         }
     }
 }
 
+/// The kernel's clock ticks per second (the unit of CPU times in /proc).
+fn clock_ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// User and system CPU time of a process (all its threads), in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let get = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    get(11) + get(12)
+}
+
+/// CPU time of every PostgreSQL server process on the machine, in clock ticks.
+fn postgres_ticks() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(cpu_ticks)
+        .sum()
+}
+
 async fn measure(ctx: Arc<Ctx>, op: Op, concurrency: usize, window: Duration) -> Result<Sample> {
-    let target = if op == Op::BaselineWishes {
-        &ctx.baseline
-    } else {
-        &ctx.server
+    let (target, pid) = match op {
+        Op::BaselineWishes | Op::FloorWishes => (&ctx.baseline, ctx.pids.1),
+        Op::CompareWishes => (
+            ctx.compare.as_ref().context("no --compare-binary")?,
+            ctx.pids.2.unwrap_or_default(),
+        ),
+        _ => (&ctx.server, ctx.pids.0),
     };
     let before = scrape_statements(target).await?;
+    let ticks_before = (cpu_ticks(pid), ctx.postgres.then(postgres_ticks));
     let deadline = Instant::now() + window;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..concurrency {
         let ctx = ctx.clone();
         tasks.push(tokio::spawn(async move {
-            let mut conn = Conn::new(&ctx.server);
+            let mut conn = Conn::new(if op == Op::CompareWishes {
+                ctx.compare.as_deref().unwrap_or(&ctx.server)
+            } else {
+                &ctx.server
+            });
             let mut base = Conn::new(&ctx.baseline);
             let mut lat = Vec::new();
             let (mut errors, mut conflicts, mut requests) = (0u64, 0u64, 0u64);
@@ -415,8 +513,14 @@ async fn measure(ctx: Arc<Ctx>, op: Op, concurrency: usize, window: Duration) ->
         requests += r;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let ticks_after = (cpu_ticks(pid), ctx.postgres.then(postgres_ticks));
     let after = scrape_statements(target).await?;
     Ok(Sample {
+        server_ticks: ticks_after.0.saturating_sub(ticks_before.0),
+        db_ticks: ticks_after
+            .1
+            .zip(ticks_before.1)
+            .map(|(a, b)| a.saturating_sub(b)),
         lat,
         errors,
         conflicts,
@@ -478,6 +582,147 @@ async fn main() -> Result<()> {
     result
 }
 
+/// Starts a lianxin server binary on `url` at a free port and waits until it answers.
+async fn start_server(bin: &std::path::Path, url: &str) -> Result<(Server, String)> {
+    let port = free_port()?;
+    let child = Command::new(bin)
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            url,
+        ])
+        .env("LIANXIN_JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let server = Server(child);
+    let addr = format!("127.0.0.1:{port}");
+    for _ in 0..300 {
+        let mut c = Conn::new(&addr);
+        if let Ok((200, _)) = c.send("GET", "/healthz", None, b"").await {
+            return Ok((server, addr));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{} did not start on {url}", bin.display())
+}
+
+/// The migrations an earlier build knows: it is migrated on an empty SQLite file, whose
+/// record of applied migrations is then read.
+async fn migrations_known_to(
+    bin: &std::path::Path,
+    out_dir: &std::path::Path,
+) -> Result<Vec<String>> {
+    let path = out_dir.join("compare-probe.db");
+    let _ = std::fs::remove_file(&path);
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let status = Command::new(bin)
+        .args(["migrate", "--database-url", &url])
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("{} migrate failed", bin.display());
+    }
+    let db = Database::connect(&url).await?;
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT version FROM seaql_migrations",
+        ))
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r.try_get::<String>("", "version")?);
+    }
+    db.close().await?;
+    let _ = std::fs::remove_file(&path);
+    Ok(out)
+}
+
+/// Measures `ops` at every concurrency. The wishes pages (GraphQL, plain, floor, earlier
+/// build) are measured in interleaved slices, so that a burst of other load on the machine
+/// falls on all alike; every other operation in one window.
+async fn phases(ctx: &Arc<Ctx>, args: &Args, ops: &[Op]) -> Result<Vec<Row>> {
+    let slices = args.slices.max(1);
+    let slice = Duration::from_secs_f64(args.seconds as f64 / slices as f64);
+    let pages = [
+        Op::WishesPage,
+        Op::BaselineWishes,
+        Op::FloorWishes,
+        Op::CompareWishes,
+    ];
+    let mut rows = Vec::new();
+    for &c in &args.concurrency {
+        let mut samples: Vec<(Op, Sample)> = Vec::new();
+        let interleaved: Vec<Op> = pages.into_iter().filter(|p| ops.contains(p)).collect();
+        if !interleaved.is_empty() {
+            for &op in &interleaved {
+                let _ = measure(ctx.clone(), op, c, Duration::from_secs(1)).await?;
+            }
+            let mut acc: Vec<Sample> = interleaved.iter().map(|_| Sample::default()).collect();
+            for _ in 0..slices {
+                for (i, &op) in interleaved.iter().enumerate() {
+                    acc[i].merge(measure(ctx.clone(), op, c, slice).await?);
+                }
+            }
+            samples.extend(interleaved.iter().copied().zip(acc));
+        }
+        for &op in ops.iter().filter(|op| !pages.contains(op)) {
+            let _ = measure(ctx.clone(), op, c, Duration::from_secs(1)).await?;
+            let window = Duration::from_secs(args.seconds);
+            samples.push((op, measure(ctx.clone(), op, c, window).await?));
+        }
+        for (op, sample) in samples {
+            let row = sample.row(op, c);
+            println!(
+                "{:<46} c={:<3} {:>7.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:<3} conflicts {:<4} SQL/req {:.2}  CPU/req server {:.3} ms db {}",
+                row.operation,
+                row.concurrency,
+                row.rps,
+                row.p50_ms,
+                row.p99_ms,
+                row.errors,
+                row.expected_conflicts,
+                row.statements_per_request,
+                row.server_cpu_ms_per_request,
+                row.db_cpu_ms_per_request
+                    .map(|d| format!("{d:.3} ms"))
+                    .unwrap_or_else(|| "in server".into()),
+            );
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut md = String::from(
+        "| operation | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors | expected CONFLICTs | SQL / request | server CPU ms / request | database CPU ms / request |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        md.push_str(&format!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {:.2} | {:.3} | {} |\n",
+            r.operation,
+            r.concurrency,
+            r.rps,
+            r.p50_ms,
+            r.p95_ms,
+            r.p99_ms,
+            r.errors,
+            r.expected_conflicts,
+            r.statements_per_request,
+            r.server_cpu_ms_per_request,
+            r.db_cpu_ms_per_request
+                .map(|d| format!("{d:.3}"))
+                .unwrap_or_else(|| "(in server)".into()),
+        ));
+    }
+    md
+}
+
 async fn run(
     args: &Args,
     bin: &std::path::Path,
@@ -497,32 +742,58 @@ async fn run(
     let hash = api::auth::hash_password("bench-password".into())
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let seeded = seed::seed(&db, &hash).await?;
+    let seeded = seed::seed(&db, &hash, 0, 1).await?;
+    db.execute_unprepared("ANALYZE").await?;
     println!("seeded in {:.1}s", t.elapsed().as_secs_f64());
 
-    let port = free_port()?;
-    let child = Command::new(bin)
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--database-url",
-            url,
-        ])
-        .env("LIANXIN_JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let server = Server(child);
-    let server_addr = format!("127.0.0.1:{port}");
-    for _ in 0..200 {
-        let mut c = Conn::new(&server_addr);
-        if let Ok((200, _)) = c.send("GET", "/healthz", None, b"").await {
-            break;
+    let (server, server_addr) = start_server(bin, url).await?;
+    // The earlier build: it refuses to start on a database that records migrations it does
+    // not know, so those records are set aside while it starts (its tables and columns are
+    // all there; the newer ones have defaults) and put back at once.
+    let compare = match &args.compare_binary {
+        None => None,
+        Some(other) => {
+            let known = migrations_known_to(other, out_dir).await?;
+            let all: Vec<String> = {
+                let rows = db
+                    .query_all_raw(sea_orm::Statement::from_string(
+                        db.get_database_backend(),
+                        "SELECT version FROM seaql_migrations",
+                    ))
+                    .await?;
+                rows.iter()
+                    .filter_map(|r| r.try_get::<String>("", "version").ok())
+                    .collect()
+            };
+            let unknown: Vec<String> = all.into_iter().filter(|v| !known.contains(v)).collect();
+            let list = unknown
+                .iter()
+                .map(|v| format!("'{v}'"))
+                .collect::<Vec<_>>()
+                .join(",");
+            if !unknown.is_empty() {
+                db.execute_unprepared(
+                    "CREATE TABLE bench_set_aside AS SELECT * FROM seaql_migrations WHERE 1 = 0",
+                )
+                .await?;
+                db.execute_unprepared(&format!(
+                    "INSERT INTO bench_set_aside SELECT * FROM seaql_migrations WHERE version IN ({list})"
+                ))
+                .await?;
+                db.execute_unprepared(&format!(
+                    "DELETE FROM seaql_migrations WHERE version IN ({list})"
+                ))
+                .await?;
+            }
+            let started = start_server(other, url).await;
+            if !unknown.is_empty() {
+                db.execute_unprepared("INSERT INTO seaql_migrations SELECT * FROM bench_set_aside")
+                    .await?;
+                db.execute_unprepared("DROP TABLE bench_set_aside").await?;
+            }
+            Some(started?)
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
 
     let config = api::Config::new(url, api::config::Secret::new(SECRET))
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -564,131 +835,155 @@ async fn run(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    let postgres = url.starts_with("postgres");
     let ctx = Arc::new(Ctx {
         server: server_addr.clone(),
         baseline: baseline_addr,
+        compare: compare.as_ref().map(|c| c.1.clone()),
+        pids: (
+            server.0.id(),
+            baseline_server.0.id(),
+            compare.as_ref().map(|c| c.0.0.id()),
+        ),
+        postgres,
         tokens,
         published: seeded.published,
         shifts: seeded.shifts,
     });
-    let ops = [
+    let wanted = |op: Op| {
+        args.operations
+            .iter()
+            .any(|o| o == "all" || o == op.short())
+            && (op != Op::CompareWishes || compare.is_some())
+    };
+    let ops: Vec<Op> = [
         Op::WishesPage,
         Op::BaselineWishes,
+        Op::FloorWishes,
+        Op::CompareWishes,
         Op::ContactCard,
         Op::MyPassbook,
         Op::ClaimRelease,
         Op::Redeem,
         Op::SignupCancel,
-    ];
-    let mut rows = Vec::new();
-    let wanted = |op: Op| {
-        args.operations
+    ]
+    .into_iter()
+    .filter(|&op| wanted(op))
+    .collect();
+    let rows = phases(&ctx, args, &ops).await?;
+
+    // The same reads at `--scale` times the volume.
+    let scale = args.scale.max(1);
+    let scaled_rows = if scale > 1 {
+        println!("seeding up to {scale}× the volume…");
+        let t = Instant::now();
+        seed::seed(&db, &hash, 1, scale).await?;
+        db.execute_unprepared("ANALYZE").await?;
+        println!("seeded in {:.1}s", t.elapsed().as_secs_f64());
+        let reads: Vec<Op> = ops
             .iter()
-            .any(|o| o == "all" || o == op.short())
+            .copied()
+            .filter(|op| {
+                matches!(
+                    op,
+                    Op::WishesPage
+                        | Op::BaselineWishes
+                        | Op::FloorWishes
+                        | Op::CompareWishes
+                        | Op::ContactCard
+                        | Op::MyPassbook
+                )
+            })
+            .collect();
+        phases(&ctx, args, &reads).await?
+    } else {
+        Vec::new()
     };
-    // The GraphQL wishes page and its baseline are measured in interleaved slices
-    // (GraphQL, baseline, GraphQL, …), so that a burst of other load on the machine falls on
-    // both alike; every other operation in one window.
-    let slices = args.slices.max(1);
-    let slice = Duration::from_secs_f64(args.seconds as f64 / slices as f64);
-    for &c in &args.concurrency {
-        let selected: Vec<Op> = ops.into_iter().filter(|&op| wanted(op)).collect();
-        let mut samples: Vec<(Op, Sample)> = Vec::new();
-        for &op in &selected {
-            if op == Op::BaselineWishes && selected.contains(&Op::WishesPage) {
-                continue;
-            }
-            // Warm up.
-            let _ = measure(ctx.clone(), op, c, Duration::from_secs(1)).await?;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            if op == Op::WishesPage && selected.contains(&Op::BaselineWishes) {
-                let _ = measure(ctx.clone(), Op::BaselineWishes, c, Duration::from_secs(1)).await?;
-                let (mut g, mut b) = (Sample::default(), Sample::default());
-                for _ in 0..slices {
-                    g.merge(measure(ctx.clone(), Op::WishesPage, c, slice).await?);
-                    b.merge(measure(ctx.clone(), Op::BaselineWishes, c, slice).await?);
-                }
-                samples.push((Op::WishesPage, g));
-                samples.push((Op::BaselineWishes, b));
-                continue;
-            }
-            let window = Duration::from_secs(args.seconds);
-            samples.push((op, measure(ctx.clone(), op, c, window).await?));
-        }
-        for (op, sample) in samples {
-            let row = sample.row(op, c);
-            println!(
-                "{:<38} c={:<3} {:>8.0} req/s  p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  errors {:<4} conflicts {:<5} SQL/req {:.2}",
-                row.operation,
-                row.concurrency,
-                row.rps,
-                row.p50_ms,
-                row.p95_ms,
-                row.p99_ms,
-                row.errors,
-                row.expected_conflicts,
-                row.statements_per_request
-            );
-            rows.push(row);
-        }
-    }
+
     let peak = peak_memory_mb(server.0.id());
     let baseline_peak = peak_memory_mb(baseline_server.0.id());
-    let rps = |op: Op, c: usize| {
+    let compare_peak = compare.as_ref().map(|c| peak_memory_mb(c.0.0.id()));
+    let find = |rows: &[Row], op: Op, c: usize| -> Option<(f64, f64)> {
         rows.iter()
             .find(|r| r.operation == op.name() && r.concurrency == c)
-            .map(|r| r.rps)
-            .unwrap_or(0.0)
+            .map(|r| (r.rps, r.p50_ms))
     };
-    let top = max;
-    let ratio = if rps(Op::BaselineWishes, top) > 0.0 {
-        rps(Op::WishesPage, top) / rps(Op::BaselineWishes, top)
-    } else {
-        0.0
+    let ratio = |a: Op, b: Op, c: usize| match (find(&rows, a, c), find(&rows, b, c)) {
+        (Some((x, _)), Some((y, _))) if y > 0.0 => Some(x / y),
+        _ => None,
+    };
+    let is_read = |r: &Row| {
+        r.operation.starts_with("wishes page")
+            || r.operation.contains("contactCard")
+            || r.operation.contains("myPassbook")
     };
     let p99_ok = rows
         .iter()
-        .filter(|r| {
-            Op::WishesPage.name() == r.operation
-                || r.operation.contains("contactCard")
-                || r.operation.contains("myPassbook")
-        })
+        .chain(&scaled_rows)
+        .filter(|r| is_read(r))
         .all(|r| r.p99_ms <= 10.0 * r.p50_ms.max(0.001));
-    let errors: u64 = rows.iter().map(|r| r.errors).sum();
-    let backend = if url.starts_with("sqlite") {
-        "sqlite"
-    } else {
-        "postgres"
-    };
+    let errors: u64 = rows.iter().chain(&scaled_rows).map(|r| r.errors).sum();
+    let backend = if postgres { "postgres" } else { "sqlite" };
+    let mut ratios = Vec::new();
+    for &c in &args.concurrency {
+        ratios.push(json!({
+            "concurrency": c,
+            "graphql_vs_floor": ratio(Op::WishesPage, Op::FloorWishes, c),
+            "graphql_vs_plain": ratio(Op::WishesPage, Op::BaselineWishes, c),
+            "graphql_vs_compare_binary": ratio(Op::WishesPage, Op::CompareWishes, c),
+        }));
+    }
+    let mut growth = Vec::new();
+    for r in &scaled_rows {
+        let op = ops.iter().copied().find(|o| o.name() == r.operation);
+        if let Some((_, p50)) = op.and_then(|o| find(&rows, o, r.concurrency)) {
+            growth.push(json!({
+                "operation": r.operation, "concurrency": r.concurrency,
+                "p50_ms_1x": p50, "p50_ms_scaled": r.p50_ms,
+                "ratio": r.p50_ms / p50.max(0.001),
+            }));
+        }
+    }
+    let growth_ok = growth
+        .iter()
+        .all(|g| g["ratio"].as_f64().is_some_and(|x| x <= 1.3));
+    let page_statements = rows
+        .iter()
+        .filter(|r| r.operation == Op::WishesPage.name())
+        .map(|r| r.statements_per_request)
+        .fold(0.0, f64::max);
     let report = json!({
         "database": backend,
         "seconds_per_phase": args.seconds,
+        "scale": scale,
+        "compare_binary": args.compare_binary.as_ref().map(|p| p.display().to_string()),
         "volume": {
             "communities": seed::COMMUNITIES, "grids": seed::TOP_GRIDS, "users": seed::USERS,
             "wishes": seed::WISHES, "passbooks": seed::PASSBOOKS,
             "ledger_entries": seed::PASSBOOKS * seed::ENTRIES_PER_PASSBOOK, "service_slots": seed::SLOTS,
         },
         "rows": rows,
+        "rows_at_scale": scaled_rows,
+        "wishes_page_ratios": ratios,
+        "p50_growth_at_scale": growth,
         "server_peak_memory_mb": peak,
         "baseline_peak_memory_mb": baseline_peak,
-        "graphql_vs_baseline_wishes_rps_ratio": ratio,
+        "compare_binary_peak_memory_mb": compare_peak,
         "targets": {
-            "graphql_at_least_70_percent_of_baseline": ratio >= 0.7,
+            "wishes_page_at_most_2_statements": page_statements <= 2.0,
             "p99_under_10x_p50_for_reads": p99_ok,
             "no_unexpected_errors": errors == 0,
             "peak_memory_under_200_mb": peak < 200.0,
+            "p50_at_scale_within_1_3x": growth_ok,
         }
     });
     std::fs::write(
         out_dir.join(format!("report-{backend}.json")),
         serde_json::to_string_pretty(&report)?,
     )?;
-    std::fs::write(
-        out_dir.join("report.json"),
-        serde_json::to_string_pretty(&report)?,
-    )?;
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut md = format!(
-        "# lianxin benchmark ({backend})\n\nVolume: {} communities, {} grids (+ micro-grids), {} users, {} wishes, {} passbooks with {} ledger entries, {} service slots. {} s per phase.\n\n| operation | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors | expected CONFLICTs | SQL / request |\n|---|---|---|---|---|---|---|---|---|\n",
+        "# lianxin benchmark ({backend})\n\nCommand: `{command}`\n\nVolume at 1×: {} communities, {} grids (+ micro-grids), {} users, {} wishes, {} passbooks with {} ledger entries, {} service slots. {} s per phase; the wishes pages in {} interleaved slices.\n\n## At 1×\n\n",
         seed::COMMUNITIES,
         seed::TOP_GRIDS,
         seed::USERS,
@@ -696,41 +991,65 @@ async fn run(
         seed::PASSBOOKS,
         seed::PASSBOOKS * seed::ENTRIES_PER_PASSBOOK,
         seed::SLOTS,
-        args.seconds
+        args.seconds,
+        args.slices,
     );
-    let mut errors_md = String::new();
-    for r in rows.iter().filter(|r| !r.error_samples.is_empty()) {
-        println!(
-            "errors in {} at c={}: {:?}",
-            r.operation, r.concurrency, r.error_samples
-        );
-        errors_md.push_str(&format!(
+    md.push_str(&table(&rows));
+    md.push_str("\n### Wishes page throughput ratios\n\n| concurrency | GraphQL / floor | GraphQL / plain | GraphQL / earlier build |\n|---|---|---|---|\n");
+    let f = |x: Option<f64>| x.map(|x| format!("{x:.2}")).unwrap_or_else(|| "–".into());
+    for &c in &args.concurrency {
+        md.push_str(&format!(
+            "| {c} | {} | {} | {} |\n",
+            f(ratio(Op::WishesPage, Op::FloorWishes, c)),
+            f(ratio(Op::WishesPage, Op::BaselineWishes, c)),
+            f(ratio(Op::WishesPage, Op::CompareWishes, c)),
+        ));
+    }
+    if !scaled_rows.is_empty() {
+        md.push_str(&format!(
+            "\n## At {scale}× ({} users, {} wishes, {} ledger entries, {} service slots)\n\n",
+            seed::USERS * scale,
+            seed::WISHES * scale,
+            seed::PASSBOOKS * seed::ENTRIES_PER_PASSBOOK * scale,
+            seed::SLOTS * scale
+        ));
+        md.push_str(&table(&scaled_rows));
+        md.push_str(&format!(
+            "\n### p50 at {scale}× / p50 at 1×\n\n| operation | concurrency | p50 1× ms | p50 {scale}× ms | ratio |\n|---|---|---|---|---|\n"
+        ));
+        for g in &growth {
+            md.push_str(&format!(
+                "| {} | {} | {:.2} | {:.2} | {:.2} |\n",
+                g["operation"].as_str().unwrap_or_default(),
+                g["concurrency"],
+                g["p50_ms_1x"].as_f64().unwrap_or_default(),
+                g["p50_ms_scaled"].as_f64().unwrap_or_default(),
+                g["ratio"].as_f64().unwrap_or_default()
+            ));
+        }
+    }
+    for r in rows
+        .iter()
+        .chain(&scaled_rows)
+        .filter(|r| !r.error_samples.is_empty())
+    {
+        md.push_str(&format!(
             "\nErrors in {} at c={}: {:?}\n",
             r.operation, r.concurrency, r.error_samples
         ));
     }
-    for r in &rows {
-        md.push_str(&format!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {:.2} |\n",
-            r.operation,
-            r.concurrency,
-            r.rps,
-            r.p50_ms,
-            r.p95_ms,
-            r.p99_ms,
-            r.errors,
-            r.expected_conflicts,
-            r.statements_per_request
-        ));
-    }
-    md.push_str(&errors_md);
     md.push_str(&format!(
-        "\nServer peak memory (VmHWM): {peak:.1} MB (baseline process: {baseline_peak:.1} MB)\n\nGraphQL / baseline throughput for the wishes page at concurrency {top}: {ratio:.2}\n"
+        "\nServer peak memory (VmHWM): {peak:.1} MB (baseline process: {baseline_peak:.1} MB{})\n\nTargets: {}\n",
+        compare_peak
+            .map(|p| format!("; earlier build: {p:.1} MB"))
+            .unwrap_or_default(),
+        report["targets"]
     ));
     std::fs::write(out_dir.join(format!("report-{backend}.md")), &md)?;
     std::fs::write(out_dir.join("report.md"), &md)?;
     println!("\n{md}");
     println!("reports written to {}", out_dir.display());
+    drop(compare);
     drop(server);
     Ok(())
 }

@@ -463,3 +463,39 @@ async fn the_wish_wall_is_two_statements_and_agrees_with_each_wish_read_alone() 
     }
     assert!(claimed_seen, "the demo has claimed wishes on the wall");
 }
+
+/// A claim and its release stay within the write budget of 6 statements each (the viewer
+/// included), and a refused claim still says why.
+#[tokio::test]
+async fn claim_and_release_run_at_most_six_statements_each() {
+    const CLAIM_ONLY: &str =
+        "mutation($id: ID!) { claimWish(input: {wishId: $id}) { wish { id status } } }";
+    const RELEASE_ONLY: &str = "mutation($id: ID!) { releaseWishClaim(input: {wishId: $id, reason: \"基准\"}) { wish { id status } } }";
+    let app = TestApp::with_demo().await;
+    let member = app.login("member1").await;
+    let v = app
+        .gql(
+            None,
+            "{ wishes(status: PUBLISHED, first: 1) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    let id = ok(&v)["wishes"]["nodes"][0]["id"].clone();
+    // The member's viewer is cached from here on, as on a server in use.
+    ok(&app.gql(Some(&member), "{ me { id } }", json!({})).await);
+    let before = app.statements();
+    let v = app.gql(Some(&member), CLAIM_ONLY, json!({"id": id})).await;
+    let claim = app.statements() - before;
+    assert_eq!(ok(&v)["claimWish"]["wish"]["status"], "CLAIMED");
+    assert!(claim <= 6, "claimWish ran {claim} statements");
+    // Claiming it again: the refusal names the reason.
+    let again = app.gql(Some(&member), CLAIM_ONLY, json!({"id": id})).await;
+    assert_code(&again, "CONFLICT");
+    let before = app.statements();
+    let v = app
+        .gql(Some(&member), RELEASE_ONLY, json!({"id": id}))
+        .await;
+    let release = app.statements() - before;
+    assert_eq!(ok(&v)["releaseWishClaim"]["wish"]["status"], "PUBLISHED");
+    assert!(release <= 6, "releaseWishClaim ran {release} statements");
+}

@@ -12,9 +12,11 @@ use entity::{
     wish_claim::ClaimStatus,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection,
-    DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect,
+    sea_query::{Expr, ExprTrait, SubQueryStatement},
 };
 
 use super::events::{WishChanged, WishEventKind};
@@ -170,8 +172,23 @@ async fn transition(
     from: &[WishStatus],
     check_deadline: bool,
     sets: Vec<(wish::Column, Expr)>,
-) -> AppResult<bool> {
+) -> AppResult<Option<wish::Model>> {
+    transition_if(txn, wish_id, from, check_deadline, sets, Condition::all()).await
+}
+
+/// The conditional update of a wish from one of `from` (and within its deadline when
+/// `check_deadline`), also only where `also` holds; the updated row (RETURNING), or `None`
+/// when the condition did not hold.
+async fn transition_if(
+    txn: &DatabaseTransaction,
+    wish_id: i64,
+    from: &[WishStatus],
+    check_deadline: bool,
+    sets: Vec<(wish::Column, Expr)>,
+    also: Condition,
+) -> AppResult<Option<wish::Model>> {
     let mut q = wish::Entity::update_many()
+        .filter(also)
         .col_expr(wish::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(wish::Column::Id.eq(wish_id))
         .filter(wish::Column::Status.is_in(from.iter().copied()));
@@ -186,7 +203,7 @@ async fn transition(
     for (col, expr) in sets {
         q = q.col_expr(col, expr);
     }
-    Ok(q.exec(txn).await?.rows_affected == 1)
+    Ok(q.exec_with_returning(txn).await?.pop())
 }
 
 fn state_error(w: &wish::Model, action: &str) -> AppError {
@@ -230,11 +247,10 @@ pub async fn review(
         }
     }
     let txn = db::begin_write(db).await?;
-    if !transition(&txn, w.id, &[WishStatus::PendingReview], true, sets).await? {
+    let Some(w) = transition(&txn, w.id, &[WishStatus::PendingReview], true, sets).await? else {
         return Err(state_error(&w, "审核"));
-    }
+    };
     txn.commit().await?;
-    let w = reload(db, w.id).await?;
     if w.status == WishStatus::Published {
         events
             .publish(db, WishChanged::of(WishEventKind::Published, &w))
@@ -255,13 +271,10 @@ pub async fn claim(
     if !actor.has_role(Role::PartyMember) {
         return Err(AppError::Forbidden("只有党员可以认领心愿"));
     }
-    let w = reload(db, wish_id).await?;
-    if w.submitted_by == actor.id() || w.beneficiary_user_id == Some(actor.id()) {
-        return Err(AppError::Forbidden("不能认领自己提交或受益的心愿"));
-    }
-    if w.claimant_id == Some(actor.id()) {
-        return Err(AppError::conflict("您已认领该心愿"));
-    }
+    // The wish is not read first: the conditional update below holds every condition of a
+    // claim (state, deadline, not one's own, the member's cap), and only a refused claim reads
+    // the wish to say why. A claim costs the viewer, the update and its claim row (and on
+    // PostgreSQL the member's lock and the notification).
     let txn = db::begin_write(db).await?;
     if db.get_database_backend() == DbBackend::Postgres {
         // Serialise one member's claims so the active-claim cap holds under concurrency.
@@ -270,55 +283,92 @@ pub async fn claim(
             .one(&txn)
             .await?;
     }
-    let active = wish_claim::Entity::find()
-        .filter(wish_claim::Column::MemberId.eq(actor.id()))
-        .filter(wish_claim::Column::Status.eq(ClaimStatus::Active))
-        .count(&txn)
-        .await?;
-    if active >= config.max_active_claims {
-        return Err(AppError::invalid_state(format!(
-            "最多同时认领 {} 个心愿",
-            config.max_active_claims
-        )));
-    }
-    let won = transition(
+    // The cap is part of the update's condition: on PostgreSQL the lock above has made every
+    // earlier claim of this member visible to this statement; on SQLite the write lock has.
+    let cap = i64::try_from(config.max_active_claims).unwrap_or(i64::MAX);
+    let conditions = Condition::all()
+        .add(wish::Column::SubmittedBy.ne(actor.id()))
+        .add(
+            Condition::any()
+                .add(wish::Column::BeneficiaryUserId.is_null())
+                .add(wish::Column::BeneficiaryUserId.ne(actor.id())),
+        )
+        .add(
+            Expr::SubQuery(
+                None,
+                Box::new(SubQueryStatement::SelectStatement(
+                    sea_orm::sea_query::Query::select()
+                        .expr(Expr::col(wish_claim::Column::Id).count())
+                        .from(wish_claim::Entity)
+                        .and_where(wish_claim::Column::MemberId.eq(actor.id()))
+                        .and_where(wish_claim::Column::Status.eq(ClaimStatus::Active))
+                        .to_owned(),
+                )),
+            )
+            .lt(cap),
+        );
+    let won = transition_if(
         &txn,
-        w.id,
+        wish_id,
         &[WishStatus::Published],
         true,
         vec![
             (wish::Column::Status, Expr::value(WishStatus::Claimed)),
             (wish::Column::ClaimantId, Expr::value(actor.id())),
         ],
+        conditions,
     )
     .await?;
-    if !won {
+    let Some(w) = won else {
         txn.rollback().await?;
-        let now = reload(db, w.id).await?;
+        claim_refusal(db, actor, wish_id).await?;
+        let active = wish_claim::Entity::find()
+            .filter(wish_claim::Column::MemberId.eq(actor.id()))
+            .filter(wish_claim::Column::Status.eq(ClaimStatus::Active))
+            .count(db)
+            .await?;
+        let now = reload(db, wish_id).await?;
         return Err(match effective_status(&now, validate::today()) {
+            EffectiveStatus::Stored(WishStatus::Published)
+                if active >= config.max_active_claims =>
+            {
+                AppError::invalid_state(format!("最多同时认领 {} 个心愿", config.max_active_claims))
+            }
             // Lost a race: someone else holds it (or held it and gave it back meanwhile).
             EffectiveStatus::Stored(
                 WishStatus::Claimed | WishStatus::Fulfilled | WishStatus::Published,
             ) => AppError::conflict("心愿已被他人认领，请稍后再试"),
             _ => state_error(&now, "认领"),
         });
-    }
-    wish_claim::ActiveModel {
+    };
+    wish_claim::Entity::insert(wish_claim::ActiveModel {
         wish_id: Set(w.id),
         member_id: Set(actor.id()),
         status: Set(ClaimStatus::Active),
         claimed_at: Set(Utc::now()),
         ..Default::default()
-    }
-    .insert(&txn)
+    })
+    .exec_without_returning(&txn)
     .await
     .map_err(|e| AppError::on_unique(e, "心愿已被他人认领"))?;
     txn.commit().await?;
-    let w = reload(db, w.id).await?;
     events
         .publish(db, WishChanged::of(WishEventKind::Claimed, &w))
         .await;
     Ok(w)
+}
+
+/// Why a member may not claim a wish whatever its state: it does not exist, it is their
+/// own, or they hold it already.
+async fn claim_refusal(db: &DatabaseConnection, actor: &AuthUser, wish_id: i64) -> AppResult<()> {
+    let w = reload(db, wish_id).await?;
+    if w.submitted_by == actor.id() || w.beneficiary_user_id == Some(actor.id()) {
+        return Err(AppError::Forbidden("不能认领自己提交或受益的心愿"));
+    }
+    if w.claimant_id == Some(actor.id()) {
+        return Err(AppError::conflict("您已认领该心愿"));
+    }
+    Ok(())
 }
 
 async fn end_active_claim(
@@ -356,7 +406,7 @@ pub async fn release(
     }
     let reason = validate::text("reason", reason, 200)?;
     let txn = db::begin_write(db).await?;
-    let ok = transition(
+    let updated = transition(
         &txn,
         w.id,
         &[WishStatus::Claimed],
@@ -367,12 +417,12 @@ pub async fn release(
         ],
     )
     .await?;
-    if !ok {
+    let Some(updated) = updated else {
         return Err(state_error(&w, "放弃认领"));
-    }
+    };
     end_active_claim(&txn, w.id, ClaimStatus::Released, Some(reason)).await?;
     txn.commit().await?;
-    let w = reload(db, w.id).await?;
+    let w = updated;
     events
         .publish(db, WishChanged::of(WishEventKind::Released, &w))
         .await;
@@ -409,7 +459,7 @@ pub async fn fulfil(
     }
     let photos = serde_json::to_string(&urls).map_err(AppError::internal)?;
     let txn = db::begin_write(db).await?;
-    let ok = transition(
+    let updated = transition(
         &txn,
         w.id,
         &[WishStatus::Claimed],
@@ -422,11 +472,11 @@ pub async fn fulfil(
         ],
     )
     .await?;
-    if !ok {
+    let Some(updated) = updated else {
         return Err(state_error(&w, "提交完成"));
-    }
+    };
     txn.commit().await?;
-    let w = reload(db, w.id).await?;
+    let w = updated;
     events
         .publish(db, WishChanged::of(WishEventKind::Fulfilled, &w))
         .await;
@@ -456,7 +506,7 @@ pub async fn confirm(
     let feedback = validate::opt_text("feedback", feedback.as_deref(), 500)?;
     let claimant = w.claimant_id.ok_or_else(|| state_error(&w, "确认"))?;
     let txn = db::begin_write(db).await?;
-    let ok = transition(
+    let updated = transition(
         &txn,
         w.id,
         &[WishStatus::Fulfilled],
@@ -470,9 +520,9 @@ pub async fn confirm(
         ],
     )
     .await?;
-    if !ok {
+    let Some(updated) = updated else {
         return Err(state_error(&w, "确认"));
-    }
+    };
     end_active_claim(&txn, w.id, ClaimStatus::Completed, None).await?;
     let book = bank::ensure_passbook(&txn, claimant, w.community_id, None).await?;
     bank::post(
@@ -491,7 +541,7 @@ pub async fn confirm(
     )
     .await?;
     txn.commit().await?;
-    let w = reload(db, w.id).await?;
+    let w = updated;
     events
         .publish(db, WishChanged::of(WishEventKind::Confirmed, &w))
         .await;
@@ -512,7 +562,7 @@ pub async fn cancel(
     }
     let reason = validate::opt_text("reason", reason.as_deref(), 200)?;
     let txn = db::begin_write(db).await?;
-    let ok = transition(
+    let updated = transition(
         &txn,
         w.id,
         &[
@@ -528,12 +578,12 @@ pub async fn cancel(
         ],
     )
     .await?;
-    if !ok {
+    let Some(updated) = updated else {
         return Err(AppError::invalid_state("心愿已完成或已结束，不能取消"));
-    }
+    };
     end_active_claim(&txn, w.id, ClaimStatus::Cancelled, None).await?;
     txn.commit().await?;
-    let w = reload(db, w.id).await?;
+    let w = updated;
     events
         .publish(db, WishChanged::of(WishEventKind::Cancelled, &w))
         .await;
