@@ -11,7 +11,7 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
@@ -43,26 +43,58 @@ pub struct Posting {
 /// Moves points and writes the ledger entry, in the caller's transaction. Refuses to take a
 /// balance below zero (`BAD_USER_INPUT`) or to move a frozen passbook (`INVALID_STATE`).
 pub async fn post<C: ConnectionTrait>(txn: &C, p: Posting) -> AppResult<ledger_entry::Model> {
-    let res = passbook::Entity::update_many()
+    let book = passbook::Column::Id.eq(p.passbook_id);
+    post_where(txn, book, p).await
+}
+
+/// [`post`] to the passbook of `holder` in `community` (their only one), without knowing its
+/// id beforehand; `p.passbook_id` is ignored.
+pub async fn post_to_holder<C: ConnectionTrait>(
+    txn: &C,
+    holder: i64,
+    community: i64,
+    p: Posting,
+) -> AppResult<ledger_entry::Model> {
+    let book = Condition::all()
+        .add(passbook::Column::HolderId.eq(holder))
+        .add(passbook::Column::CommunityId.eq(community));
+    post_where(txn, book, p).await
+}
+
+/// Moves the points of the passbook that `book` selects (one update, returning the new
+/// balance) and writes the ledger entry (one insert): two statements.
+async fn post_where<C: ConnectionTrait>(
+    txn: &C,
+    book: impl sea_orm::sea_query::IntoCondition,
+    p: Posting,
+) -> AppResult<ledger_entry::Model> {
+    let book = book.into_condition();
+    let updated = passbook::Entity::update_many()
         .col_expr(
             passbook::Column::Balance,
             Expr::col(passbook::Column::Balance).add(p.amount),
         )
-        .filter(passbook::Column::Id.eq(p.passbook_id))
+        .filter(book.clone())
         .filter(passbook::Column::Status.eq(PassbookStatus::Active))
         .filter(Expr::col(passbook::Column::Balance).add(p.amount).gte(0))
-        .exec(txn)
-        .await?;
-    let book = get::<passbook::Entity, _>(txn, p.passbook_id, "道德存折不存在").await?;
-    if res.rows_affected != 1 {
-        return Err(if book.status == PassbookStatus::Frozen {
+        .exec_with_returning(txn)
+        .await?
+        .pop();
+    let Some(book) = updated else {
+        // Only a refused movement reads the passbook, to say why.
+        let current = passbook::Entity::find()
+            .filter(book)
+            .one(txn)
+            .await?
+            .ok_or(AppError::NotFound("道德存折不存在"))?;
+        return Err(if current.status == PassbookStatus::Frozen {
             AppError::invalid_state("道德存折已冻结")
         } else {
             AppError::bad_field("quantity", "积分余额不足")
         });
-    }
+    };
     ledger_entry::ActiveModel {
-        passbook_id: Set(p.passbook_id),
+        passbook_id: Set(book.id),
         amount: Set(p.amount),
         kind: Set(p.kind),
         source: Set(p.source),

@@ -106,44 +106,49 @@ pub async fn redeem(
     reward_id: i64,
     quantity: i32,
     key: Option<&str>,
-) -> AppResult<redemption::Model> {
+) -> AppResult<(redemption::Model, ledger_entry::Model)> {
     if !(1..=100).contains(&quantity) {
         return Err(AppError::bad_field("quantity", "数量须在 1 到 100 之间"));
-    }
-    let item = get::<reward::Entity, _>(db, reward_id, "奖品不存在").await?;
-    let book = passbook_of(db, actor.id())
-        .await?
-        .ok_or(AppError::Forbidden("尚未开通道德存折，不能兑换"))?;
-    if item.community_id != book.community_id {
-        return Err(AppError::Forbidden("只能兑换本社区的奖品"));
-    }
-    if !item.active {
-        return Err(AppError::invalid_state("该奖品已下架"));
     }
     let request = format!("redeemReward:{reward_id}:{quantity}");
     let txn = db::begin_write(db).await?;
     let idem = idem_start(&txn, actor.id(), key, &request).await?;
     if let Idem::Replay(id) = idem {
         txn.rollback().await?;
-        return get::<redemption::Entity, _>(db, id, "兑换记录不存在").await;
+        let row = get::<redemption::Entity, _>(db, id, "兑换记录不存在").await?;
+        let entry = get::<ledger_entry::Entity, _>(db, row.ledger_entry_id, "积分记录不存在").await?;
+        return Ok((row, entry));
     }
-    let res = reward::Entity::update_many()
+    // The reward is not read first: one conditional update takes the stock of an active
+    // reward of the member's own community, and only a refused redemption reads to say why.
+    let holder_community = sea_orm::sea_query::Query::select()
+        .column(passbook::Column::CommunityId)
+        .from(passbook::Entity)
+        .and_where(passbook::Column::HolderId.eq(actor.id()))
+        .to_owned();
+    let taken = reward::Entity::update_many()
         .col_expr(
             reward::Column::Stock,
             Expr::col(reward::Column::Stock).sub(quantity),
         )
-        .filter(reward::Column::Id.eq(item.id))
+        .filter(reward::Column::Id.eq(reward_id))
+        .filter(reward::Column::Active.eq(true))
         .filter(reward::Column::Stock.gte(quantity))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected != 1 {
-        return Err(AppError::conflict("库存不足"));
-    }
+        .filter(reward::Column::CommunityId.in_subquery(holder_community))
+        .exec_with_returning(&txn)
+        .await?
+        .pop();
+    let Some(item) = taken else {
+        txn.rollback().await?;
+        return Err(redeem_refusal(db, actor, reward_id).await);
+    };
     let points = i64::from(item.cost) * i64::from(quantity);
-    let entry = post(
+    let entry = post_to_holder(
         &txn,
+        actor.id(),
+        item.community_id,
         Posting {
-            passbook_id: book.id,
+            passbook_id: 0,
             amount: -points,
             kind: EntryKind::Redeem,
             source: EntrySource::Redemption,
@@ -157,7 +162,7 @@ pub async fn redeem(
     .await?;
     let row = redemption::ActiveModel {
         reward_id: Set(item.id),
-        passbook_id: Set(book.id),
+        passbook_id: Set(entry.passbook_id),
         quantity: Set(quantity),
         points: Set(points),
         ledger_entry_id: Set(entry.id),
@@ -170,7 +175,28 @@ pub async fn redeem(
     .await?;
     idem_finish(&txn, &idem, row.id).await?;
     txn.commit().await?;
-    Ok(row)
+    Ok((row, entry))
+}
+
+/// Why a redemption was refused, in the order a member would check: the reward exists, they
+/// have a passbook, of the reward's community, the reward is offered, and in stock.
+async fn redeem_refusal(db: &DatabaseConnection, actor: &AuthUser, reward_id: i64) -> AppError {
+    let item = match get::<reward::Entity, _>(db, reward_id, "奖品不存在").await {
+        Ok(item) => item,
+        Err(e) => return e,
+    };
+    let book = match passbook_of(db, actor.id()).await {
+        Ok(Some(book)) => book,
+        Ok(None) => return AppError::Forbidden("尚未开通道德存折，不能兑换"),
+        Err(e) => return e,
+    };
+    if item.community_id != book.community_id {
+        return AppError::Forbidden("只能兑换本社区的奖品");
+    }
+    if !item.active {
+        return AppError::invalid_state("该奖品已下架");
+    }
+    AppError::conflict("库存不足")
 }
 
 /// Staff correct a mistake with a compensating entry; once per entry. Reversing a

@@ -16,6 +16,7 @@ use crate::core::pagination::Conn;
 use crate::core::pagination::Page;
 use crate::graphql::context::actor;
 use crate::graphql::context::db;
+use crate::graphql::context::loader;
 use crate::graphql::context::parse_id;
 use crate::graphql::context::parse_opt_id;
 use crate::graphql::context::viewer;
@@ -415,7 +416,7 @@ impl BankMutation {
     ) -> AppResult<RedeemRewardPayload> {
         let me = actor(ctx)?;
         let id = parse_id("rewardId", &input.reward_id)?;
-        let r = svc::redeem(
+        let (r, entry) = svc::redeem(
             db(ctx)?,
             me,
             id,
@@ -423,6 +424,8 @@ impl BankMutation {
             input.idempotency_key.as_deref(),
         )
         .await?;
+        // The payload's entry is the one just written: nothing to read again.
+        loader(ctx)?.prime(crate::bank::loaders::LedgerEntryKey(entry.id), Some(entry));
         Ok(RedeemRewardPayload {
             redemption: Redemption(r),
         })

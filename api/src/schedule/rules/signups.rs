@@ -115,26 +115,39 @@ pub(crate) async fn take(
     if sh.starts_at <= now {
         return Ok(Err(NotTaken::Closed));
     }
-    let mine = shift_signup::Entity::find()
+    // The student's active sign-ups that clash with this shift (this shift itself, or one
+    // whose times overlap it), in one statement.
+    let clashes: Vec<i64> = shift_signup::Entity::find()
+        .select_only()
+        .column(shift_signup::Column::ShiftId)
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            shift_signup::Entity::belongs_to(shift::Entity)
+                .from(shift_signup::Column::ShiftId)
+                .to(shift::Column::Id)
+                .into(),
+        )
         .filter(shift_signup::Column::StudentId.eq(actor.id()))
         .filter(
             shift_signup::Column::Status.is_in([SignupStatus::SignedUp, SignupStatus::CheckedIn]),
         )
+        .filter(
+            sea_orm::Condition::any()
+                .add(shift_signup::Column::ShiftId.eq(sh.id))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(shift::Column::StartsAt.lt(sh.ends_at))
+                        .add(shift::Column::EndsAt.gt(sh.starts_at)),
+                ),
+        )
+        .into_tuple()
         .all(&txn)
         .await?;
-    if mine.iter().any(|m| m.shift_id == sh.id) {
+    if clashes.contains(&sh.id) {
         return Ok(Err(NotTaken::AlreadySignedUp));
     }
-    if !mine.is_empty() {
-        let overlapping = shift::Entity::find()
-            .filter(shift::Column::Id.is_in(mine.iter().map(|m| m.shift_id).collect::<Vec<_>>()))
-            .filter(shift::Column::StartsAt.lt(sh.ends_at))
-            .filter(shift::Column::EndsAt.gt(sh.starts_at))
-            .count(&txn)
-            .await?;
-        if overlapping > 0 {
-            return Ok(Err(NotTaken::Overlap));
-        }
+    if !clashes.is_empty() {
+        return Ok(Err(NotTaken::Overlap));
     }
     let res = shift::Entity::update_many()
         .col_expr(shift::Column::Taken, Expr::col(shift::Column::Taken).add(1))
@@ -168,8 +181,20 @@ pub async fn sign_up(
     actor: &AuthUser,
     shift_id: i64,
 ) -> AppResult<shift_signup::Model> {
-    let sh = get::<shift::Entity, _>(db, shift_id, "班次不存在").await?;
-    let slot = get::<service_slot::Entity, _>(db, sh.slot_id, "排班不存在").await?;
+    // The shift with its slot, in one statement.
+    let (sh, slot) = shift::Entity::find_by_id(shift_id)
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            shift::Entity::belongs_to(service_slot::Entity)
+                .from(shift::Column::SlotId)
+                .to(service_slot::Column::Id)
+                .into(),
+        )
+        .select_also(service_slot::Entity)
+        .one(db)
+        .await?
+        .and_then(|(sh, slot)| slot.map(|slot| (sh, slot)))
+        .ok_or(AppError::NotFound("班次不存在"))?;
     check_student(db, config, actor, &slot).await?;
     let signup = take(db, actor, &sh).await?.map_err(NotTaken::error)?;
     announce(db, events, ShiftEventKind::SignedUp, sh.slot_id, &signup).await;
@@ -244,11 +269,23 @@ pub async fn cancel(
     actor: &AuthUser,
     signup_id: i64,
 ) -> AppResult<shift_signup::Model> {
-    let s = get::<shift_signup::Entity, _>(db, signup_id, "报名记录不存在").await?;
+    // The sign-up with its shift, in one statement.
+    let (s, sh) = shift_signup::Entity::find_by_id(signup_id)
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            shift_signup::Entity::belongs_to(shift::Entity)
+                .from(shift_signup::Column::ShiftId)
+                .to(shift::Column::Id)
+                .into(),
+        )
+        .select_also(shift::Entity)
+        .one(db)
+        .await?
+        .and_then(|(s, sh)| sh.map(|sh| (s, sh)))
+        .ok_or(AppError::NotFound("报名记录不存在"))?;
     if s.student_id != actor.id() {
         return Err(AppError::Forbidden("只能取消自己的报名"));
     }
-    let sh = get::<shift::Entity, _>(db, s.shift_id, "班次不存在").await?;
     if s.status != SignupStatus::SignedUp {
         return Err(AppError::invalid_state("该报名不能取消"));
     }
@@ -259,7 +296,7 @@ pub async fn cancel(
         )));
     }
     let txn = db::begin_write(db).await?;
-    let res = shift_signup::Entity::update_many()
+    let cancelled = shift_signup::Entity::update_many()
         .col_expr(
             shift_signup::Column::Status,
             Expr::value(SignupStatus::Cancelled),
@@ -267,18 +304,18 @@ pub async fn cancel(
         .col_expr(shift_signup::Column::CancelledAt, Expr::value(Utc::now()))
         .filter(shift_signup::Column::Id.eq(s.id))
         .filter(shift_signup::Column::Status.eq(SignupStatus::SignedUp))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected != 1 {
+        .exec_with_returning(&txn)
+        .await?
+        .pop();
+    let Some(s) = cancelled else {
         return Err(AppError::invalid_state("该报名不能取消"));
-    }
+    };
     shift::Entity::update_many()
         .col_expr(shift::Column::Taken, Expr::col(shift::Column::Taken).sub(1))
         .filter(shift::Column::Id.eq(sh.id))
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    let s = get::<shift_signup::Entity, _>(db, s.id, "报名记录不存在").await?;
     announce(db, events, ShiftEventKind::Cancelled, sh.slot_id, &s).await;
     Ok(s)
 }
