@@ -555,3 +555,25 @@ async fn good_deeds_rankings_and_the_catalogue() {
         .await;
     assert_code(&v, "BAD_USER_INPUT");
 }
+
+/// A redemption runs at most 6 statements (the viewer cached, as on a server in use), and
+/// its payload's entry is the one written, with the balance after it.
+#[tokio::test]
+async fn a_redemption_runs_at_most_six_statements() {
+    let app = TestApp::with_demo().await;
+    let member2 = app.login("member2").await;
+    let v = app
+        .gql(Some(&member2), "{ myPassbook { balance } }", json!({}))
+        .await;
+    let balance = ok(&v)["myPassbook"]["balance"].as_i64().expect("balance");
+    let before = app.statements();
+    let v = app
+        .gql(Some(&member2), REDEEM, json!({"r": "1", "q": 1}))
+        .await;
+    let n = app.statements() - before;
+    let r = &ok(&v)["redeemReward"]["redemption"];
+    let points = r["points"].as_i64().expect("points");
+    assert_eq!(r["entry"]["amount"].as_i64(), Some(-points));
+    assert_eq!(r["entry"]["balanceAfter"].as_i64(), Some(balance - points));
+    assert!(n <= 6, "redeemReward ran {n} statements");
+}

@@ -817,3 +817,57 @@ async fn a_sign_up_racing_a_time_change_never_leaves_an_overlap() {
     }
     eprintln!("sign-up vs time change outcomes: {outcomes:?}");
 }
+
+/// Statements of a sign-up and of its cancellation (the viewer cached, as on a server in
+/// use): the cancellation within the write budget of 6; the sign-up, whose rules need its
+/// shift and slot, the student's eligibility, no-shows and clashes, within 9 on SQLite and
+/// 11 on PostgreSQL (which also locks the student and the shift, and notifies).
+#[tokio::test]
+async fn sign_up_and_cancel_statement_budgets() {
+    let app = TestApp::with_demo().await;
+    let soon = day(10);
+    let id = slot(
+        &app,
+        soon.weekday().number_from_monday(),
+        "09:00",
+        "11:00",
+        3,
+        soon,
+        soon,
+        vec![],
+        vec!["7".into()],
+    )
+    .await;
+    let shift_id = shifts(&app, &id).await[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (_, token) = app.quick_user("budget-bee", &student(7)).await;
+    ok(&app.gql(Some(&token), "{ me { id } }", json!({})).await);
+    let postgres = app.db().get_database_backend() == sea_orm::DbBackend::Postgres;
+    let before = app.statements();
+    let v = app
+        .gql(
+            Some(&token),
+            "mutation($s: ID!) { signUpForShift(input: {shiftId: $s}) { signup { id } } }",
+            json!({"s": shift_id}),
+        )
+        .await;
+    let sign_up = app.statements() - before;
+    let signup = ok(&v)["signUpForShift"]["signup"]["id"].clone();
+    assert!(
+        sign_up <= if postgres { 11 } else { 9 },
+        "signUpForShift ran {sign_up} statements"
+    );
+    let before = app.statements();
+    let v = app
+        .gql(
+            Some(&token),
+            "mutation($s: ID!) { cancelShiftSignup(input: {signupId: $s}) { signup { status } } }",
+            json!({"s": signup}),
+        )
+        .await;
+    let cancel = app.statements() - before;
+    assert_eq!(ok(&v)["cancelShiftSignup"]["signup"]["status"], "CANCELLED");
+    assert!(cancel <= 6, "cancelShiftSignup ran {cancel} statements");
+}

@@ -106,7 +106,7 @@ pub async fn redeem(
     reward_id: i64,
     quantity: i32,
     key: Option<&str>,
-) -> AppResult<(redemption::Model, ledger_entry::Model)> {
+) -> AppResult<Redeemed> {
     if !(1..=100).contains(&quantity) {
         return Err(AppError::bad_field("quantity", "数量须在 1 到 100 之间"));
     }
@@ -116,8 +116,14 @@ pub async fn redeem(
     if let Idem::Replay(id) = idem {
         txn.rollback().await?;
         let row = get::<redemption::Entity, _>(db, id, "兑换记录不存在").await?;
-        let entry = get::<ledger_entry::Entity, _>(db, row.ledger_entry_id, "积分记录不存在").await?;
-        return Ok((row, entry));
+        let entry =
+            get::<ledger_entry::Entity, _>(db, row.ledger_entry_id, "积分记录不存在").await?;
+        let reward = get::<reward::Entity, _>(db, row.reward_id, "奖品不存在").await?;
+        return Ok(Redeemed {
+            redemption: row,
+            entry,
+            reward,
+        });
     }
     // The reward is not read first: one conditional update takes the stock of an active
     // reward of the member's own community, and only a refused redemption reads to say why.
@@ -175,7 +181,18 @@ pub async fn redeem(
     .await?;
     idem_finish(&txn, &idem, row.id).await?;
     txn.commit().await?;
-    Ok((row, entry))
+    Ok(Redeemed {
+        redemption: row,
+        entry,
+        reward: item,
+    })
+}
+
+/// A redemption with the ledger entry and the reward as they are after it.
+pub struct Redeemed {
+    pub redemption: redemption::Model,
+    pub entry: ledger_entry::Model,
+    pub reward: reward::Model,
 }
 
 /// Why a redemption was refused, in the order a member would check: the reward exists, they

@@ -7,6 +7,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Query},
 };
 
+use crate::bank::loaders::{LedgerEntryKey, RewardKey};
 use crate::bank::policy;
 use crate::bank::rules as svc;
 use crate::core::db::get;
@@ -416,7 +417,7 @@ impl BankMutation {
     ) -> AppResult<RedeemRewardPayload> {
         let me = actor(ctx)?;
         let id = parse_id("rewardId", &input.reward_id)?;
-        let (r, entry) = svc::redeem(
+        let done = svc::redeem(
             db(ctx)?,
             me,
             id,
@@ -424,10 +425,12 @@ impl BankMutation {
             input.idempotency_key.as_deref(),
         )
         .await?;
-        // The payload's entry is the one just written: nothing to read again.
-        loader(ctx)?.prime(crate::bank::loaders::LedgerEntryKey(entry.id), Some(entry));
+        // The payload's entry and reward are the rows just written: nothing to read again.
+        let loaders = loader(ctx)?;
+        loaders.prime(LedgerEntryKey(done.entry.id), Some(done.entry));
+        loaders.prime(RewardKey(done.reward.id), Some(done.reward));
         Ok(RedeemRewardPayload {
-            redemption: Redemption(r),
+            redemption: Redemption(done.redemption),
         })
     }
 

@@ -88,7 +88,7 @@ pub(crate) async fn take(
     db: &DatabaseConnection,
     actor: &AuthUser,
     sh: &shift::Model,
-) -> AppResult<Result<shift_signup::Model, NotTaken>> {
+) -> AppResult<Result<(shift_signup::Model, shift::Model), NotTaken>> {
     let now = Utc::now();
     if sh.starts_at <= now {
         return Ok(Err(NotTaken::Closed));
@@ -149,16 +149,17 @@ pub(crate) async fn take(
     if !clashes.is_empty() {
         return Ok(Err(NotTaken::Overlap));
     }
-    let res = shift::Entity::update_many()
+    let taken = shift::Entity::update_many()
         .col_expr(shift::Column::Taken, Expr::col(shift::Column::Taken).add(1))
         .filter(shift::Column::Id.eq(sh.id))
         .filter(Expr::col(shift::Column::Taken).lt(Expr::col(shift::Column::Capacity)))
         .filter(shift::Column::StartsAt.gt(now))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected != 1 {
+        .exec_with_returning(&txn)
+        .await?
+        .pop();
+    let Some(taken) = taken else {
         return Ok(Err(NotTaken::Full));
-    }
+    };
     let row = shift_signup::ActiveModel {
         shift_id: Set(sh.id),
         student_id: Set(actor.id()),
@@ -170,17 +171,18 @@ pub(crate) async fn take(
     .await
     .map_err(|e| AppError::on_unique(e, "已报名该班次"))?;
     txn.commit().await?;
-    Ok(Ok(row))
+    Ok(Ok((row, taken)))
 }
 
-/// A student signs up for one shift.
+/// A student signs up for one shift; the sign-up, with the shift as it is after it and the
+/// shift's slot.
 pub async fn sign_up(
     db: &DatabaseConnection,
     events: &Events,
     config: &Config,
     actor: &AuthUser,
     shift_id: i64,
-) -> AppResult<shift_signup::Model> {
+) -> AppResult<(shift_signup::Model, shift::Model, service_slot::Model)> {
     // The shift with its slot, in one statement.
     let (sh, slot) = shift::Entity::find_by_id(shift_id)
         .join(
@@ -196,9 +198,9 @@ pub async fn sign_up(
         .and_then(|(sh, slot)| slot.map(|slot| (sh, slot)))
         .ok_or(AppError::NotFound("班次不存在"))?;
     check_student(db, config, actor, &slot).await?;
-    let signup = take(db, actor, &sh).await?.map_err(NotTaken::error)?;
+    let (signup, shift) = take(db, actor, &sh).await?.map_err(NotTaken::error)?;
     announce(db, events, ShiftEventKind::SignedUp, sh.slot_id, &signup).await;
-    Ok(signup)
+    Ok((signup, shift, slot))
 }
 
 /// Publishes a sign-up's change (after its transaction committed).
@@ -246,7 +248,7 @@ pub async fn sign_up_series(
     for sh in shifts {
         let r = take(db, actor, &sh).await?;
         let (signup, reason) = match r {
-            Ok(s) => {
+            Ok((s, _)) => {
                 announce(db, events, ShiftEventKind::SignedUp, slot.id, &s).await;
                 (Some(s), None)
             }

@@ -26,6 +26,7 @@ use crate::nodes::loaders::CommunityKey;
 use crate::nodes::loaders::UserKey;
 use crate::nodes::place::Community;
 use crate::nodes::user::User;
+use crate::schedule::loaders::{ShiftKey, SlotKey};
 use crate::schedule::rules as svc;
 use crate::schedule::rules::NotTaken;
 
@@ -355,7 +356,11 @@ impl ScheduleMutation {
     ) -> AppResult<ShiftSignupPayload> {
         let me = actor(ctx)?;
         let id = parse_id("shiftId", &input.shift_id)?;
-        let s = svc::sign_up(db(ctx)?, events(ctx)?, config(ctx)?, me, id).await?;
+        let (s, shift, slot) = svc::sign_up(db(ctx)?, events(ctx)?, config(ctx)?, me, id).await?;
+        // The shift and slot just read and written: the payload reads nothing more.
+        let loaders = loader(ctx)?;
+        loaders.prime(ShiftKey(shift.id), Some(shift));
+        loaders.prime(SlotKey(slot.id), Some(slot));
         Ok(ShiftSignupPayload {
             signup: ShiftSignup::for_viewer(ctx, s).await?,
         })

@@ -230,6 +230,9 @@ impl ShiftSignup {
         ctx: &Context<'_>,
         model: entity::shift_signup::Model,
     ) -> AppResult<Self> {
+        if let Some(visible) = policy::sees_student_settled(viewer(ctx).user(), model.student_id) {
+            return Ok(Self { model, visible });
+        }
         let sh = loader(ctx)?.load_one(ShiftKey(model.shift_id)).await?;
         let slot = match sh {
             Some(sh) => loader(ctx)?.load_one(SlotKey(sh.slot_id)).await?,
