@@ -166,8 +166,9 @@ const FLOOR_SQL: &str = "WITH staff AS (
 )
 SELECT w.id, w.title, w.status, w.deadline, w.beneficiary_name, w.claimant_id,
   g.name AS grid_name, c.name AS community_name, cu.display_name AS claimant_name,
-  EXISTS (SELECT 1 FROM role_assignments pr WHERE pr.user_id = w.claimant_id
-    AND pr.role IN ('ADMIN', 'COMMUNITY_STAFF', 'GRID_WORKER', 'UNIT_REP')) AS claimant_public,
+  (SELECT TRUE FROM role_assignments pr WHERE pr.user_id = w.claimant_id
+    AND pr.role IN ('ADMIN', 'COMMUNITY_STAFF', 'GRID_WORKER', 'UNIT_REP') LIMIT 1) IS NOT NULL
+    AS claimant_public,
   (w.submitted_by = $1 OR w.beneficiary_user_id = $1
     OR w.community_id IN (SELECT community_id FROM staff)
     OR w.grid_id IN (SELECT id FROM worker)) AS record_full
