@@ -44,13 +44,6 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, StatementCounter)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
         });
-    } else {
-        // Every statement is prepared once per connection and planned once: PostgreSQL's
-        // default re-plans a statement on each run while its generic plan looks costlier
-        // than a custom one (a LIMIT or an IN list as parameters), and for the wish wall's
-        // joined page the planning cost three times the execution (EXPLAIN ANALYZE: 2.5 ms
-        // planning against 0.7 ms execution, 0.03 ms planning with a generic plan).
-        opts.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_generic_plan")]));
     }
     let mut db = Database::connect(opts).await?;
     let counter = StatementCounter::default();

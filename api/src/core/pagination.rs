@@ -6,8 +6,8 @@ use std::borrow::Cow;
 
 use async_graphql::{Object, OutputType, TypeName, connection::PageInfo};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QueryTrait, Select, Statement, sea_query::SelectStatement,
 };
 
 use crate::core::error::AppError;
@@ -177,13 +177,33 @@ where
         page,
         id_of,
         node,
-        |q| async move { Ok(q.all(db).await?) },
+        |q, limit| async move {
+            Ok(E::find()
+                .from_raw_sql(with_limit(
+                    db.get_database_backend(),
+                    &q.into_query(),
+                    limit,
+                ))
+                .all(db)
+                .await?)
+        },
     )
     .await
 }
 
-/// [`paginate`] with the page's rows read by `fetch` (given the ordered, limited query): for
-/// a page that joins its relations into the same statement.
+/// The statement of `q` with its LIMIT written into the SQL text rather than bound as a
+/// parameter. PostgreSQL then plans a page once per connection: with a bound LIMIT its
+/// generic plan looks costlier than a custom one, so it re-planned the statement on every
+/// run (for the wish wall, 2.5 ms of planning against 0.7 ms of execution).
+pub fn with_limit(backend: DbBackend, q: &SelectStatement, limit: u64) -> Statement {
+    let mut statement = backend.build(q);
+    statement.sql.push_str(&format!(" LIMIT {limit}"));
+    statement
+}
+
+/// [`paginate`] with the page's rows read by `fetch` (given the ordered query and the number
+/// of rows to read, see [`with_limit`]): for a page that joins its relations into the same
+/// statement.
 #[allow(clippy::too_many_arguments)]
 pub async fn paginate_with<E, R, N, F, Fut>(
     db: &DatabaseConnection,
@@ -199,7 +219,7 @@ where
     E: EntityTrait,
     E::Model: Sync,
     N: OutputType,
-    F: FnOnce(Select<E>) -> Fut,
+    F: FnOnce(Select<E>, u64) -> Fut,
     Fut: std::future::Future<Output = AppResult<Vec<R>>>,
 {
     let total = if page.count {
@@ -220,7 +240,7 @@ where
     } else {
         q.order_by_asc(id_col)
     };
-    let mut rows = fetch(q.limit(page.first + 1)).await?;
+    let mut rows = fetch(q, page.first + 1).await?;
     let has_next = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
     Ok(Conn {

@@ -49,13 +49,14 @@ pub struct PageJoins {
     pub submitter: bool,
 }
 
-/// Reads a page of wishes (`q`: filtered, ordered, limited) together with the relations in
+/// Reads a page of wishes (`q`: filtered and ordered; `limit` rows) together with the relations in
 /// `joins`, in one statement, and records the joined rows in the request's loaders, so that
 /// the fields resolving them read nothing more.
 pub async fn page_with_relations(
     db: &DatabaseConnection,
     loaders: &Loaders,
     q: Select<wish::Entity>,
+    limit: u64,
     joins: PageJoins,
 ) -> Result<Vec<wish::Model>, AppError> {
     let backend = db.get_database_backend();
@@ -100,7 +101,9 @@ pub async fn page_with_relations(
             );
         }
     }
-    let rows = db.query_all(&stmt).await?;
+    let rows = db
+        .query_all_raw(crate::core::pagination::with_limit(backend, &stmt, limit))
+        .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let w = wish::Model::from_query_result(&row, "")?;

@@ -206,7 +206,7 @@ impl WishQuery {
             page,
             |m| m.id,
             Wish,
-            |q| page_with_relations(db, loaders, q, joins),
+            |q, limit| page_with_relations(db, loaders, q, limit, joins),
         )
         .await?)
     }
