@@ -157,7 +157,8 @@ async fn floor(State(s): State<S>, headers: HeaderMap, Query(p): Query<Page>) ->
     }
 }
 
-/// The floor's one statement. `$1` the viewer, `$2` their token version, `$3` the limit.
+/// The floor's one statement. `$1` the viewer, `$2` their token version; the limit is written
+/// in (`{limit}`), so that PostgreSQL keeps one generic plan for it.
 const FLOOR_SQL: &str = "WITH staff AS (
     SELECT community_id FROM role_assignments WHERE user_id = $1 AND role = 'COMMUNITY_STAFF'
 ), worker AS (
@@ -182,7 +183,7 @@ WHERE EXISTS (SELECT 1 FROM users v WHERE v.id = $1 AND v.active AND v.token_ver
     OR w.community_id IN (SELECT community_id FROM staff)
     OR w.grid_id IN (SELECT id FROM worker))
 ORDER BY w.id DESC
-LIMIT $3";
+LIMIT {limit}";
 
 async fn floor_page(s: &S, headers: &HeaderMap, first: u64) -> anyhow::Result<serde_json::Value> {
     use api::core::mask::Access;
@@ -195,16 +196,17 @@ async fn floor_page(s: &S, headers: &HeaderMap, first: u64) -> anyhow::Result<se
     let (uid, version) =
         api::auth::verify_token(&s.config, token).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let backend = s.db.get_database_backend();
+    let sql = FLOOR_SQL.replace("{limit}", &first.to_string());
     let sql = match backend {
-        DbBackend::Postgres => FLOOR_SQL.to_owned(),
+        DbBackend::Postgres => sql,
         // SQLite numbers its parameters ?1, ?2…
-        _ => FLOOR_SQL.replace('$', "?"),
+        _ => sql.replace('$', "?"),
     };
     let rows =
         s.db.query_all_raw(Statement::from_sql_and_values(
             backend,
             sql,
-            [uid.into(), version.into(), (first as i64).into()],
+            [uid.into(), version.into()],
         ))
         .await?;
     let today = api::core::validate::today();
