@@ -955,8 +955,12 @@ async fn run(
             }));
         }
     }
+    // The target is on lianxin's own reads; the plain route and the earlier build count
+    // every visible wish and are expected to grow with the table.
+    let ours = [Op::WishesPage, Op::ContactCard, Op::MyPassbook].map(Op::name);
     let growth_ok = growth
         .iter()
+        .filter(|g| ours.contains(&g["operation"].as_str().unwrap_or_default()))
         .all(|g| g["ratio"].as_f64().is_some_and(|x| x <= 1.3));
     let page_statements = rows
         .iter()
@@ -985,7 +989,7 @@ async fn run(
             "p99_under_10x_p50_for_reads": p99_ok,
             "no_unexpected_errors": errors == 0,
             "peak_memory_under_200_mb": peak < 200.0,
-            "p50_at_scale_within_1_3x": growth_ok,
+            "p50_of_lianxin_reads_at_scale_within_1_3x": growth_ok,
         }
     });
     std::fs::write(
