@@ -85,3 +85,38 @@ where
         .await?
         .ok_or(AppError::NotFound(missing))
 }
+
+/// The join from `A` to the row of `B` that `A`'s column `from` points at (`to`, `B`'s key),
+/// for entities whose relations are not declared.
+pub fn belongs_to<A, B>(from: A::Column, to: B::Column) -> sea_orm::RelationDef
+where
+    A: sea_orm::EntityTrait,
+    B: sea_orm::EntityTrait,
+{
+    A::belongs_to(B::default()).from(from).to(to).into()
+}
+
+/// A row of `A` by id with the row of `B` it points at ([`belongs_to`]), in one statement;
+/// `NOT_FOUND` with `missing` when either is absent.
+pub async fn get_with<A, B, C>(
+    db: &C,
+    id: i64,
+    from: A::Column,
+    to: B::Column,
+    missing: &'static str,
+) -> AppResult<(A::Model, B::Model)>
+where
+    A: sea_orm::EntityTrait,
+    B: sea_orm::EntityTrait,
+    <A::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::QuerySelect;
+    A::find_by_id(id)
+        .join(sea_orm::JoinType::InnerJoin, belongs_to::<A, B>(from, to))
+        .select_also(B::default())
+        .one(db)
+        .await?
+        .and_then(|(a, b)| b.map(|b| (a, b)))
+        .ok_or(AppError::NotFound(missing))
+}

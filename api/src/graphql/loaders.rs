@@ -334,19 +334,26 @@ impl Loaders {
         K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
         V: Send + Sync + Clone + 'static,
     {
+        self.with_memo(|map: &mut HashMap<K, Pending<V>>| {
+            map.entry(key).or_insert_with(|| {
+                let fut: Pin<Box<dyn Future<Output = Result<Option<V>, AppError>> + Send>> =
+                    Box::pin(std::future::ready(Ok(value)));
+                fut.shared()
+            });
+        });
+    }
+
+    /// Runs `f` on the request's loads of key type `K` (`None` if the memo is corrupt).
+    fn with_memo<K, V, R>(&self, f: impl FnOnce(&mut HashMap<K, Pending<V>>) -> R) -> Option<R>
+    where
+        K: Send + Sync + std::hash::Hash + Eq + 'static,
+        V: Send + Sync + Clone + 'static,
+    {
         let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(map) = memo
-            .entry(TypeId::of::<K>())
+        memo.entry(TypeId::of::<K>())
             .or_insert_with(|| Box::new(HashMap::<K, Pending<V>>::new()))
             .downcast_mut::<HashMap<K, Pending<V>>>()
-        else {
-            return;
-        };
-        map.entry(key).or_insert_with(|| {
-            let fut: Pin<Box<dyn Future<Output = Result<Option<V>, AppError>> + Send>> =
-                Box::pin(std::future::ready(Ok(value)));
-            fut.shared()
-        });
+            .map(f)
     }
 
     pub async fn load_one<K, V>(&self, key: K) -> Result<Option<V>, AppError>
@@ -356,24 +363,18 @@ impl Loaders {
         Db: Loader<K, Value = V, Error = AppError>,
     {
         self.asked.fetch_add(1, Ordering::AcqRel);
-        let pending = {
-            let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(map) = memo
-                .entry(TypeId::of::<K>())
-                .or_insert_with(|| Box::new(HashMap::<K, Pending<V>>::new()))
-                .downcast_mut::<HashMap<K, Pending<V>>>()
-            else {
-                return Err(AppError::internal("loader memo holds another type"));
-            };
-            map.entry(key.clone())
-                .or_insert_with(|| {
-                    let inner = self.inner.clone();
-                    let fut: Pin<Box<dyn Future<Output = Result<Option<V>, AppError>> + Send>> =
-                        Box::pin(async move { inner.load_one(key).await });
-                    fut.shared()
-                })
-                .clone()
-        };
+        let pending = self
+            .with_memo(|map: &mut HashMap<K, Pending<V>>| {
+                map.entry(key.clone())
+                    .or_insert_with(|| {
+                        let inner = self.inner.clone();
+                        let fut: Pin<Box<dyn Future<Output = Result<Option<V>, AppError>> + Send>> =
+                            Box::pin(async move { inner.load_one(key).await });
+                        fut.shared()
+                    })
+                    .clone()
+            })
+            .ok_or_else(|| AppError::internal("loader memo holds another type"))?;
         pending.await
     }
 }

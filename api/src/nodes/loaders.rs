@@ -156,10 +156,10 @@ impl Loader<PersonScopeOf> for Db {
             .column_as(grid::Column::CommunityId, "grid_community_id")
             .join(
                 sea_orm::JoinType::LeftJoin,
-                role_assignment::Entity::belongs_to(grid::Entity)
-                    .from(role_assignment::Column::GridId)
-                    .to(grid::Column::Id)
-                    .into(),
+                crate::core::db::belongs_to::<role_assignment::Entity, grid::Entity>(
+                    role_assignment::Column::GridId,
+                    grid::Column::Id,
+                ),
             )
             .filter(role_assignment::Column::UserId.is_in(ids))
             .order_by_asc(role_assignment::Column::Id)

@@ -122,10 +122,10 @@ pub(crate) async fn take(
         .column(shift_signup::Column::ShiftId)
         .join(
             sea_orm::JoinType::InnerJoin,
-            shift_signup::Entity::belongs_to(shift::Entity)
-                .from(shift_signup::Column::ShiftId)
-                .to(shift::Column::Id)
-                .into(),
+            db::belongs_to::<shift_signup::Entity, shift::Entity>(
+                shift_signup::Column::ShiftId,
+                shift::Column::Id,
+            ),
         )
         .filter(shift_signup::Column::StudentId.eq(actor.id()))
         .filter(
@@ -184,19 +184,14 @@ pub async fn sign_up(
     shift_id: i64,
 ) -> AppResult<(shift_signup::Model, shift::Model, service_slot::Model)> {
     // The shift with its slot, in one statement.
-    let (sh, slot) = shift::Entity::find_by_id(shift_id)
-        .join(
-            sea_orm::JoinType::InnerJoin,
-            shift::Entity::belongs_to(service_slot::Entity)
-                .from(shift::Column::SlotId)
-                .to(service_slot::Column::Id)
-                .into(),
-        )
-        .select_also(service_slot::Entity)
-        .one(db)
-        .await?
-        .and_then(|(sh, slot)| slot.map(|slot| (sh, slot)))
-        .ok_or(AppError::NotFound("班次不存在"))?;
+    let (sh, slot) = db::get_with::<shift::Entity, service_slot::Entity, _>(
+        db,
+        shift_id,
+        shift::Column::SlotId,
+        service_slot::Column::Id,
+        "班次不存在",
+    )
+    .await?;
     check_student(db, config, actor, &slot).await?;
     let (signup, shift) = take(db, actor, &sh).await?.map_err(NotTaken::error)?;
     announce(db, events, ShiftEventKind::SignedUp, sh.slot_id, &signup).await;
@@ -272,19 +267,14 @@ pub async fn cancel(
     signup_id: i64,
 ) -> AppResult<shift_signup::Model> {
     // The sign-up with its shift, in one statement.
-    let (s, sh) = shift_signup::Entity::find_by_id(signup_id)
-        .join(
-            sea_orm::JoinType::InnerJoin,
-            shift_signup::Entity::belongs_to(shift::Entity)
-                .from(shift_signup::Column::ShiftId)
-                .to(shift::Column::Id)
-                .into(),
-        )
-        .select_also(shift::Entity)
-        .one(db)
-        .await?
-        .and_then(|(s, sh)| sh.map(|sh| (s, sh)))
-        .ok_or(AppError::NotFound("报名记录不存在"))?;
+    let (s, sh) = db::get_with::<shift_signup::Entity, shift::Entity, _>(
+        db,
+        signup_id,
+        shift_signup::Column::ShiftId,
+        shift::Column::Id,
+        "报名记录不存在",
+    )
+    .await?;
     if s.student_id != actor.id() {
         return Err(AppError::Forbidden("只能取消自己的报名"));
     }
