@@ -22,6 +22,7 @@ pub mod passbook;
 pub mod redemption;
 pub mod reward;
 pub mod role_assignment;
+pub mod role_grant;
 pub mod service_slot;
 pub mod shift;
 pub mod shift_signup;

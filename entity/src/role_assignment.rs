@@ -31,6 +31,8 @@ pub struct Model {
     pub grid_id: Option<i64>,
     pub organization_id: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// The grant this role is in force by (`role_grants`).
+    pub grant_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -69,7 +69,32 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         .and_then(|n| n["id"].as_str())
         .expect("shift")
         .to_owned();
+    let people = app
+        .gql(
+            Some(&admin),
+            "{ users(first: 100) { nodes { id roleHistory { id role } } } }",
+            json!({}),
+        )
+        .await;
+    let resident_grant = people["data"]["users"]["nodes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|u| u["id"] == resident_id.as_str()))
+        .and_then(|u| u["roleHistory"][0]["id"].as_str())
+        .expect("resident grant")
+        .to_owned();
     vec![
+        Case {
+            mutation: "grantRole",
+            query: "mutation($u: ID!, $c: ID!) { grantRole(input: {userId: $u, role: PARTY_MEMBER, communityId: $c}) { grant { id } } }".into(),
+            variables: json!({"u": resident_id, "c": huitong}),
+            forbidden_for: vec!["resident1", "member1", "grid", "wz-staff", "rep-school"],
+        },
+        Case {
+            mutation: "revokeRole",
+            query: "mutation($g: ID!) { revokeRole(input: {grantId: $g, reason: \"越权撤销\"}) { grant { id } } }".into(),
+            variables: json!({"g": resident_grant}),
+            forbidden_for: vec!["resident1", "member1", "grid", "wz-staff", "student1"],
+        },
         Case {
             mutation: "createStreet",
             query: "mutation { createStreet(input: {name: \"新街道\"}) { street { id } } }".into(),

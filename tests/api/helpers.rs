@@ -222,6 +222,7 @@ impl TestApp {
             None,
             hash,
             grants,
+            None,
         )
         .await
         .expect("insert user");
@@ -243,6 +244,7 @@ impl TestApp {
             None,
             "not-a-hash".into(),
             grants,
+            None,
         )
         .await
         .expect("insert user");

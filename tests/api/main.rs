@@ -20,6 +20,7 @@ mod places;
 mod read_policy;
 mod readme;
 mod registration;
+mod roles;
 mod schedules;
 mod simulator;
 mod wishes;

@@ -92,6 +92,15 @@ pub const READ_POLICY: &[(&str, &str)] = &[
         "RoleAssignment.*",
         "account::policy::may_see_roles (User.roles)",
     ),
+    ("User.roleHistory", "account::policy::may_see_roles"),
+    (
+        "RoleGrant.*",
+        "account::policy::may_see_roles (User.roleHistory), then account::policy::person",
+    ),
+    (
+        "RoleGrantPayload.user",
+        "account::policy::person (the actor passed may_manage_account)",
+    ),
     // places policy: the 连心卡 publishes grid staff to their community
     ("Query.contactCard", "places::policy::contact_card"),
     ("ContactCard.leader", "places::policy::contact_card"),

@@ -3,13 +3,13 @@
 //! token issued before fails on its next request (the viewer is checked against it).
 
 use chrono::Utc;
-use entity::{role_assignment, role_assignment::Role, user};
+use entity::user;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 
-use crate::account::policy;
+use crate::account::{policy, roles};
 use crate::auth::{self, AuthUser};
 use crate::core::config::Config;
 use crate::core::db;
@@ -145,27 +145,8 @@ pub async fn set_active(
         }));
     }
     let txn = db::begin_write(db).await?;
-    if !active && target.is_admin() {
-        // The active ADMINs, locked in id order, so that two ADMINs deactivating each other
-        // at once cannot leave none.
-        let admins: Vec<i64> = role_assignment::Entity::find()
-            .select_only()
-            .column(role_assignment::Column::UserId)
-            .filter(role_assignment::Column::Role.eq(Role::Admin))
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        let mut locked = user::Entity::find()
-            .filter(user::Column::Id.is_in(admins))
-            .filter(user::Column::Active.eq(true))
-            .order_by_asc(user::Column::Id);
-        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-            locked = locked.lock_exclusive();
-        }
-        let still_active = locked.all(&txn).await?;
-        if still_active.iter().all(|u| u.id == user_id) {
-            return Err(AppError::invalid_state("不能停用最后一位管理员"));
-        }
+    if !active && target.is_admin() && !roles::other_active_admin(&txn, user_id).await? {
+        return Err(AppError::invalid_state("不能停用最后一位管理员"));
     }
     let mut change = user::Entity::update_many()
         .col_expr(user::Column::Active, Expr::value(active))

@@ -3,5 +3,6 @@
 pub mod audit;
 pub mod lifecycle;
 pub mod policy;
+pub mod roles;
 pub mod rules;
 pub mod schema;

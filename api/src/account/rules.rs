@@ -178,7 +178,7 @@ pub struct NewUser {
 
 /// Checks the shape of a role's scope and that the actor may grant it; returns the grant
 /// completed with the community it falls in.
-async fn check_grant(
+pub(crate) async fn check_grant(
     db: &DatabaseConnection,
     actor: &AuthUser,
     g: &RoleGrant,
@@ -273,11 +273,13 @@ pub async fn create_user(
         avatar_url,
         hash,
         &grants,
+        Some(actor.id()),
     )
     .await
 }
 
-/// Inserts a user and their roles in one transaction. Used by `createUser`, the CLI and demo data.
+/// Inserts a user and their roles (granted by `granted_by`, from today) in one transaction.
+/// Used by `createUser`, the CLI and demo data.
 pub async fn insert_user(
     db: &DatabaseConnection,
     username: &str,
@@ -286,8 +288,10 @@ pub async fn insert_user(
     avatar_url: Option<String>,
     password_hash: String,
     grants: &[RoleGrant],
+    granted_by: Option<i64>,
 ) -> AppResult<user::Model> {
     let txn = db::begin_write(db).await?;
+    let today = validate::today();
     let now = Utc::now();
     let created = user::ActiveModel {
         username: Set(username.to_owned()),
@@ -307,17 +311,8 @@ pub async fn insert_user(
         if !seen.insert((g.role, g.community_id, g.grid_id, g.organization_id)) {
             continue;
         }
-        role_assignment::ActiveModel {
-            user_id: Set(created.id),
-            role: Set(g.role),
-            community_id: Set(g.community_id),
-            grid_id: Set(g.grid_id),
-            organization_id: Set(g.organization_id),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        crate::account::roles::record_grant(&txn, created.id, g, today, None, granted_by, today)
+            .await?;
     }
     txn.commit().await?;
     Ok(created)
@@ -344,7 +339,7 @@ pub async fn ensure_admin(
                 grid_id: None,
                 organization_id: None,
             };
-            insert_user(db, &username, "管理员", None, None, hash, &[grant]).await
+            insert_user(db, &username, "管理员", None, None, hash, &[grant], None).await
         }
         Some(u) => {
             let txn = db::begin_write(db).await?;
@@ -359,14 +354,15 @@ pub async fn ensure_admin(
                 .await?
                 .is_some();
             if !has_admin {
-                role_assignment::ActiveModel {
-                    user_id: Set(u.id),
-                    role: Set(Role::Admin),
-                    created_at: Set(Utc::now()),
-                    ..Default::default()
-                }
-                .insert(&txn)
-                .await?;
+                let today = validate::today();
+                let grant = RoleGrant {
+                    role: Role::Admin,
+                    community_id: None,
+                    grid_id: None,
+                    organization_id: None,
+                };
+                crate::account::roles::record_grant(&txn, u.id, &grant, today, None, None, today)
+                    .await?;
             }
             txn.commit().await?;
             Ok(u)

@@ -1,10 +1,11 @@
 //! Accounts: `login`, `me`, `createUser`, and the `User` type with field-level privacy.
 
-use crate::graphql::scalars::Timestamp;
+use crate::graphql::scalars::{Date, Timestamp};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::account::lifecycle;
+use crate::account::roles;
 use crate::account::rules as svc;
 use crate::auth::AuthUser;
 use crate::core::error::{AppError, AppResult};
@@ -16,7 +17,7 @@ use crate::graphql::context::db;
 use crate::graphql::context::parse_id;
 use crate::graphql::context::parse_opt_id;
 use crate::graphql::context::viewer;
-use crate::nodes::user::{Role, RoleAssignment, User};
+use crate::nodes::user::{Role, RoleAssignment, RoleGrant, User};
 
 /// A username and password.
 #[derive(InputObject)]
@@ -105,6 +106,43 @@ pub struct RoleInput {
     pub grid_id: Option<ID>,
     /// For UNIT_REP and STUDENT.
     pub organization_id: Option<ID>,
+}
+
+/// A role to grant to a person, where it applies, and for which days.
+#[derive(InputObject)]
+pub struct GrantRoleInput {
+    /// The person.
+    pub user_id: ID,
+    /// The role.
+    pub role: Role,
+    /// For COMMUNITY_STAFF, RESIDENT (required) and PARTY_MEMBER (optional).
+    pub community_id: Option<ID>,
+    /// For GRID_WORKER.
+    pub grid_id: Option<ID>,
+    /// For UNIT_REP and STUDENT.
+    pub organization_id: Option<ID>,
+    /// First day in force (today when absent; not before today).
+    pub from: Option<Date>,
+    /// Last day in force, inclusive (open-ended when absent).
+    pub until: Option<Date>,
+}
+
+/// A grant to revoke, and why.
+#[derive(InputObject)]
+pub struct RevokeRoleInput {
+    /// The grant (`User.roleHistory`, `RoleAssignment.grantId`).
+    pub grant_id: ID,
+    /// Why (kept in the history, up to 200 characters).
+    pub reason: String,
+}
+
+/// The grant after the change, and its person.
+#[derive(SimpleObject)]
+pub struct RoleGrantPayload {
+    /// The grant.
+    pub grant: RoleGrant,
+    /// The person it is granted to.
+    pub user: User,
 }
 
 /// A new account.
@@ -322,6 +360,49 @@ impl AccountMutation {
         })
     }
 
+    /// Grants a role for a period (ADMIN; COMMUNITY_STAFF within their community, to people
+    /// of it, never ADMIN). In force from its first day; kept in the role history.
+    async fn grant_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields of the operation.")] input: GrantRoleInput,
+    ) -> AppResult<RoleGrantPayload> {
+        let grant = roles::Grant {
+            user_id: parse_id("userId", &input.user_id)?,
+            scope: svc::RoleGrant {
+                role: input.role.into(),
+                community_id: parse_opt_id("communityId", input.community_id.as_ref())?,
+                grid_id: parse_opt_id("gridId", input.grid_id.as_ref())?,
+                organization_id: parse_opt_id("organizationId", input.organization_id.as_ref())?,
+            },
+            from: input.from.map(|d| d.0),
+            until: input.until.map(|d| d.0),
+        };
+        let db = db(ctx)?;
+        let g = roles::grant_role(db, actor(ctx)?, grant, crate::core::validate::today()).await?;
+        grant_payload(db, g).await
+    }
+
+    /// Revokes a grant at once (same rights as granting it); it stays in the history with
+    /// who, when and why. The last active ADMIN's role cannot be revoked.
+    async fn revoke_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields of the operation.")] input: RevokeRoleInput,
+    ) -> AppResult<RoleGrantPayload> {
+        let id = parse_id("grantId", &input.grant_id)?;
+        let db = db(ctx)?;
+        let g = roles::revoke_role(
+            db,
+            actor(ctx)?,
+            id,
+            &input.reason,
+            crate::core::validate::today(),
+        )
+        .await?;
+        grant_payload(db, g).await
+    }
+
     /// Makes every token of the caller issued so far stop working (a lost phone).
     async fn logout_everywhere(&self, ctx: &Context<'_>) -> AppResult<LogoutEverywherePayload> {
         lifecycle::logout_everywhere(db(ctx)?, actor(ctx)?).await?;
@@ -329,4 +410,16 @@ impl AccountMutation {
             at: Timestamp(chrono::Utc::now()),
         })
     }
+}
+
+async fn grant_payload(
+    db: &sea_orm::DatabaseConnection,
+    grant: entity::role_grant::Model,
+) -> AppResult<RoleGrantPayload> {
+    let user =
+        crate::core::db::get::<entity::user::Entity, _>(db, grant.user_id, "用户不存在").await?;
+    Ok(RoleGrantPayload {
+        grant: RoleGrant(grant),
+        user: User::new(user),
+    })
 }

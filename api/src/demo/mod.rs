@@ -126,6 +126,7 @@ impl Seed<'_> {
             None,
             self.hash.clone(),
             &grants,
+            None,
         )
         .await
     }

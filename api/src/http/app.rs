@@ -84,12 +84,16 @@ impl Application {
                 .events
                 .listen_postgres(state.config.database_url.clone());
         }
+        crate::account::roles::apply_due(&state.db, crate::core::validate::today())
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message()))?;
         let router = router(state.clone(), graphiql);
         Ok(Self { state, router })
     }
 
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run_until_stopped(self, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+        crate::account::roles::spawn_job(self.state.db.clone());
         axum::serve(
             listener,
             self.router

@@ -110,6 +110,29 @@ impl Loader<RolesOf> for Db {
     }
 }
 
+/// Every grant of a role to a user, in force or not (the history), oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RoleGrantsOf(pub i64);
+
+impl Loader<RoleGrantsOf> for Db {
+    type Value = Vec<entity::role_grant::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[RoleGrantsOf],
+    ) -> Result<HashMap<RoleGrantsOf, Self::Value>, AppError> {
+        use entity::role_grant;
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = role_grant::Entity::find()
+            .filter(role_grant::Column::UserId.is_in(ids))
+            .order_by_asc(role_grant::Column::Id)
+            .all(self.conn().await)
+            .await?;
+        Ok(group(rows, |r| RoleGrantsOf(r.user_id)))
+    }
+}
+
 /// What the person rule needs to know of a user: whether they hold a public office, and the
 /// communities their roles place them in (a grid role's community included). One statement
 /// per batch, so a page's statement count does not depend on its data.

@@ -1,12 +1,14 @@
 //! The user account and its roles, shared by every domain, with personal fields shown by
 //! the account policy.
 
-use crate::graphql::scalars::Timestamp;
+use crate::graphql::scalars::{Date, Timestamp};
 use async_graphql::{Context, Enum, ID, Object};
 use entity::{role_assignment, user};
 
 use super::{
-    loaders::{CommunityKey, GridKey, OrganizationKey, PersonScopeOf, RolesOf},
+    loaders::{
+        CommunityKey, GridKey, OrganizationKey, PersonScopeOf, RoleGrantsOf, RolesOf, UserKey,
+    },
     place::{Community, Grid, Organization},
 };
 use crate::{
@@ -145,6 +147,19 @@ impl User {
             .unwrap_or_default();
         Ok(roles.into_iter().map(RoleAssignment).collect())
     }
+
+    /// Every role ever granted to the person, in force or not, with its dates and its
+    /// revocation (the history; oldest first). The same people as `roles` may see it.
+    async fn role_history(&self, ctx: &Context<'_>) -> AppResult<Vec<RoleGrant>> {
+        if !policy::may_see_roles(self.access(ctx).await?) {
+            return Err(AppError::Forbidden("无权查看该用户的角色"));
+        }
+        let grants = loader(ctx)?
+            .load_one(RoleGrantsOf(self.model.id))
+            .await?
+            .unwrap_or_default();
+        Ok(grants.into_iter().map(RoleGrant).collect())
+    }
 }
 
 /// One role of a user and its scope.
@@ -156,6 +171,12 @@ impl RoleAssignment {
     /// The role.
     async fn role(&self) -> Role {
         self.0.role.into()
+    }
+
+    /// The grant it is in force by (`revokeRole` takes it); null for a role written
+    /// without one (bulk loads outside the API).
+    async fn grant_id(&self) -> Option<ID> {
+        self.0.grant_id.map(|g| ID(g.to_string()))
     }
 
     /// The community where it applies, if limited to one.
@@ -183,5 +204,96 @@ impl RoleAssignment {
                 .await?
                 .map(Organization)),
         }
+    }
+}
+
+/// One grant of a role: its scope, its dates, who granted it and its revocation.
+pub struct RoleGrant(pub entity::role_grant::Model);
+
+/// A role granted to a person for a period (the role history), and its revocation.
+#[Object]
+impl RoleGrant {
+    /// The id of the grant (what `revokeRole` takes).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The role.
+    async fn role(&self) -> Role {
+        self.0.role.into()
+    }
+
+    /// The community where it applies, if limited to one.
+    async fn community(&self, ctx: &Context<'_>) -> AppResult<Option<Community>> {
+        match self.0.community_id {
+            None => Ok(None),
+            Some(c) => Ok(loader(ctx)?.load_one(CommunityKey(c)).await?.map(Community)),
+        }
+    }
+
+    /// The grid where it applies, if limited to one.
+    async fn grid(&self, ctx: &Context<'_>) -> AppResult<Option<Grid>> {
+        match self.0.grid_id {
+            None => Ok(None),
+            Some(g) => Ok(loader(ctx)?.load_one(GridKey(g)).await?.map(Grid)),
+        }
+    }
+
+    /// The organisation where it applies.
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+        match self.0.organization_id {
+            None => Ok(None),
+            Some(o) => Ok(loader(ctx)?
+                .load_one(OrganizationKey(o))
+                .await?
+                .map(Organization)),
+        }
+    }
+
+    /// First day in force (Asia/Shanghai).
+    async fn from(&self) -> Date {
+        Date(self.0.valid_from)
+    }
+
+    /// Last day in force, inclusive; null when open-ended.
+    async fn until(&self) -> Option<Date> {
+        self.0.valid_until.map(Date)
+    }
+
+    /// Whether it is in force today.
+    async fn in_force(&self) -> bool {
+        self.0.in_force_on(crate::core::validate::today())
+    }
+
+    /// Who granted it (null for roles given by the system: set-up, migration).
+    async fn granted_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        person(ctx, self.0.granted_by).await
+    }
+
+    /// When it was granted.
+    async fn granted_at(&self) -> Timestamp {
+        Timestamp(self.0.granted_at)
+    }
+
+    /// Who revoked it, if revoked.
+    async fn revoked_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        person(ctx, self.0.revoked_by).await
+    }
+
+    /// When it was revoked, if revoked.
+    async fn revoked_at(&self) -> Option<Timestamp> {
+        self.0.revoked_at.map(Timestamp)
+    }
+
+    /// Why it was revoked.
+    async fn revoke_reason(&self) -> Option<&str> {
+        self.0.revoke_reason.as_deref()
+    }
+}
+
+async fn person(ctx: &Context<'_>, id: Option<i64>) -> AppResult<Option<User>> {
+    match id {
+        None => Ok(None),
+        Some(u) => Ok(loader(ctx)?.load_one(UserKey(u)).await?.map(User::new)),
     }
 }

@@ -195,16 +195,23 @@ pub async fn assign_grid_staff(
         .await?
         > 0;
     if !has_role {
-        role_assignment::ActiveModel {
-            user_id: Set(person.id),
-            role: Set(Role::GridWorker),
-            grid_id: Set(Some(grid.id)),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await
-        .map_err(|e| AppError::on_unique(e, "该用户已在此网格任职"))?;
+        let today = validate::today();
+        let scope = crate::account::rules::RoleGrant {
+            role: Role::GridWorker,
+            community_id: None,
+            grid_id: Some(grid.id),
+            organization_id: None,
+        };
+        crate::account::roles::record_grant(
+            &txn,
+            person.id,
+            &scope,
+            start_date.max(today),
+            None,
+            Some(actor.id()),
+            today,
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(post)
@@ -242,12 +249,15 @@ pub async fn end_grid_staff(
     if res.rows_affected != 1 {
         return Err(AppError::invalid_state("该任职已结束"));
     }
-    role_assignment::Entity::delete_many()
-        .filter(role_assignment::Column::UserId.eq(post.user_id))
-        .filter(role_assignment::Column::Role.eq(Role::GridWorker))
-        .filter(role_assignment::Column::GridId.eq(grid.id))
-        .exec(&txn)
-        .await?;
+    crate::account::roles::revoke_grid_role(
+        &txn,
+        post.user_id,
+        Role::GridWorker,
+        grid.id,
+        actor.id(),
+        "网格任职结束",
+    )
+    .await?;
     txn.commit().await?;
     get::<grid_staff::Entity, _>(db, post.id, "任职记录不存在").await
 }
