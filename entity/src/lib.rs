@@ -19,6 +19,8 @@ pub mod idempotency_key;
 pub mod ledger_entry;
 pub mod organization;
 pub mod passbook;
+pub mod personal_data_access;
+pub mod personal_data_erasure;
 pub mod redemption;
 pub mod reward;
 pub mod role_assignment;

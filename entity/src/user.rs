@@ -18,6 +18,8 @@ pub struct Model {
     pub auth_stamp: i64,
     /// Set by a password reset until the user changes their password.
     pub must_change_password: bool,
+    /// When the person's personal data was erased (PIPL); the account stays inactive.
+    pub erased_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

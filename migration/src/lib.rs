@@ -17,6 +17,7 @@ mod m20261129_000001_create_server_settings_and_login_throttle;
 mod m20261129_000002_add_account_versions;
 mod m20261129_000003_keep_an_active_admin;
 mod m20261130_000001_add_role_history;
+mod m20261130_000002_add_personal_data_records;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_add_account_versions::Migration),
             Box::new(m20261129_000003_keep_an_active_admin::Migration),
             Box::new(m20261130_000001_add_role_history::Migration),
+            Box::new(m20261130_000002_add_personal_data_records::Migration),
         ]
     }
 }

@@ -96,6 +96,12 @@ async fn cases(app: &TestApp) -> Vec<Case> {
             forbidden_for: vec!["resident1", "member1", "grid", "wz-staff", "student1"],
         },
         Case {
+            mutation: "erasePersonalData",
+            query: "mutation($u: ID!) { erasePersonalData(input: {userId: $u, reason: \"越权删除\"}) { user { id } } }".into(),
+            variables: json!({"u": resident_id}),
+            forbidden_for: vec!["resident1", "member1", "grid", "staff", "wz-staff"],
+        },
+        Case {
             mutation: "createStreet",
             query: "mutation { createStreet(input: {name: \"新街道\"}) { street { id } } }".into(),
             variables: json!({}),

@@ -17,6 +17,7 @@ mod limits;
 mod live;
 mod operations;
 mod places;
+mod privacy;
 mod read_policy;
 mod readme;
 mod registration;

@@ -94,6 +94,26 @@ pub const READ_POLICY: &[(&str, &str)] = &[
     ),
     ("User.roleHistory", "account::policy::may_see_roles"),
     (
+        "Query.myPersonalData",
+        "the viewer themself; each part then by its own type's policy",
+    ),
+    (
+        "PersonalData.*",
+        "the viewer themself (rows filtered by the caller's id)",
+    ),
+    (
+        "Query.personalDataAccessLog",
+        "account::policy::may_read_access_log",
+    ),
+    (
+        "PersonalDataAccess.*",
+        "account::policy::may_read_access_log (or the subject's own viewedBy), then account::policy::person",
+    ),
+    (
+        "ErasePersonalDataPayload.user",
+        "account::policy::person (the actor passed may_erase_personal_data)",
+    ),
+    (
         "RoleGrant.*",
         "account::policy::may_see_roles (User.roleHistory), then account::policy::person",
     ),

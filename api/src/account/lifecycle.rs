@@ -137,6 +137,11 @@ pub async fn set_active(
     active: bool,
 ) -> AppResult<user::Model> {
     let target = managed(db, actor, user_id).await?;
+    if target.user.erased_at.is_some() {
+        return Err(AppError::invalid_state(
+            "该账号的个人信息已删除，不能再启用",
+        ));
+    }
     if target.user.active == active {
         return Err(AppError::invalid_state(if active {
             "该账号未停用"

@@ -3,6 +3,8 @@
 pub mod audit;
 pub mod lifecycle;
 pub mod policy;
+pub mod privacy;
+pub mod privacy_schema;
 pub mod roles;
 pub mod rules;
 pub mod schema;

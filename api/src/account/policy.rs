@@ -69,6 +69,22 @@ pub fn settled(viewer: Option<&AuthUser>, person_id: i64) -> Option<Access> {
         .map(|_| Access::Full)
 }
 
+/// Whose unmasked views of another person's phone or address are written to the access
+/// log: ADMIN, community staff and grid workers (the people who see them by office).
+pub fn access_is_logged(viewer: &AuthUser) -> bool {
+    viewer.is_admin() || !viewer.staff_communities().is_empty() || !viewer.worker_grids.is_empty()
+}
+
+/// The personal-data access log: ADMIN only.
+pub fn may_read_access_log(viewer: &AuthUser) -> bool {
+    viewer.is_admin()
+}
+
+/// Erasing a person's personal data on a verified request: ADMIN only.
+pub fn may_erase_personal_data(viewer: &AuthUser) -> bool {
+    viewer.is_admin()
+}
+
 /// The audit log of privileged mutations: ADMIN only.
 pub fn may_read_audit_log(viewer: &AuthUser) -> bool {
     viewer.is_admin()

@@ -57,3 +57,29 @@ pub(crate) fn parse_opt_id(field: &'static str, id: Option<&ID>) -> AppResult<Op
 pub(crate) fn events<'a>(ctx: &'a Context<'_>) -> AppResult<&'a crate::events::Events> {
     Ok(&state(ctx)?.events)
 }
+
+/// Records an unmasked view of a person's phone or address for the access log
+/// (`account::privacy`), if the log keeps it. Over HTTP the request's views are written in
+/// one statement when it ends; elsewhere (a subscription) at once.
+pub(crate) fn log_view(
+    ctx: &Context<'_>,
+    subject_id: Option<i64>,
+    field: crate::account::privacy::Field,
+    path: &'static str,
+    record: Option<(&'static str, i64)>,
+) {
+    use crate::account::privacy::{AccessLog, View};
+    let Some(view) = View::of(viewer(ctx).user(), subject_id, field, path, record) else {
+        return;
+    };
+    if let Some(log) = ctx.data_opt::<Arc<AccessLog>>() {
+        log.push(view);
+    } else if let Ok(state) = state(ctx) {
+        let db = state.db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::account::privacy::write(&db, vec![view], None).await {
+                tracing::error!(error = %e.message(), "personal-data access not logged");
+            }
+        });
+    }
+}

@@ -27,6 +27,7 @@ pub struct QueryRoot(
     crate::alliance::schema::AllianceQuery,
     crate::schedule::schema::ScheduleQuery,
     crate::account::audit::AuditQuery,
+    crate::account::privacy_schema::PrivacyQuery,
     crate::overview::schema::OverviewQuery,
 );
 
@@ -35,6 +36,7 @@ pub struct QueryRoot(
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
     crate::account::schema::AccountMutation,
+    crate::account::privacy_schema::PrivacyMutation,
     crate::places::schema::GridMutation,
     crate::registration::schema::RegistrationMutation,
     crate::wish::schema::WishMutation,

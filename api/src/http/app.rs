@@ -139,6 +139,7 @@ pub fn router(state: AppState, graphiql: Option<GraphiqlPage>) -> Router {
         .route("/metrics", get(metrics))
         .route("/graphql/ws", get(graphql_ws))
         .route("/calendar/{file}", get(calendar))
+        .route("/me/personal-data", get(personal_data))
         .with_state(shared)
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
@@ -457,7 +458,12 @@ async fn execute(
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(|v| crate::graphql::guard::RequestId(v.to_owned()));
-    let mut request = request.data(viewer).data(loader).data(client);
+    let access_log = Arc::new(crate::account::privacy::AccessLog::default());
+    let mut request = request
+        .data(viewer)
+        .data(loader)
+        .data(client)
+        .data(access_log.clone());
     // Parsed here (or found parsed) and handed to the schema; a parse error is left to the
     // schema, which reports it.
     let operation_name = request.operation_name.clone();
@@ -539,6 +545,13 @@ async fn execute(
             loaders::Tracked::new(schema.execute(request), stall).await
         }
     };
+    // The unmasked views of other people's phones and addresses, in one statement.
+    if let Err(e) = access_log
+        .flush(&shared.state.db, request_id.as_ref().map(|r| r.0.as_str()))
+        .await
+    {
+        tracing::error!(error = %e.message(), "personal-data access not logged");
+    }
     // Only a mutation that ran is audited: one refused by the guard, a limit or validation
     // changed nothing.
     let ran = !mutation_fields.is_empty() && guard::executed(&response);
@@ -624,6 +637,65 @@ async fn calendar(
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
     }
+}
+
+/// `GET /me/personal-data` with `Authorization: Bearer …`: everything held about the caller
+/// (`myPersonalData`, every field) as a JSON file to keep. Runs the same query through the
+/// same policies as `POST /graphql`; errors are answered as GraphQL errors are.
+async fn personal_data(
+    State(shared): State<Shared>,
+    parts: axum::http::request::Parts,
+) -> Response {
+    let client = client_addr(&shared.state.config, &parts);
+    if !parts.headers.contains_key(header::AUTHORIZATION) {
+        return coded_error(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "请先登录",
+        );
+    }
+    let request = async_graphql::Request::new(crate::account::privacy_schema::DOWNLOAD_QUERY);
+    let response = execute(shared, client, parts.headers, request, false).await;
+    let (head, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return coded_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            crate::core::error::INTERNAL_MESSAGE,
+        );
+    };
+    let parsed: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let data = &parsed["data"]["myPersonalData"];
+    if data.is_null() || parsed.get("errors").is_some_and(|e| !e.is_null()) {
+        return Response::from_parts(head, axum::body::Body::from(bytes));
+    }
+    let username = data["profile"]["username"].as_str().unwrap_or("me");
+    let file: String = username
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let body = serde_json::to_vec_pretty(data).unwrap_or_default();
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/json; charset=utf-8".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"lianxin-personal-data-{file}.json\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// GraphQL subscriptions over WebSocket (graphql-transport-ws). The token goes in the

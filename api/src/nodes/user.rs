@@ -13,11 +13,12 @@ use super::{
 };
 use crate::{
     account::policy::{self, Person},
+    account::privacy::Field,
     core::{
         error::{AppError, AppResult},
         mask::Access,
     },
-    graphql::context::{loader, viewer},
+    graphql::context::{loader, log_view, viewer},
 };
 
 /// A role that grants rights.
@@ -123,7 +124,11 @@ impl User {
         let Some(phone) = &self.model.phone else {
             return Ok(None);
         };
-        Ok(Some(self.access(ctx).await?.phone(phone)))
+        let access = self.access(ctx).await?;
+        if access == Access::Full {
+            log_view(ctx, Some(self.model.id), Field::Phone, "User.phone", None);
+        }
+        Ok(Some(access.phone(phone)))
     }
 
     /// Whether the account may log in.

@@ -1,7 +1,7 @@
 //! GraphQL of schedules: the objects, then the inputs, payloads and roots.
 
 mod roots;
-mod types;
+pub(crate) mod types;
 
 pub use roots::*;
 pub use types::*;

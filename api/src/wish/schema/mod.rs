@@ -2,7 +2,7 @@
 //! personal data shown by role.
 
 mod roots;
-mod types;
+pub(crate) mod types;
 
 pub use roots::*;
 pub use types::*;

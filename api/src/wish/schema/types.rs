@@ -4,10 +4,12 @@ use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, Object};
 use entity::wish;
 
+use crate::account::privacy::Field;
 use crate::core::error::{AppError, AppResult};
 use crate::core::mask::Access;
 use crate::core::validate;
 use crate::graphql::context::loader;
+use crate::graphql::context::log_view;
 use crate::graphql::context::viewer;
 use crate::graphql::scalars::Date;
 use crate::nodes::loaders::CommunityKey;
@@ -118,6 +120,17 @@ impl Wish {
         };
         Ok(policy::insight(v, &self.0, person))
     }
+
+    /// An unmasked view of the beneficiary's data, for the access log.
+    fn log(&self, ctx: &Context<'_>, field: Field, path: &'static str) {
+        log_view(
+            ctx,
+            self.0.beneficiary_user_id,
+            field,
+            path,
+            Some(("Wish", self.0.id)),
+        );
+    }
 }
 
 /// A micro-wish (微心愿) of a resident. The beneficiary's full name, phone and address are shown only to staff of the community, grid workers of the grid, the beneficiary and the submitter; the current claimant sees the full name; everyone else a masked name (王**).
@@ -177,17 +190,25 @@ impl Wish {
     }
     /// Staff, grid workers, the beneficiary and the submitter only; null for others.
     async fn beneficiary_phone(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
-        Ok(self
+        let shown = self
             .insight(ctx)
             .await?
-            .full_only(self.0.beneficiary_phone.as_ref()))
+            .full_only(self.0.beneficiary_phone.as_ref());
+        if shown.is_some() {
+            self.log(ctx, Field::Phone, "Wish.beneficiaryPhone");
+        }
+        Ok(shown)
     }
     /// Staff, grid workers, the beneficiary and the submitter only; null for others.
     async fn beneficiary_address(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
-        Ok(self
+        let shown = self
             .insight(ctx)
             .await?
-            .full_only(self.0.beneficiary_address.as_ref()))
+            .full_only(self.0.beneficiary_address.as_ref());
+        if shown.is_some() {
+            self.log(ctx, Field::Address, "Wish.beneficiaryAddress");
+        }
+        Ok(shown)
     }
     /// The beneficiary's account, if they have one (same visibility as the phone).
     async fn beneficiary(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
@@ -280,6 +301,10 @@ impl WishClaim {
     /// The id of the wish claim.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
+    }
+    /// The id of the wish claimed (read it with `wish(id)`).
+    async fn wish_id(&self) -> ID {
+        ID(self.0.wish_id.to_string())
     }
     /// The party member who claimed.
     async fn member(&self, ctx: &Context<'_>) -> AppResult<User> {

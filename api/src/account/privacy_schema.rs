@@ -1,0 +1,376 @@
+//! Personal-data rights in the schema: `myPersonalData` (everything held about the caller,
+//! through the same types and policies as every other path; also `GET /me/personal-data`),
+//! `personalDataAccessLog` (ADMIN) and `erasePersonalData` (ADMIN).
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use entity::{
+    good_deed, grid_registration, ledger_entry, passbook, personal_data_access, redemption,
+    shift_signup, user, wish, wish_claim,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::account::{policy, privacy};
+use crate::auth::AuthUser;
+use crate::bank::schema::types::{GoodDeed, LedgerEntry, Passbook, Redemption};
+use crate::core::error::{AppError, AppResult};
+use crate::core::pagination as connection;
+use crate::core::pagination::{Conn, Page};
+use crate::graphql::context::{actor, db, loader, parse_id, parse_opt_id};
+use crate::graphql::scalars::Timestamp;
+use crate::nodes::loaders::UserKey;
+use crate::nodes::registration::GridRegistration;
+use crate::nodes::user::{RoleAssignment, RoleGrant, User};
+use crate::schedule::schema::types::ShiftSignup;
+use crate::wish::schema::types::{Wish, WishClaim};
+
+/// The query `GET /me/personal-data` runs: every field of [`PersonalData`].
+pub const DOWNLOAD_QUERY: &str = include_str!("personal_data.graphql");
+
+/// Everything lianxin holds about the caller (PIPL, 个人信息保护法), each part shown as the
+/// caller sees it anywhere else.
+pub struct PersonalData {
+    user: user::Model,
+}
+
+impl PersonalData {
+    fn id(&self) -> i64 {
+        self.user.id
+    }
+}
+
+async fn passbook_ids(ctx: &Context<'_>, holder: i64) -> AppResult<Vec<i64>> {
+    Ok(passbook::Entity::find()
+        .filter(passbook::Column::HolderId.eq(holder))
+        .all(db(ctx)?)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect())
+}
+
+/// Everything held about the caller: profile, roles and their history, registrations,
+/// wishes, claims, passbooks with every ledger entry, good deeds, redemptions, sign-ups and
+/// hours, and who viewed their phone or address.
+#[Object]
+impl PersonalData {
+    /// When this copy was made.
+    async fn generated_at(&self) -> Timestamp {
+        Timestamp(chrono::Utc::now())
+    }
+
+    /// The profile.
+    async fn profile(&self) -> User {
+        User::own(self.user.clone())
+    }
+
+    /// The roles in force.
+    async fn roles(&self, ctx: &Context<'_>) -> AppResult<Vec<RoleAssignment>> {
+        let rows = entity::role_assignment::Entity::find()
+            .filter(entity::role_assignment::Column::UserId.eq(self.id()))
+            .order_by_asc(entity::role_assignment::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(RoleAssignment).collect())
+    }
+
+    /// Every role ever granted, with dates and revocations.
+    async fn role_history(&self, ctx: &Context<'_>) -> AppResult<Vec<RoleGrant>> {
+        let rows = entity::role_grant::Entity::find()
+            .filter(entity::role_grant::Column::UserId.eq(self.id()))
+            .order_by_asc(entity::role_grant::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(RoleGrant).collect())
+    }
+
+    /// Registrations to grids (报到).
+    async fn registrations(&self, ctx: &Context<'_>) -> AppResult<Vec<GridRegistration>> {
+        let rows = grid_registration::Entity::find()
+            .filter(grid_registration::Column::MemberId.eq(self.id()))
+            .order_by_asc(grid_registration::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(GridRegistration).collect())
+    }
+
+    /// Wishes the caller submitted.
+    async fn wishes_submitted(&self, ctx: &Context<'_>) -> AppResult<Vec<Wish>> {
+        let rows = wish::Entity::find()
+            .filter(wish::Column::SubmittedBy.eq(self.id()))
+            .order_by_asc(wish::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(Wish).collect())
+    }
+
+    /// Wishes for the caller's benefit.
+    async fn wishes_benefiting(&self, ctx: &Context<'_>) -> AppResult<Vec<Wish>> {
+        let rows = wish::Entity::find()
+            .filter(wish::Column::BeneficiaryUserId.eq(self.id()))
+            .order_by_asc(wish::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(Wish).collect())
+    }
+
+    /// Wishes the caller claimed (认领), current and past.
+    async fn claims(&self, ctx: &Context<'_>) -> AppResult<Vec<WishClaim>> {
+        let rows = wish_claim::Entity::find()
+            .filter(wish_claim::Column::MemberId.eq(self.id()))
+            .order_by_asc(wish_claim::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(WishClaim).collect())
+    }
+
+    /// Moral-bank passbooks (道德银行存折).
+    async fn passbooks(&self, ctx: &Context<'_>) -> AppResult<Vec<Passbook>> {
+        let rows = passbook::Entity::find()
+            .filter(passbook::Column::HolderId.eq(self.id()))
+            .order_by_asc(passbook::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(Passbook).collect())
+    }
+
+    /// Every ledger entry of the caller's passbooks, oldest first.
+    async fn ledger(&self, ctx: &Context<'_>) -> AppResult<Vec<LedgerEntry>> {
+        let books = passbook_ids(ctx, self.id()).await?;
+        let rows = ledger_entry::Entity::find()
+            .filter(ledger_entry::Column::PassbookId.is_in(books))
+            .order_by_asc(ledger_entry::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(LedgerEntry).collect())
+    }
+
+    /// Good deeds on the caller's passbooks or reported by the caller.
+    async fn good_deeds(&self, ctx: &Context<'_>) -> AppResult<Vec<GoodDeed>> {
+        let books = passbook_ids(ctx, self.id()).await?;
+        let rows = good_deed::Entity::find()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(good_deed::Column::PassbookId.is_in(books))
+                    .add(good_deed::Column::ReportedBy.eq(self.id())),
+            )
+            .order_by_asc(good_deed::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(GoodDeed).collect())
+    }
+
+    /// Rewards redeemed from the caller's passbooks.
+    async fn redemptions(&self, ctx: &Context<'_>) -> AppResult<Vec<Redemption>> {
+        let books = passbook_ids(ctx, self.id()).await?;
+        let rows = redemption::Entity::find()
+            .filter(redemption::Column::PassbookId.is_in(books))
+            .order_by_asc(redemption::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(Redemption).collect())
+    }
+
+    /// Volunteer sign-ups (a student's shifts), every status.
+    async fn signups(&self, ctx: &Context<'_>) -> AppResult<Vec<ShiftSignup>> {
+        let rows = self.signup_rows(ctx).await?;
+        Ok(rows.into_iter().map(ShiftSignup::own).collect())
+    }
+
+    /// Volunteer hours served (completed sign-ups).
+    async fn hours(&self, ctx: &Context<'_>) -> AppResult<f64> {
+        let minutes: i64 = self
+            .signup_rows(ctx)
+            .await?
+            .iter()
+            .filter(|s| s.status == shift_signup::SignupStatus::Completed)
+            .filter_map(|s| s.minutes)
+            .map(i64::from)
+            .sum();
+        Ok(minutes as f64 / 60.0)
+    }
+
+    /// Every view of the caller's unmasked phone or address by staff, grid workers or
+    /// ADMIN, newest first.
+    async fn viewed_by(&self, ctx: &Context<'_>) -> AppResult<Vec<PersonalDataAccess>> {
+        let rows = personal_data_access::Entity::find()
+            .filter(personal_data_access::Column::SubjectId.eq(self.id()))
+            .order_by_desc(personal_data_access::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(PersonalDataAccess).collect())
+    }
+}
+
+impl PersonalData {
+    async fn signup_rows(&self, ctx: &Context<'_>) -> AppResult<Vec<shift_signup::Model>> {
+        Ok(shift_signup::Entity::find()
+            .filter(shift_signup::Column::StudentId.eq(self.id()))
+            .order_by_asc(shift_signup::Column::Id)
+            .all(db(ctx)?)
+            .await?)
+    }
+}
+
+/// Which personal value was shown.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PersonalField {
+    /// A phone number.
+    Phone,
+    /// An address.
+    Address,
+}
+
+/// One view of a person's unmasked phone number or address by someone else.
+pub struct PersonalDataAccess(pub personal_data_access::Model);
+
+/// One view of a person's unmasked phone or address by ADMIN, staff or a grid worker.
+#[Object]
+impl PersonalDataAccess {
+    /// The id of the entry.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Who saw it.
+    async fn viewer(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        Ok(loader(ctx)?
+            .load_one(UserKey(self.0.viewer_id))
+            .await?
+            .map(User::new))
+    }
+
+    /// Whose it was (null for a wish's beneficiary without an account: see the record).
+    async fn subject(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        match self.0.subject_id {
+            None => Ok(None),
+            Some(u) => Ok(loader(ctx)?.load_one(UserKey(u)).await?.map(User::new)),
+        }
+    }
+
+    /// The phone or the address.
+    async fn field(&self) -> PersonalField {
+        if self.0.field == "ADDRESS" {
+            PersonalField::Address
+        } else {
+            PersonalField::Phone
+        }
+    }
+
+    /// The schema path it was shown through, e.g. `User.phone`, `Wish.beneficiaryPhone`.
+    async fn path(&self) -> &str {
+        &self.0.path
+    }
+
+    /// The kind of record it was read from (`Wish`), if not the profile.
+    async fn record_type(&self) -> Option<&str> {
+        self.0.record_type.as_deref()
+    }
+
+    /// The id of that record.
+    async fn record_id(&self) -> Option<ID> {
+        self.0.record_id.map(|r| ID(r.to_string()))
+    }
+
+    /// The request (X-Request-Id), to match with server logs.
+    async fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+
+    /// When.
+    async fn at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
+    }
+}
+
+#[derive(Default)]
+pub struct PrivacyQuery;
+
+#[Object]
+impl PrivacyQuery {
+    /// Everything held about the caller (PIPL): profile, roles, registrations, wishes,
+    /// claims, passbooks and ledger, good deeds, redemptions, sign-ups and hours, and who
+    /// viewed their phone or address. Also downloadable as a JSON file from
+    /// `GET /me/personal-data` with the same token.
+    async fn my_personal_data(&self, ctx: &Context<'_>) -> AppResult<PersonalData> {
+        let me: &AuthUser = actor(ctx)?;
+        Ok(PersonalData {
+            user: me.user.clone(),
+        })
+    }
+
+    /// Views of people's unmasked phones and addresses by ADMIN, staff and grid workers,
+    /// newest first (ADMIN only).
+    #[graphql(complexity = "connection::complexity(child_complexity, first)")]
+    async fn personal_data_access_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only views by this person.")] viewer_id: Option<ID>,
+        #[graphql(desc = "Only views of this person's data.")] subject_id: Option<ID>,
+        #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
+        #[graphql(
+            desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
+        )]
+        after: Option<String>,
+    ) -> AppResult<Conn<PersonalDataAccess>> {
+        if !policy::may_read_access_log(actor(ctx)?) {
+            return Err(AppError::Forbidden(
+                "只有街道管理员可以查看个人信息访问记录",
+            ));
+        }
+        let page = Page::new(ctx, first, after.as_deref())?;
+        let mut q = personal_data_access::Entity::find();
+        if let Some(v) = parse_opt_id("viewerId", viewer_id.as_ref())? {
+            q = q.filter(personal_data_access::Column::ViewerId.eq(v));
+        }
+        if let Some(s) = parse_opt_id("subjectId", subject_id.as_ref())? {
+            q = q.filter(personal_data_access::Column::SubjectId.eq(s));
+        }
+        connection::paginate(
+            db(ctx)?,
+            q,
+            personal_data_access::Column::Id,
+            true,
+            page,
+            |m| m.id,
+            PersonalDataAccess,
+        )
+        .await
+    }
+}
+
+/// A person whose personal data is erased, and the verified request's reason.
+#[derive(InputObject)]
+pub struct ErasePersonalDataInput {
+    /// The person.
+    pub user_id: ID,
+    /// The verified request (e.g. its reference and date), up to 500 characters.
+    pub reason: String,
+}
+
+/// The erased account: placeholders instead of personal data, deactivated for good.
+#[derive(SimpleObject)]
+pub struct ErasePersonalDataPayload {
+    /// The account after the erasure.
+    pub user: User,
+}
+
+#[derive(Default)]
+pub struct PrivacyMutation;
+
+#[Object]
+impl PrivacyMutation {
+    /// Erases a person's personal data on a verified request (ADMIN): name, phone and
+    /// username become placeholders everywhere they were copied, the account is deactivated
+    /// for good; balances, counts and statistics stay as they were.
+    async fn erase_personal_data(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields of the operation.")] input: ErasePersonalDataInput,
+    ) -> AppResult<ErasePersonalDataPayload> {
+        let id = parse_id("userId", &input.user_id)?;
+        let user = privacy::erase(db(ctx)?, actor(ctx)?, id, &input.reason).await?;
+        Ok(ErasePersonalDataPayload {
+            user: User::new(user),
+        })
+    }
+}
