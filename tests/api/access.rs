@@ -96,6 +96,12 @@ async fn cases(app: &TestApp) -> Vec<Case> {
             forbidden_for: vec!["resident1", "member1", "grid", "wz-staff", "student1"],
         },
         Case {
+            mutation: "importPeople",
+            query: "mutation($in: ImportPeopleInput!) { importPeople(input: $in) { created } }".into(),
+            variables: json!({"in": {"communityId": huitong, "file": null}}),
+            forbidden_for: vec!["resident1", "member1", "grid", "wz-staff", "rep-school"],
+        },
+        Case {
             mutation: "erasePersonalData",
             query: "mutation($u: ID!) { erasePersonalData(input: {userId: $u, reason: \"越权删除\"}) { user { id } } }".into(),
             variables: json!({"u": resident_id}),
@@ -427,7 +433,29 @@ async fn every_mutation_refuses_anonymous_and_wrong_roles() {
     let app = TestApp::with_demo().await;
     let mut tokens = std::collections::HashMap::new();
     for case in cases(&app).await {
-        let anon = app.gql(None, &case.query, case.variables.clone()).await;
+        // A file upload goes as a multipart request, everything else as JSON.
+        let send = |token: Option<String>| {
+            let app = &app;
+            let case = &case;
+            async move {
+                if case.mutation == "importPeople" {
+                    let file = "用户名,姓名,身份\nsweep,越权,居民\n".as_bytes();
+                    app.gql_upload(
+                        token.as_deref(),
+                        &case.query,
+                        case.variables.clone(),
+                        "variables.in.file",
+                        "people.csv",
+                        file,
+                    )
+                    .await
+                } else {
+                    app.gql(token.as_deref(), &case.query, case.variables.clone())
+                        .await
+                }
+            }
+        };
+        let anon = send(None).await;
         assert_eq!(
             error_code(&anon),
             Some("UNAUTHENTICATED"),
@@ -439,9 +467,7 @@ async fn every_mutation_refuses_anonymous_and_wrong_roles() {
             if !tokens.contains_key(who) {
                 tokens.insert(*who, app.login(who).await);
             }
-            let v = app
-                .gql(Some(&tokens[who]), &case.query, case.variables.clone())
-                .await;
+            let v = send(Some(tokens[who].clone())).await;
             assert_eq!(
                 error_code(&v),
                 Some("FORBIDDEN"),

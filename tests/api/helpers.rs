@@ -146,6 +146,55 @@ impl TestApp {
         self.post_raw(token, body.into_bytes()).await.1
     }
 
+    /// POSTs a GraphQL multipart request: `variables` with one file at `file_path` (e.g.
+    /// `variables.in.file`), as the GraphQL multipart request spec describes.
+    pub async fn gql_upload(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        file_path: &str,
+        file_name: &str,
+        file: &[u8],
+    ) -> Value {
+        let boundary = "lianxin-test-boundary";
+        let operations = json!({ "query": query, "variables": variables });
+        let map = json!({ "0": [file_path] });
+        let mut body = Vec::new();
+        let mut part = |head: String, content: &[u8]| {
+            body.extend_from_slice(format!("--{boundary}\r\n{head}\r\n\r\n").as_bytes());
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        };
+        part(
+            "Content-Disposition: form-data; name=\"operations\"".into(),
+            operations.to_string().as_bytes(),
+        );
+        part(
+            "Content-Disposition: form-data; name=\"map\"".into(),
+            map.to_string().as_bytes(),
+        );
+        part(
+            format!(
+                "Content-Disposition: form-data; name=\"0\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream"
+            ),
+            file,
+        );
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let mut req = Request::post("/graphql").header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        );
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let (_, bytes) = self
+            .send(req.body(Body::from(body)).expect("request"))
+            .await;
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes).to_string() }))
+    }
+
     pub async fn post_raw(&self, token: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {
         let mut req = Request::post("/graphql").header("content-type", "application/json");
         if let Some(t) = token {

@@ -13,6 +13,7 @@ mod contract;
 mod frontend;
 mod hardening;
 mod helpers;
+mod import;
 mod limits;
 mod live;
 mod operations;

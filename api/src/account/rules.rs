@@ -139,15 +139,17 @@ async fn check_login(
         cut -= 1;
     }
     let checked = password[..cut].to_owned();
+    // An account without a usable password (imported without one, or erased) is checked
+    // against the dummy hash too, and refused.
     let hash = match (&found, too_long) {
-        (Some(user), false) => user.password_hash.clone(),
+        (Some(user), false) if auth::usable_hash(&user.password_hash) => user.password_hash.clone(),
         _ => auth::dummy_hash().await?,
     };
     let ok = auth::verify_password(checked, hash).await?;
     let Some(user) = found else {
         return Err(refused);
     };
-    if !ok || too_long || !user.active {
+    if !ok || too_long || !user.active || !auth::usable_hash(&user.password_hash) {
         return Err(refused);
     }
     let (token, expires_at) = auth::issue_token(config, user.id, user.token_version)?;

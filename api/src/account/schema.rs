@@ -1,7 +1,7 @@
 //! Accounts: `login`, `me`, `createUser`, and the `User` type with field-level privacy.
 
 use crate::graphql::scalars::{Date, Timestamp};
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Upload};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::account::lifecycle;
@@ -143,6 +143,41 @@ pub struct RoleGrantPayload {
     pub grant: RoleGrant,
     /// The person it is granted to.
     pub user: User,
+}
+
+/// A community's spreadsheet of residents and party members to import.
+#[derive(InputObject)]
+pub struct ImportPeopleInput {
+    /// The community the people belong to (grids are looked up by name inside it).
+    pub community_id: ID,
+    /// An `.xlsx` (first sheet) or UTF-8 `.csv` file, sent as a GraphQL multipart request;
+    /// columns as in `GET /templates/people.xlsx` (README, "Importing people").
+    pub file: Upload,
+    /// Every new account's password until its first login, where it must be changed (same
+    /// rule as `changePassword`). Without it, an account logs in after `resetPassword`.
+    pub initial_password: Option<String>,
+}
+
+/// One bad row (or a problem with the whole file) that refused an import.
+#[derive(SimpleObject)]
+pub struct ImportProblem {
+    /// The spreadsheet's row number (the header is row 1; 0 for the whole file).
+    pub row: i32,
+    /// The column, as the file named it (null for the whole row or file).
+    pub column: Option<String>,
+    /// What is wrong, in Chinese.
+    pub reason: String,
+}
+
+/// An import: everything created, or nothing and every problem.
+#[derive(SimpleObject)]
+pub struct ImportPeoplePayload {
+    /// People created (0 when there are problems).
+    pub created: i32,
+    /// Passbooks opened with them.
+    pub passbooks_opened: i32,
+    /// Every bad row and why; empty when the import was done.
+    pub problems: Vec<ImportProblem>,
 }
 
 /// A new account.
@@ -401,6 +436,45 @@ impl AccountMutation {
         )
         .await?;
         grant_payload(db, g).await
+    }
+
+    /// Imports a community's residents and party members from its spreadsheet (ADMIN; staff
+    /// of the community). The whole file is checked first: any bad row refuses the whole
+    /// import and every bad row is reported; a good file creates every account, role and
+    /// passbook in one transaction. Send as a GraphQL multipart request.
+    async fn import_people(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields of the operation.")] input: ImportPeopleInput,
+    ) -> AppResult<ImportPeoplePayload> {
+        let community_id = parse_id("communityId", &input.community_id)?;
+        let actor = actor(ctx)?;
+        let file = input
+            .file
+            .value(ctx)
+            .map_err(|_| AppError::bad_field("file", "未收到文件"))?;
+        let outcome = crate::account::import::import_people(
+            db(ctx)?,
+            actor,
+            community_id,
+            &file.content,
+            input.initial_password.as_deref(),
+        )
+        .await?;
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        Ok(ImportPeoplePayload {
+            created: count(outcome.created),
+            passbooks_opened: count(outcome.passbooks),
+            problems: outcome
+                .problems
+                .into_iter()
+                .map(|p| ImportProblem {
+                    row: count(p.row),
+                    column: p.column,
+                    reason: p.reason,
+                })
+                .collect(),
+        })
     }
 
     /// Makes every token of the caller issued so far stop working (a lost phone).

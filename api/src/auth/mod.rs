@@ -35,6 +35,12 @@ pub async fn hash_password(password: String) -> AppResult<String> {
     .map_err(AppError::internal)?
 }
 
+/// Whether a stored hash can match a password: accounts imported without a password and
+/// erased accounts hold a marker starting with `!` instead.
+pub fn usable_hash(hash: &str) -> bool {
+    !hash.starts_with('!')
+}
+
 /// Verifies a password against a stored hash on the blocking pool.
 pub async fn verify_password(password: String, hash: String) -> AppResult<bool> {
     tokio::task::spawn_blocking(move || {

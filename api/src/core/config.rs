@@ -56,6 +56,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub request_timeout: Duration,
     pub body_limit: usize,
+    /// Largest GraphQL multipart request (a file to import), in bytes.
+    pub upload_limit: usize,
     pub max_depth: usize,
     pub max_complexity: usize,
     /// Active wish claims a member may hold at once (`LIANXIN_MAX_ACTIVE_CLAIMS`).
@@ -158,6 +160,7 @@ impl Config {
             cors_origins: Vec::new(),
             request_timeout: Duration::from_secs(30),
             body_limit: 1024 * 1024,
+            upload_limit: 10 * 1024 * 1024,
             max_depth: 12,
             max_complexity: 5000,
             max_active_claims: 3,

@@ -140,8 +140,10 @@ pub fn router(state: AppState, graphiql: Option<GraphiqlPage>) -> Router {
         .route("/graphql/ws", get(graphql_ws))
         .route("/calendar/{file}", get(calendar))
         .route("/me/personal-data", get(personal_data))
+        .route("/templates/people.xlsx", get(people_template))
+        .route("/communities/{id}/register.xlsx", get(community_register))
         .with_state(shared)
-        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(RequestBodyLimitLayer::new(config.body_limit.max(config.upload_limit)))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
         .layer(cors(&config))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -236,6 +238,39 @@ async fn graphql_handler(
 ) -> Response {
     let client = client_addr(&shared.state.config, &parts);
     let headers = parts.headers;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // Files (`Upload`) come as a GraphQL multipart request, up to the upload limit; every
+    // other request is JSON, up to the body limit.
+    if content_type.starts_with("multipart/form-data") {
+        let config = &shared.state.config;
+        let options = async_graphql::http::MultipartOptions::default()
+            .max_file_size(config.upload_limit)
+            .max_num_files(1);
+        let reader = futures_util::io::Cursor::new(body.to_vec());
+        return match async_graphql::http::receive_body(Some(content_type), reader, options).await {
+            Ok(request) => execute(shared, client, headers, request, false).await,
+            Err(async_graphql::ParseRequestError::PayloadTooLarge) => coded_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::BadUserInput,
+                "文件过大",
+            ),
+            Err(_) => coded_error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "请求不是有效的 GraphQL multipart 请求",
+            ),
+        };
+    }
+    if body.len() > shared.state.config.body_limit {
+        return coded_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BadUserInput,
+            "请求体过大",
+        );
+    }
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
         return coded_error(
@@ -410,6 +445,31 @@ fn persisted(shared: &Shared, request: &mut async_graphql::Request) -> Result<()
     Ok(())
 }
 
+/// The marker async-graphql puts in a variable for an uploaded file.
+const UPLOAD_MARKER: &str = "#__graphql_file__:";
+
+/// Whether every file a request refers to was uploaded with it. async-graphql trusts the
+/// marker it writes for a multipart file and would panic on one a client wrote itself (in
+/// the document, or a variable pointing at no file), so such requests stop here.
+fn uploads_are_sound(request: &async_graphql::Request) -> bool {
+    fn sound(value: &async_graphql::Value, files: usize) -> bool {
+        use async_graphql::Value;
+        match value {
+            Value::String(s) => s
+                .strip_prefix(UPLOAD_MARKER)
+                .is_none_or(|i| i.parse::<usize>().is_ok_and(|i| i < files)),
+            Value::List(items) => items.iter().all(|v| sound(v, files)),
+            Value::Object(fields) => fields.values().all(|v| sound(v, files)),
+            _ => true,
+        }
+    }
+    !request.query.contains(UPLOAD_MARKER)
+        && request
+            .variables
+            .iter()
+            .all(|(_, v)| sound(v, request.uploads.len()))
+}
+
 /// Runs one GraphQL request (from a POST body or a GET URL) with the viewer, loaders, guards,
 /// audit, error codes and non-null propagation, and answers in the media type asked for.
 async fn execute(
@@ -421,6 +481,13 @@ async fn execute(
 ) -> Response {
     if let Err(response) = persisted(&shared, &mut request) {
         return *response;
+    }
+    if !uploads_are_sound(&request) {
+        return coded_error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "文件须以 GraphQL multipart 请求上传",
+        );
     }
     let graphql_response_json = headers
         .get(header::ACCEPT)
@@ -696,6 +763,73 @@ async fn personal_data(
         body,
     )
         .into_response()
+}
+
+/// `GET /templates/people.xlsx`: the spreadsheet `importPeople` reads, with an example row
+/// and the columns explained.
+async fn people_template() -> Response {
+    match crate::account::register::template() {
+        Ok(bytes) => xlsx_file("people.xlsx", bytes),
+        Err(e) => app_error(&e),
+    }
+}
+
+/// `GET /communities/{id}/register.xlsx` with `Authorization: Bearer …` (ADMIN; staff of the
+/// community): the community's register of people.
+async fn community_register(
+    State(shared): State<Shared>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let viewer = match viewer_from_headers(&shared.state, &headers).await {
+        Ok(v) => v,
+        Err(e) => return app_error(&e),
+    };
+    let result = async {
+        let actor = viewer.require()?;
+        let id = crate::core::validate::id("id", &id)?;
+        crate::account::register::register(&shared.state.db, actor, id).await
+    }
+    .await;
+    match result {
+        Ok(bytes) => xlsx_file(&format!("register-{id}.xlsx"), bytes),
+        Err(e) => app_error(&e),
+    }
+}
+
+fn xlsx_file(name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// An error of a non-GraphQL route, coded as GraphQL errors are.
+fn app_error(e: &AppError) -> Response {
+    let code = e.code();
+    if let AppError::Internal(detail) = e {
+        tracing::error!(%detail, "request failed");
+    }
+    let status = match code {
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::CONFLICT,
+    };
+    coded_error(status, code, &e.message())
 }
 
 /// GraphQL subscriptions over WebSocket (graphql-transport-ws). The token goes in the
