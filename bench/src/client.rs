@@ -31,7 +31,8 @@ impl Conn {
         self.stream.as_mut().context("no stream")
     }
 
-    /// Sends a request and reads the whole response; reconnects once on a closed connection.
+    /// Sends a JSON request and reads the whole response; reconnects once on a closed
+    /// connection.
     pub async fn send(
         &mut self,
         method: &str,
@@ -39,11 +40,24 @@ impl Conn {
         token: Option<&str>,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>)> {
-        match self.try_send(method, path, token, body).await {
+        self.send_typed(method, path, token, "application/json", body)
+            .await
+    }
+
+    /// Sends a request with a content type and reads the whole response.
+    pub async fn send_typed(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>)> {
+        match self.try_send(method, path, token, content_type, body).await {
             Ok(r) => Ok(r),
             Err(_) => {
                 self.stream = None;
-                self.try_send(method, path, token, body).await
+                self.try_send(method, path, token, content_type, body).await
             }
         }
     }
@@ -53,13 +67,14 @@ impl Conn {
         method: &str,
         path: &str,
         token: Option<&str>,
+        content_type: &str,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>)> {
         let auth = token
             .map(|t| format!("Authorization: Bearer {t}\r\n"))
             .unwrap_or_default();
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: {content_type}\r\n{auth}Content-Length: {}\r\n\r\n",
             body.len()
         );
         let s = self.stream().await?;
