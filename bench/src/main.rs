@@ -1143,10 +1143,7 @@ async fn import_people(bin: &std::path::Path, url: &str, rows: usize) -> Result<
         multipart.extend_from_slice(b"\r\n");
     }
     multipart.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    println!(
-        "importing {rows} rows ({} KB)…",
-        multipart.len() / 1024
-    );
+    println!("importing {rows} rows ({} KB)…", multipart.len() / 1024);
     let started = Instant::now();
     let (status, body) = conn
         .send_typed(
@@ -1164,7 +1161,11 @@ async fn import_people(bin: &std::path::Path, url: &str, rows: usize) -> Result<
         "importPeople: {rows} rows, HTTP {status}, created {created}, passbooks {}, {:.2} s (target < 30 s: {})",
         v["data"]["importPeople"]["passbooksOpened"],
         took.as_secs_f64(),
-        if took.as_secs() < 30 { "met" } else { "NOT met" }
+        if took.as_secs() < 30 {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     if created != rows as u64 {
         bail!("import failed: {v}");

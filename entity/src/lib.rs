@@ -16,6 +16,8 @@ pub mod grid;
 pub mod grid_registration;
 pub mod grid_staff;
 pub mod idempotency_key;
+pub mod incident;
+pub mod incident_step;
 pub mod ledger_entry;
 pub mod organization;
 pub mod passbook;

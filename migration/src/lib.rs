@@ -18,6 +18,7 @@ mod m20261129_000002_add_account_versions;
 mod m20261129_000003_keep_an_active_admin;
 mod m20261130_000001_add_role_history;
 mod m20261130_000002_add_personal_data_records;
+mod m20261130_000003_create_incidents;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_keep_an_active_admin::Migration),
             Box::new(m20261130_000001_add_role_history::Migration),
             Box::new(m20261130_000002_add_personal_data_records::Migration),
+            Box::new(m20261130_000003_create_incidents::Migration),
         ]
     }
 }

@@ -82,7 +82,124 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         .and_then(|u| u["roleHistory"][0]["id"].as_str())
         .expect("resident grant")
         .to_owned();
+    // An incident in each state a step starts from, in 汇通第一网格, dispatched to the power
+    // branch where it has been dispatched.
+    let grid = app.login("grid").await;
+    let staff = app.login("staff").await;
+    let orgs = app
+        .gql(
+            Some(&admin),
+            "{ organizations(first: 100) { nodes { id name } } }",
+            json!({}),
+        )
+        .await;
+    let power = orgs["data"]["organizations"]["nodes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["name"] == "仙林供电所党支部"))
+        .and_then(|o| o["id"].as_str())
+        .expect("power branch")
+        .to_owned();
+    let incident = |steps: &'static [&'static str]| {
+        let (app, grid, staff, power, ht1) = (
+            &app,
+            grid.clone(),
+            staff.clone(),
+            power.clone(),
+            ht1.clone(),
+        );
+        async move {
+            let v = app
+                .gql(Some(&grid), "mutation($g: ID!) { reportIncident(input: {gridId: $g, location: \"楼下\", category: PAIN, subject: SAFETY, description: \"路灯坏了\"}) { incident { id } } }", json!({"g": ht1}))
+                .await;
+            let id = v["data"]["reportIncident"]["incident"]["id"]
+                .as_str()
+                .expect("incident")
+                .to_owned();
+            for s in steps {
+                let (token, q) = match *s {
+                    "whistle" => (
+                        &grid,
+                        "mutation($i: ID!) { whistleIncident(input: {incidentId: $i, note: \"吹哨\"}) { incident { id } } }",
+                    ),
+                    "dispatch" => (
+                        &staff,
+                        "mutation($i: ID!, $o: ID!) { dispatchIncident(input: {incidentId: $i, organizationId: $o}) { incident { id } } }",
+                    ),
+                    "accept" => (
+                        &app.login("rep-power").await,
+                        "mutation($i: ID!) { acceptIncident(input: {incidentId: $i}) { incident { id } } }",
+                    ),
+                    _ => (
+                        &app.login("rep-power").await,
+                        "mutation($i: ID!) { handleIncident(input: {incidentId: $i, result: \"办结\"}) { incident { id } } }",
+                    ),
+                };
+                let token = token.clone();
+                let vars = if *s == "dispatch" {
+                    json!({"i": id, "o": power})
+                } else {
+                    json!({"i": id})
+                };
+                let v = app.gql(Some(&token), q, vars).await;
+                assert!(v["errors"].is_null(), "{v}");
+            }
+            id
+        }
+    };
+    let reported_incident = incident(&[]).await;
+    let whistled_incident = incident(&["whistle"]).await;
+    let dispatched_incident = incident(&["whistle", "dispatch"]).await;
+    let accepted_incident = incident(&["whistle", "dispatch", "accept"]).await;
+    let handled_incident = incident(&["whistle", "dispatch", "accept", "handle"]).await;
     vec![
+        Case {
+            mutation: "reportIncident",
+            query: "mutation($g: ID!) { reportIncident(input: {gridId: $g, location: \"楼下\", category: PAIN, subject: SAFETY, description: \"越权上报\"}) { incident { id } } }".into(),
+            variables: json!({"g": ht1}),
+            forbidden_for: vec!["resident1", "member1", "staff", "wz-staff", "rep-power", "wz1-leader"],
+        },
+        Case {
+            mutation: "resolveIncidentOnSite",
+            query: "mutation($i: ID!) { resolveIncidentOnSite(input: {incidentId: $i, note: \"越权\"}) { incident { id } } }".into(),
+            variables: json!({"i": reported_incident}),
+            forbidden_for: vec!["staff", "admin"],
+        },
+        Case {
+            mutation: "whistleIncident",
+            query: "mutation($i: ID!) { whistleIncident(input: {incidentId: $i, note: \"越权\"}) { incident { id } } }".into(),
+            variables: json!({"i": reported_incident}),
+            forbidden_for: vec!["staff", "admin"],
+        },
+        Case {
+            mutation: "dispatchIncident",
+            query: "mutation($i: ID!, $o: ID!) { dispatchIncident(input: {incidentId: $i, organizationId: $o}) { incident { id } } }".into(),
+            variables: json!({"i": whistled_incident, "o": power}),
+            forbidden_for: vec!["grid"],
+        },
+        Case {
+            mutation: "acceptIncident",
+            query: "mutation($i: ID!) { acceptIncident(input: {incidentId: $i}) { incident { id } } }".into(),
+            variables: json!({"i": dispatched_incident}),
+            forbidden_for: vec!["grid", "staff", "admin"],
+        },
+        Case {
+            mutation: "handleIncident",
+            query: "mutation($i: ID!) { handleIncident(input: {incidentId: $i, result: \"越权\"}) { incident { id } } }".into(),
+            variables: json!({"i": accepted_incident}),
+            forbidden_for: vec!["grid", "staff", "admin"],
+        },
+        Case {
+            mutation: "closeIncident",
+            query: "mutation($i: ID!) { closeIncident(input: {incidentId: $i, rating: 5}) { incident { id } } }".into(),
+            variables: json!({"i": handled_incident}),
+            forbidden_for: vec!["staff", "admin", "rep-power"],
+        },
+        Case {
+            mutation: "reopenIncident",
+            query: "mutation($i: ID!) { reopenIncident(input: {incidentId: $i, note: \"越权\"}) { incident { id } } }".into(),
+            variables: json!({"i": handled_incident}),
+            forbidden_for: vec!["staff", "admin", "rep-power"],
+        },
         Case {
             mutation: "grantRole",
             query: "mutation($u: ID!, $c: ID!) { grantRole(input: {userId: $u, role: PARTY_MEMBER, communityId: $c}) { grant { id } } }".into(),

@@ -14,6 +14,7 @@ mod frontend;
 mod hardening;
 mod helpers;
 mod import;
+mod incidents;
 mod limits;
 mod live;
 mod operations;

@@ -93,6 +93,25 @@ pub const READ_POLICY: &[(&str, &str)] = &[
         "account::policy::may_see_roles (User.roles)",
     ),
     ("User.roleHistory", "account::policy::may_see_roles"),
+    // incident policy
+    ("Query.incidents", "incident::policy::visible"),
+    ("Query.incident", "incident::policy::may_see"),
+    (
+        "IncidentPayload.incident",
+        "incident::policy (the actor passed the step's rule)",
+    ),
+    (
+        "Incident.raisedBy",
+        "incident::policy::may_see_raiser + account::policy::person",
+    ),
+    (
+        "Incident.*",
+        "incident::policy::may_see (the incident), then account::policy::person",
+    ),
+    (
+        "IncidentStep.*",
+        "incident::policy::may_see (Incident.history), then account::policy::person",
+    ),
     (
         "Query.myPersonalData",
         "the viewer themself; each part then by its own type's policy",

@@ -72,6 +72,9 @@ pub struct Config {
     pub max_no_shows: u64,
     /// Points deposited per hour of completed service.
     pub points_per_hour: i64,
+    /// Hours a dispatched incident has to be accepted and handled, by urgency (normal,
+    /// urgent, critical), when the dispatch names no deadline.
+    pub incident_deadline_hours: [i64; 3],
     /// An npm `node_modules` folder holding GraphiQL and React (`LIANXIN_GRAPHIQL_ASSETS`);
     /// when unset, the GraphiQL page loads them from a CDN.
     pub graphiql_assets: Option<std::path::PathBuf>,
@@ -169,6 +172,7 @@ impl Config {
             cancel_hours: 12,
             max_no_shows: 2,
             points_per_hour: 5,
+            incident_deadline_hours: [72, 24, 4],
             graphiql_assets: None,
             trust_forwarded_for: false,
             login_attempts_per_user: 10,

@@ -29,6 +29,7 @@ pub struct QueryRoot(
     crate::account::audit::AuditQuery,
     crate::account::privacy_schema::PrivacyQuery,
     crate::overview::schema::OverviewQuery,
+    crate::incident::schema::IncidentQuery,
 );
 
 /// The root of every change: one mutation per business action, each taking one `input`.
@@ -43,6 +44,7 @@ pub struct MutationRoot(
     crate::bank::schema::BankMutation,
     crate::alliance::schema::AllianceMutation,
     crate::schedule::schema::ScheduleMutation,
+    crate::incident::schema::IncidentMutation,
 );
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, subscription::SubscriptionRoot>;

@@ -1,0 +1,395 @@
+//! The rules of incidents: every step is a conditional update from the statuses it may start
+//! from (so of two concurrent steps one wins), written with its history step in one
+//! transaction. A step refused because another just won is CONFLICT; a step from a wrong
+//! status is INVALID_STATE.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{
+    alliance,
+    alliance::AllianceScope,
+    alliance_member, community, grid, incident,
+    incident::{IncidentCategory, IncidentStatus, IncidentSubject, IncidentUrgency},
+    incident_step, organization,
+    organization::OrganizationKind,
+    user,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr,
+};
+
+use crate::auth::AuthUser;
+use crate::core::config::Config;
+use crate::core::db::{self, get};
+use crate::core::error::{AppError, AppResult};
+use crate::core::validate;
+use crate::incident::policy;
+
+/// A new incident, as the grid worker reports it.
+pub struct NewIncident {
+    pub grid_id: i64,
+    pub location: String,
+    pub category: IncidentCategory,
+    pub subject: IncidentSubject,
+    pub description: String,
+    pub urgency: IncidentUrgency,
+    /// The resident who raised it, if it came from one.
+    pub raised_by: Option<i64>,
+}
+
+/// Reports an incident found in a grid (a grid worker of the grid).
+pub async fn report(
+    db: &DatabaseConnection,
+    actor: &AuthUser,
+    input: NewIncident,
+) -> AppResult<incident::Model> {
+    let grid = get::<grid::Entity, _>(db, input.grid_id, "网格不存在").await?;
+    if !policy::may_work_grid(actor, grid.id) {
+        return Err(AppError::forbidden());
+    }
+    let location = validate::text("location", &input.location, 200)?;
+    let description = validate::text("description", &input.description, 2000)?;
+    if let Some(r) = input.raised_by {
+        if r == actor.id() {
+            return Err(AppError::bad_field("raisedById", "提出人应为居民本人"));
+        }
+        get::<user::Entity, _>(db, r, "提出人不存在").await?;
+    }
+    let now = Utc::now();
+    let txn = db::begin_write(db).await?;
+    let created = incident::ActiveModel {
+        grid_id: Set(grid.id),
+        community_id: Set(grid.community_id),
+        location: Set(location),
+        category: Set(input.category),
+        subject: Set(input.subject),
+        description: Set(description),
+        urgency: Set(input.urgency),
+        reported_by: Set(actor.id()),
+        raised_by: Set(input.raised_by),
+        status: Set(IncidentStatus::Reported),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    step(&txn, &created, None, actor, None).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// One step of the machine: what it sets, and its history note.
+pub enum Step {
+    /// 就地解决 (a grid worker of the grid).
+    ResolveOnSite { note: String },
+    /// 吹哨: escalated to the street (a grid worker of the grid).
+    Whistle { note: String },
+    /// 派单 to an organisation with a deadline (staff of the community).
+    Dispatch {
+        organization_id: i64,
+        deadline: Option<DateTime<Utc>>,
+    },
+    /// 报到: the unit takes it (a rep of the organisation).
+    Accept,
+    /// The unit's result (a rep of the organisation).
+    Handle { result: String },
+    /// Confirmed with the resident (a grid worker of the grid).
+    Close { rating: i32, note: Option<String> },
+    /// Not solved: back to the unit with a new deadline (a grid worker of the grid).
+    Reopen { note: String },
+}
+
+impl Step {
+    fn to(&self) -> IncidentStatus {
+        match self {
+            Step::ResolveOnSite { .. } => IncidentStatus::ResolvedOnSite,
+            Step::Whistle { .. } => IncidentStatus::Whistled,
+            Step::Dispatch { .. } => IncidentStatus::Dispatched,
+            Step::Accept => IncidentStatus::Accepted,
+            Step::Handle { .. } => IncidentStatus::Handled,
+            Step::Close { .. } => IncidentStatus::Closed,
+            Step::Reopen { .. } => IncidentStatus::Reopened,
+        }
+    }
+
+    fn verb(&self) -> &'static str {
+        match self {
+            Step::ResolveOnSite { .. } => "就地解决",
+            Step::Whistle { .. } => "吹哨上报",
+            Step::Dispatch { .. } => "派单",
+            Step::Accept => "报到接单",
+            Step::Handle { .. } => "办结",
+            Step::Close { .. } => "关闭",
+            Step::Reopen { .. } => "重新打开",
+        }
+    }
+}
+
+fn deadline_after(config: &Config, urgency: IncidentUrgency, from: DateTime<Utc>) -> DateTime<Utc> {
+    let hours = match urgency {
+        IncidentUrgency::Normal => config.incident_deadline_hours[0],
+        IncidentUrgency::Urgent => config.incident_deadline_hours[1],
+        IncidentUrgency::Critical => config.incident_deadline_hours[2],
+    };
+    from + Duration::hours(hours)
+}
+
+/// Takes one step of an incident, checked against its policy, as a conditional update.
+pub async fn advance(
+    db: &DatabaseConnection,
+    config: &Config,
+    actor: &AuthUser,
+    incident_id: i64,
+    step_: Step,
+) -> AppResult<incident::Model> {
+    let current = get::<incident::Entity, _>(db, incident_id, "事件不存在").await?;
+    if !policy::may_see(Some(actor), &current) {
+        return Err(AppError::NotFound("事件不存在"));
+    }
+    let allowed = match &step_ {
+        Step::ResolveOnSite { .. }
+        | Step::Whistle { .. }
+        | Step::Close { .. }
+        | Step::Reopen { .. } => policy::may_work_grid(actor, current.grid_id),
+        Step::Dispatch { .. } => policy::may_dispatch(actor, &current),
+        Step::Accept | Step::Handle { .. } => policy::may_act_for_unit(actor, &current),
+    };
+    if !allowed {
+        return Err(AppError::forbidden());
+    }
+    let now = Utc::now();
+    let to = step_.to();
+    let mut sets: Vec<(incident::Column, Expr)> = vec![
+        (incident::Column::Status, Expr::value(to)),
+        (incident::Column::UpdatedAt, Expr::value(now)),
+    ];
+    // Only the unit it is dispatched to now may accept or handle: a redispatch in between
+    // makes the rep's step a wrong state.
+    let mut also = Condition::all();
+    let mut organization = None;
+    let note: Option<String> = match &step_ {
+        Step::ResolveOnSite { note } => {
+            let note = validate::text("note", note, 1000)?;
+            sets.push((incident::Column::Resolution, Expr::value(note.clone())));
+            Some(note)
+        }
+        Step::Whistle { note } | Step::Reopen { note } => Some(validate::text("note", note, 1000)?),
+        Step::Dispatch {
+            organization_id,
+            deadline,
+        } => {
+            check_dispatch_target(db, &current, *organization_id).await?;
+            let deadline = match deadline {
+                Some(d) if *d <= now => {
+                    return Err(AppError::bad_field("deadline", "期限须晚于现在"));
+                }
+                Some(d) => *d,
+                None => deadline_after(config, current.urgency, now),
+            };
+            sets.push((
+                incident::Column::OrganizationId,
+                Expr::value(*organization_id),
+            ));
+            sets.push((incident::Column::Deadline, Expr::value(deadline)));
+            organization = Some(*organization_id);
+            None
+        }
+        Step::Accept => {
+            also = also.add(incident::Column::OrganizationId.eq(current.organization_id));
+            organization = current.organization_id;
+            None
+        }
+        Step::Handle { result } => {
+            let result = validate::text("result", result, 2000)?;
+            sets.push((incident::Column::Resolution, Expr::value(result.clone())));
+            also = also.add(incident::Column::OrganizationId.eq(current.organization_id));
+            organization = current.organization_id;
+            Some(result)
+        }
+        Step::Close { rating, note } => {
+            if !(1..=5).contains(rating) {
+                return Err(AppError::bad_field("rating", "满意度须为 1–5"));
+            }
+            sets.push((incident::Column::Rating, Expr::value(*rating)));
+            match note {
+                Some(n) if !n.trim().is_empty() => Some(validate::text("note", n, 1000)?),
+                _ => None,
+            }
+        }
+    };
+    if let Step::Reopen { .. } = step_ {
+        // Back to the same unit, with a new deadline of the incident's urgency.
+        sets.push((
+            incident::Column::Deadline,
+            Expr::value(deadline_after(config, current.urgency, now)),
+        ));
+        organization = current.organization_id;
+    }
+    let from = policy::steps_from(to);
+    let txn = db::begin_write(db).await?;
+    let mut q = incident::Entity::update_many()
+        .filter(incident::Column::Id.eq(incident_id))
+        .filter(incident::Column::Status.is_in(from.iter().copied()))
+        .filter(also);
+    for (col, expr) in sets {
+        q = q.col_expr(col, expr);
+    }
+    let Some(updated) = q.exec_with_returning(&txn).await?.pop() else {
+        drop(txn);
+        return Err(refusal(db, incident_id, &current, &step_).await?);
+    };
+    let mut step_row = step_row(&updated, Some(current.status), actor, note);
+    step_row.organization_id = Set(organization);
+    step_row.insert(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Why a conditional step did not apply: another step won the race since the incident was
+/// read (CONFLICT), or it was never in a state to take it (INVALID_STATE).
+async fn refusal(
+    db: &DatabaseConnection,
+    incident_id: i64,
+    before: &incident::Model,
+    step_: &Step,
+) -> AppResult<AppError> {
+    let now = get::<incident::Entity, _>(db, incident_id, "事件不存在").await?;
+    let from = policy::steps_from(step_.to());
+    let raced = from.contains(&before.status) && now.status != before.status;
+    let duplicate = now.status == step_.to() && matches!(step_, Step::Accept);
+    Ok(if raced || duplicate {
+        AppError::conflict(format!("事件已被他人处理，不能{}", step_.verb()))
+    } else {
+        AppError::invalid_state(format!("事件当前状态不能{}", step_.verb()))
+    })
+}
+
+/// An organisation an incident of this community may be dispatched to: a street department
+/// (GOVERNMENT_DEPARTMENT), or a current member of an alliance covering the community (a
+/// community alliance there, or a street alliance of its street).
+async fn check_dispatch_target(
+    db: &DatabaseConnection,
+    i: &incident::Model,
+    organization_id: i64,
+) -> AppResult<()> {
+    let org = get::<organization::Entity, _>(db, organization_id, "组织不存在").await?;
+    if org.kind == OrganizationKind::GovernmentDepartment {
+        return Ok(());
+    }
+    let community = get::<community::Entity, _>(db, i.community_id, "社区不存在").await?;
+    let today = validate::today();
+    let covering = alliance::Entity::find()
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(alliance::Column::Scope.eq(AllianceScope::Community))
+                        .add(alliance::Column::CommunityId.eq(community.id)),
+                )
+                .add(
+                    Condition::all()
+                        .add(alliance::Column::Scope.eq(AllianceScope::Street))
+                        .add(alliance::Column::StreetId.eq(community.street_id)),
+                ),
+        )
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect::<Vec<_>>();
+    let member = alliance_member::Entity::find()
+        .filter(alliance_member::Column::AllianceId.is_in(covering))
+        .filter(alliance_member::Column::OrganizationId.eq(organization_id))
+        .filter(alliance_member::Column::JoinedOn.lte(today))
+        .filter(
+            Condition::any()
+                .add(alliance_member::Column::LeftOn.is_null())
+                .add(alliance_member::Column::LeftOn.gte(today)),
+        )
+        .count(db)
+        .await?;
+    if member == 0 {
+        return Err(AppError::bad_field(
+            "organizationId",
+            "只能派给街道部门或覆盖本社区的党建联盟现有成员单位",
+        ));
+    }
+    Ok(())
+}
+
+fn step_row(
+    i: &incident::Model,
+    from: Option<IncidentStatus>,
+    actor: &AuthUser,
+    note: Option<String>,
+) -> incident_step::ActiveModel {
+    incident_step::ActiveModel {
+        incident_id: Set(i.id),
+        from_status: Set(from),
+        to_status: Set(i.status),
+        actor_id: Set(actor.id()),
+        organization_id: Set(i.organization_id),
+        note: Set(note),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+}
+
+async fn step(
+    txn: &DatabaseTransaction,
+    i: &incident::Model,
+    from: Option<IncidentStatus>,
+    actor: &AuthUser,
+    note: Option<String>,
+) -> AppResult<()> {
+    step_row(i, from, actor, note).insert(txn).await?;
+    Ok(())
+}
+
+/// Filters of the `incidents` list.
+#[derive(Default)]
+pub struct IncidentFilter {
+    pub community_id: Option<i64>,
+    pub grid_id: Option<i64>,
+    pub organization_id: Option<i64>,
+    pub status: Option<IncidentStatus>,
+    pub overdue: Option<bool>,
+}
+
+/// The incidents the viewer may see, narrowed by the filters.
+pub fn list(
+    viewer: Option<&AuthUser>,
+    f: &IncidentFilter,
+) -> AppResult<sea_orm::Select<incident::Entity>> {
+    let scope = policy::visible(viewer).ok_or_else(AppError::unauthenticated)?;
+    let mut q = incident::Entity::find().filter(scope);
+    if let Some(c) = f.community_id {
+        q = q.filter(incident::Column::CommunityId.eq(c));
+    }
+    if let Some(g) = f.grid_id {
+        q = q.filter(incident::Column::GridId.eq(g));
+    }
+    if let Some(o) = f.organization_id {
+        q = q.filter(incident::Column::OrganizationId.eq(o));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(incident::Column::Status.eq(s));
+    }
+    if let Some(overdue) = f.overdue {
+        let cond = overdue_condition(Utc::now());
+        q = q.filter(if overdue { cond } else { cond.not() });
+    }
+    Ok(q)
+}
+
+/// Overdue as a filter: dispatched, reopened or accepted, past the deadline.
+pub fn overdue_condition(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(incident::Column::Status.is_in([
+            IncidentStatus::Dispatched,
+            IncidentStatus::Reopened,
+            IncidentStatus::Accepted,
+        ]))
+        .add(incident::Column::Deadline.lt(now))
+}
