@@ -12,7 +12,7 @@ use tower::ServiceExt;
 
 use crate::helpers::{TestApp, assert_code, ok};
 
-const MINE: &str = "{ myPersonalData { profile { id username phone } roles { role } roleHistory { id } registrations { id member { id } } wishesSubmitted { id submittedBy { id } } wishesBenefiting { id } claims { id member { id } } passbooks { id holder { id } balance } ledger { id amount } goodDeeds { id } redemptions { id } signups { id } hours viewedBy { id path viewer { username } } } }";
+const MINE: &str = "{ myPersonalData { profile { id username phone } roles { role } roleHistory { id } registrations { id member { id } } wishesSubmitted { id submittedBy { id } } wishesBenefiting { id } claims { id member { id } } passbooks { id holder { id } balance } ledger { id amount } goodDeeds { id } redemptions { id } signups { id } hours incidentsRaised { id } incidentsReported { id } viewedBy { id path viewer { username } } } }";
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
     let backend = app.db().get_database_backend();
@@ -53,6 +53,16 @@ async fn download(app: &TestApp, token: Option<&str>) -> (StatusCode, Option<Str
 #[tokio::test]
 async fn my_personal_data_is_everything_held_and_only_the_callers() {
     let app = TestApp::with_demo().await;
+    // An incident the grid worker reported for resident1, and one without a resident.
+    let grid = app.login("grid").await;
+    let ht1 = app.grid_id("汇通第一网格").await;
+    let resident_id = app.user_id(&app.login("resident1").await).await;
+    for raised in [Some(resident_id.clone()), None] {
+        let v = app
+            .gql(Some(&grid), "mutation($g: ID!, $r: ID) { reportIncident(input: {gridId: $g, location: \"楼下\", category: PAIN, subject: SAFETY, description: \"路灯坏了\", raisedById: $r}) { incident { id } } }", json!({"g": ht1, "r": raised}))
+            .await;
+        ok(&v);
+    }
     for who in ["resident1", "member1", "student1", "grid"] {
         let token = app.login(who).await;
         let id = app.user_id(&token).await;
@@ -165,6 +175,21 @@ async fn my_personal_data_is_everything_held_and_only_the_callers() {
             d["wishesSubmitted"].as_array().map(|a| a.len())
         );
     }
+    let resident = app.login("resident1").await;
+    let v = app.gql(Some(&resident), MINE, json!({})).await;
+    assert_eq!(
+        ok(&v)["myPersonalData"]["incidentsRaised"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    let v = app.gql(Some(&grid), MINE, json!({})).await;
+    assert_eq!(
+        ok(&v)["myPersonalData"]["incidentsReported"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
     // The member has a passbook and a claim in the demo: the test sees real rows.
     let member = app.login("member1").await;
     let v = app.gql(Some(&member), MINE, json!({})).await;

@@ -17,6 +17,7 @@ use crate::core::pagination as connection;
 use crate::core::pagination::{Conn, Page};
 use crate::graphql::context::{actor, db, loader, parse_id, parse_opt_id};
 use crate::graphql::scalars::Timestamp;
+use crate::incident::schema::Incident;
 use crate::nodes::loaders::UserKey;
 use crate::nodes::registration::GridRegistration;
 use crate::nodes::user::{RoleAssignment, RoleGrant, User};
@@ -50,7 +51,7 @@ async fn passbook_ids(ctx: &Context<'_>, holder: i64) -> AppResult<Vec<i64>> {
 
 /// Everything held about the caller: profile, roles and their history, registrations,
 /// wishes, claims, passbooks with every ledger entry, good deeds, redemptions, sign-ups and
-/// hours, and who viewed their phone or address.
+/// hours, incidents raised or reported, and who viewed their phone or address.
 #[Object]
 impl PersonalData {
     /// When this copy was made.
@@ -189,6 +190,26 @@ impl PersonalData {
         Ok(minutes as f64 / 60.0)
     }
 
+    /// Incidents the caller raised (as a resident, through a grid worker).
+    async fn incidents_raised(&self, ctx: &Context<'_>) -> AppResult<Vec<Incident>> {
+        let rows = entity::incident::Entity::find()
+            .filter(entity::incident::Column::RaisedBy.eq(self.id()))
+            .order_by_asc(entity::incident::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(Incident).collect())
+    }
+
+    /// Incidents the caller reported (as a grid worker).
+    async fn incidents_reported(&self, ctx: &Context<'_>) -> AppResult<Vec<Incident>> {
+        let rows = entity::incident::Entity::find()
+            .filter(entity::incident::Column::ReportedBy.eq(self.id()))
+            .order_by_asc(entity::incident::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(Incident).collect())
+    }
+
     /// Every view of the caller's unmasked phone or address by staff, grid workers or
     /// ADMIN, newest first.
     async fn viewed_by(&self, ctx: &Context<'_>) -> AppResult<Vec<PersonalDataAccess>> {
@@ -288,8 +309,8 @@ pub struct PrivacyQuery;
 #[Object]
 impl PrivacyQuery {
     /// Everything held about the caller (PIPL): profile, roles, registrations, wishes,
-    /// claims, passbooks and ledger, good deeds, redemptions, sign-ups and hours, and who
-    /// viewed their phone or address. Also downloadable as a JSON file from
+    /// claims, passbooks and ledger, good deeds, redemptions, sign-ups and hours, incidents
+    /// raised or reported, and who viewed their phone or address. Also downloadable as a JSON file from
     /// `GET /me/personal-data` with the same token.
     async fn my_personal_data(&self, ctx: &Context<'_>) -> AppResult<PersonalData> {
         let me: &AuthUser = actor(ctx)?;
