@@ -19,6 +19,7 @@ mod m20261129_000003_keep_an_active_admin;
 mod m20261130_000001_add_role_history;
 mod m20261130_000002_add_personal_data_records;
 mod m20261130_000003_create_incidents;
+mod m20261130_000004_create_patrols;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_add_role_history::Migration),
             Box::new(m20261130_000002_add_personal_data_records::Migration),
             Box::new(m20261130_000003_create_incidents::Migration),
+            Box::new(m20261130_000004_create_patrols::Migration),
         ]
     }
 }

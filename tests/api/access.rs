@@ -153,6 +153,12 @@ async fn cases(app: &TestApp) -> Vec<Case> {
     let handled_incident = incident(&["whistle", "dispatch", "accept", "handle"]).await;
     vec![
         Case {
+            mutation: "logPatrol",
+            query: "mutation($g: ID!) { logPatrol(input: {gridId: $g, householdsVisited: 3, checklist: []}) { patrol { id } } }".into(),
+            variables: json!({"g": ht1}),
+            forbidden_for: vec!["resident1", "member1", "staff", "wz-staff", "rep-power", "wz1-leader"],
+        },
+        Case {
             mutation: "reportIncident",
             query: "mutation($g: ID!) { reportIncident(input: {gridId: $g, location: \"楼下\", category: PAIN, subject: SAFETY, description: \"越权上报\"}) { incident { id } } }".into(),
             variables: json!({"g": ht1}),

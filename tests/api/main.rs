@@ -18,6 +18,7 @@ mod incidents;
 mod limits;
 mod live;
 mod operations;
+mod patrols;
 mod places;
 mod privacy;
 mod read_policy;

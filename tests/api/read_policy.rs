@@ -94,6 +94,12 @@ pub const READ_POLICY: &[(&str, &str)] = &[
     ),
     ("User.roleHistory", "account::policy::may_see_roles"),
     // incident policy
+    ("Query.patrols", "incident::policy::visible_patrols"),
+    ("PatrolPayload.patrol", "the grid worker who logged it"),
+    (
+        "Patrol.*",
+        "incident::policy::visible_patrols (the patrol), then account::policy::person",
+    ),
     ("Query.incidents", "incident::policy::visible"),
     ("Query.incident", "incident::policy::may_see"),
     (

@@ -30,6 +30,7 @@ pub struct QueryRoot(
     crate::account::privacy_schema::PrivacyQuery,
     crate::overview::schema::OverviewQuery,
     crate::incident::schema::IncidentQuery,
+    crate::incident::patrol_schema::PatrolQuery,
 );
 
 /// The root of every change: one mutation per business action, each taking one `input`.
@@ -45,6 +46,7 @@ pub struct MutationRoot(
     crate::alliance::schema::AllianceMutation,
     crate::schedule::schema::ScheduleMutation,
     crate::incident::schema::IncidentMutation,
+    crate::incident::patrol_schema::PatrolMutation,
 );
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, subscription::SubscriptionRoot>;

@@ -85,3 +85,33 @@ fn rep_organizations(v: &AuthUser) -> Vec<i64> {
         .filter_map(|r| r.organization_id)
         .collect()
 }
+
+/// The patrols a viewer may see, as a filter on the grid: ADMIN all; staff the grids of their
+/// communities; grid workers their grids. `None`: FORBIDDEN (residents, units).
+pub fn visible_patrols(viewer: &AuthUser) -> Option<Condition> {
+    use entity::{grid, patrol};
+    use sea_orm::sea_query::Query;
+    if viewer.is_admin() {
+        return Some(Condition::all());
+    }
+    let communities = viewer.staff_communities();
+    if communities.is_empty() && viewer.worker_grids.is_empty() {
+        return None;
+    }
+    let mut any = Condition::any();
+    if !communities.is_empty() {
+        any = any.add(
+            patrol::Column::GridId.in_subquery(
+                Query::select()
+                    .column(grid::Column::Id)
+                    .from(grid::Entity)
+                    .and_where(grid::Column::CommunityId.is_in(communities))
+                    .to_owned(),
+            ),
+        );
+    }
+    if !viewer.worker_grids.is_empty() {
+        any = any.add(patrol::Column::GridId.is_in(viewer.worker_grids.clone()));
+    }
+    Some(any)
+}
