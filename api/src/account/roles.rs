@@ -5,7 +5,9 @@
 //! revocation that takes effect today).
 
 use chrono::{NaiveDate, Utc};
-use entity::{role_assignment, role_assignment::Role, role_grant, user};
+use entity::{
+    community, grid, organization, role_assignment, role_assignment::Role, role_grant, user,
+};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -13,11 +15,84 @@ use sea_orm::{
 };
 
 use crate::account::policy;
-use crate::account::rules::{RoleGrant, check_grant};
 use crate::auth::{self, AuthUser};
 use crate::core::db;
+use crate::core::db::get;
 use crate::core::error::{AppError, AppResult};
 use crate::core::validate;
+
+/// A role with its scope, as asked for by a client.
+#[derive(Clone, Debug)]
+pub struct RoleGrant {
+    pub role: Role,
+    pub community_id: Option<i64>,
+    pub grid_id: Option<i64>,
+    pub organization_id: Option<i64>,
+}
+
+/// Checks the shape of a role's scope and that the actor may grant it; returns the grant
+/// completed with the community it falls in.
+pub(crate) async fn check_grant(
+    db: &DatabaseConnection,
+    actor: &AuthUser,
+    g: &RoleGrant,
+) -> AppResult<RoleGrant> {
+    let mut g = g.clone();
+    // Where the scope lies, to check the actor's own scope.
+    let mut community: Option<i64> = None;
+    match g.role {
+        Role::Admin => {
+            if g.community_id.is_some() || g.grid_id.is_some() || g.organization_id.is_some() {
+                return Err(AppError::bad_field("roles", "管理员角色不设范围"));
+            }
+        }
+        Role::CommunityStaff | Role::Resident => {
+            let c = g
+                .community_id
+                .ok_or_else(|| AppError::bad_field("roles", "该角色须指定社区"))?;
+            get::<community::Entity, _>(db, c, "社区不存在").await?;
+            g.grid_id = None;
+            g.organization_id = None;
+            community = Some(c);
+        }
+        Role::GridWorker => {
+            let gid = g
+                .grid_id
+                .ok_or_else(|| AppError::bad_field("roles", "网格员角色须指定网格"))?;
+            let grid = get::<grid::Entity, _>(db, gid, "网格不存在").await?;
+            g.community_id = None;
+            g.organization_id = None;
+            community = Some(grid.community_id);
+        }
+        Role::UnitRep | Role::Student => {
+            let o = g
+                .organization_id
+                .ok_or_else(|| AppError::bad_field("roles", "该角色须指定组织"))?;
+            let org = get::<organization::Entity, _>(db, o, "组织不存在").await?;
+            g.grid_id = None;
+            community = org.community_id;
+            g.community_id = None;
+        }
+        Role::PartyMember => {
+            if let Some(c) = g.community_id {
+                get::<community::Entity, _>(db, c, "社区不存在").await?;
+                community = Some(c);
+            }
+            g.grid_id = None;
+            g.organization_id = None;
+        }
+    }
+    if actor.is_admin() {
+        return Ok(g);
+    }
+    // Community staff grant roles inside their own community, never ADMIN.
+    let allowed = g.role != Role::Admin && community.is_some_and(|c| actor.is_staff_of(c));
+    if allowed {
+        Ok(g)
+    } else {
+        Err(AppError::forbidden())
+    }
+}
 
 /// A role to grant to a person, from one day (today when absent) until another (open when
 /// absent, inclusive).

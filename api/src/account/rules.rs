@@ -1,7 +1,7 @@
 //! Accounts: login and user creation with roles and scopes.
 
 use chrono::Utc;
-use entity::{community, grid, organization, role_assignment, role_assignment::Role, user};
+use entity::{role_assignment, role_assignment::Role, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
@@ -10,7 +10,6 @@ use crate::auth;
 use crate::auth::AuthUser;
 use crate::core::config::Config;
 use crate::core::db;
-use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
 use crate::core::validate;
@@ -160,14 +159,8 @@ async fn check_login(
     })
 }
 
-/// A role with its scope, as asked for by a client.
-#[derive(Clone, Debug)]
-pub struct RoleGrant {
-    pub role: Role,
-    pub community_id: Option<i64>,
-    pub grid_id: Option<i64>,
-    pub organization_id: Option<i64>,
-}
+pub use crate::account::roles::RoleGrant;
+use crate::account::roles::check_grant;
 
 pub struct NewUser {
     pub username: String,
@@ -176,70 +169,6 @@ pub struct NewUser {
     pub phone: Option<String>,
     pub avatar_url: Option<String>,
     pub roles: Vec<RoleGrant>,
-}
-
-/// Checks the shape of a role's scope and that the actor may grant it; returns the grant
-/// completed with the community it falls in.
-pub(crate) async fn check_grant(
-    db: &DatabaseConnection,
-    actor: &AuthUser,
-    g: &RoleGrant,
-) -> AppResult<RoleGrant> {
-    let mut g = g.clone();
-    // Where the scope lies, to check the actor's own scope.
-    let mut community: Option<i64> = None;
-    match g.role {
-        Role::Admin => {
-            if g.community_id.is_some() || g.grid_id.is_some() || g.organization_id.is_some() {
-                return Err(AppError::bad_field("roles", "管理员角色不设范围"));
-            }
-        }
-        Role::CommunityStaff | Role::Resident => {
-            let c = g
-                .community_id
-                .ok_or_else(|| AppError::bad_field("roles", "该角色须指定社区"))?;
-            get::<community::Entity, _>(db, c, "社区不存在").await?;
-            g.grid_id = None;
-            g.organization_id = None;
-            community = Some(c);
-        }
-        Role::GridWorker => {
-            let gid = g
-                .grid_id
-                .ok_or_else(|| AppError::bad_field("roles", "网格员角色须指定网格"))?;
-            let grid = get::<grid::Entity, _>(db, gid, "网格不存在").await?;
-            g.community_id = None;
-            g.organization_id = None;
-            community = Some(grid.community_id);
-        }
-        Role::UnitRep | Role::Student => {
-            let o = g
-                .organization_id
-                .ok_or_else(|| AppError::bad_field("roles", "该角色须指定组织"))?;
-            let org = get::<organization::Entity, _>(db, o, "组织不存在").await?;
-            g.grid_id = None;
-            community = org.community_id;
-            g.community_id = None;
-        }
-        Role::PartyMember => {
-            if let Some(c) = g.community_id {
-                get::<community::Entity, _>(db, c, "社区不存在").await?;
-                community = Some(c);
-            }
-            g.grid_id = None;
-            g.organization_id = None;
-        }
-    }
-    if actor.is_admin() {
-        return Ok(g);
-    }
-    // Community staff grant roles inside their own community, never ADMIN.
-    let allowed = g.role != Role::Admin && community.is_some_and(|c| actor.is_staff_of(c));
-    if allowed {
-        Ok(g)
-    } else {
-        Err(AppError::forbidden())
-    }
 }
 
 /// Creates a user (ADMIN, or COMMUNITY_STAFF within their community).
