@@ -16,6 +16,13 @@ pub const CHANNEL: &str = "lianxin_events";
 pub enum Event {
     Wish(crate::wish::events::WishChanged),
     Shift(crate::schedule::events::SignupChanged),
+    Incident(crate::incident::events::IncidentChanged),
+}
+
+impl From<crate::incident::events::IncidentChanged> for Event {
+    fn from(e: crate::incident::events::IncidentChanged) -> Self {
+        Event::Incident(e)
+    }
 }
 
 impl From<crate::wish::events::WishChanged> for Event {

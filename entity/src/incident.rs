@@ -93,6 +93,8 @@ pub struct Model {
     pub resolution: Option<String>,
     /// The resident's satisfaction at closing (1–5).
     pub rating: Option<i32>,
+    /// When the OVERDUE event of the current dispatch was published.
+    pub overdue_notified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -11,7 +11,9 @@ impl MigrationName for Migration {
 /// Incidents found in a grid (网格吹哨、部门报到) and every step of each, with actor and time.
 /// The status machine is held by the rules (conditional updates) and by the database: a
 /// dispatched, accepted, handled or reopened incident names its organisation and deadline; a
-/// closed one has its rating; a step's statuses are valid ones.
+/// closed one has its rating; a step's statuses are valid ones. `overdue_notified_at` is when
+/// the OVERDUE event of the current dispatch was published (cleared by a new dispatch), so
+/// that it is published once.
 const UP: &str = r#"
 CREATE TABLE incidents (
     id {id},
@@ -29,6 +31,7 @@ CREATE TABLE incidents (
     deadline {ts},
     resolution TEXT,
     rating INTEGER CHECK (rating BETWEEN 1 AND 5),
+    overdue_notified_at {ts},
     created_at {ts} NOT NULL,
     updated_at {ts} NOT NULL,
     CHECK (status NOT IN ('DISPATCHED', 'ACCEPTED', 'HANDLED', 'REOPENED') OR (organization_id IS NOT NULL AND deadline IS NOT NULL)),

@@ -566,3 +566,123 @@ async fn an_incident_past_its_deadline_is_overdue_and_filterable() {
     .await;
     assert_eq!(ok(&v)["dispatchIncident"]["incident"]["overdue"], false);
 }
+
+/// The OVERDUE events on the bus for `id` until the sentinel (an event for incident 0)
+/// arrives, which is published after everything else.
+async fn overdue_events(
+    app: &TestApp,
+    rx: &mut tokio::sync::broadcast::Receiver<api::events::Event>,
+    id: i64,
+) -> usize {
+    use api::incident::events::{IncidentChanged, IncidentEventKind};
+    app.state
+        .events
+        .publish(
+            app.db(),
+            IncidentChanged {
+                kind: IncidentEventKind::Reported,
+                incident_id: 0,
+            },
+        )
+        .await;
+    let mut n = 0;
+    loop {
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("the sentinel arrives")
+            .expect("bus open");
+        if let api::events::Event::Incident(IncidentChanged { kind, incident_id }) = ev {
+            if incident_id == 0 {
+                return n;
+            }
+            if incident_id == id && kind == IncidentEventKind::Overdue {
+                n += 1;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_overdue_incident_is_announced_once_per_dispatch() {
+    use api::incident::rules::announce_overdue;
+    let app = TestApp::with_demo().await;
+    let grid = app.login("grid").await;
+    let staff = app.login("staff").await;
+    let power = org_id(&app, "仙林供电所党支部").await;
+    let id = reported(&app, &grid, None).await;
+    step(
+        &app,
+        &grid,
+        "whistleIncident",
+        json!({"incidentId": id, "note": "吹哨"}),
+    )
+    .await;
+    step(
+        &app,
+        &staff,
+        "dispatchIncident",
+        json!({"incidentId": id, "organizationId": power}),
+    )
+    .await;
+    let num: i64 = id.parse().expect("id");
+    let mut rx = app.state.events.subscribe();
+    let events = app.state.events.clone();
+
+    // Within its 24 hours: nothing.
+    let now = chrono::Utc::now();
+    assert!(
+        announce_overdue(app.db(), &events, now)
+            .await
+            .expect("job")
+            .is_empty()
+    );
+    // A clock 25 hours on, two runners at once: announced exactly once.
+    let later = now + chrono::Duration::hours(25);
+    let (a, b) = tokio::join!(
+        announce_overdue(app.db(), &events, later),
+        announce_overdue(app.db(), &events, later),
+    );
+    let announced: Vec<i64> = a.expect("job").into_iter().chain(b.expect("job")).collect();
+    assert_eq!(announced, vec![num]);
+    assert!(
+        announce_overdue(app.db(), &events, later + chrono::Duration::hours(1))
+            .await
+            .expect("job")
+            .is_empty()
+    );
+    assert_eq!(overdue_events(&app, &mut rx, num).await, 1);
+
+    // Redispatched, it has a new deadline and is announced again once it passes.
+    let hospital = org_id(&app, "仙林鼓楼医院").await;
+    step(
+        &app,
+        &staff,
+        "dispatchIncident",
+        json!({"incidentId": id, "organizationId": hospital}),
+    )
+    .await;
+    assert!(
+        announce_overdue(app.db(), &events, now + chrono::Duration::hours(1))
+            .await
+            .expect("job")
+            .is_empty()
+    );
+    let again = announce_overdue(app.db(), &events, later + chrono::Duration::hours(2))
+        .await
+        .expect("job");
+    assert_eq!(again, vec![num]);
+    assert_eq!(overdue_events(&app, &mut rx, num).await, 1);
+    // Handled incidents are never overdue.
+    let v = app
+        .gql(
+            Some(&staff),
+            "query($o: ID!) { incidents(organizationId: $o, overdue: true) { totalCount } }",
+            json!({"o": hospital}),
+        )
+        .await;
+    assert_eq!(
+        ok(&v)["incidents"]["totalCount"],
+        0,
+        "the clock of the query is the real one"
+    );
+}

@@ -349,3 +349,99 @@ async fn non_null_propagation_holds_over_the_websocket_too() {
         "{msg}"
     );
 }
+
+const INCIDENT_EVENTS: &str = "subscription { incidentEvents { kind incident { id status organization { name } raisedBy { username } } } }";
+
+/// The next `incidentEvents` message of `kind`, skipping others (events of earlier steps may
+/// arrive first).
+async fn next_incident_event(ws: &mut Ws, kind: &str) -> Option<Value> {
+    loop {
+        let ev = next_message(ws, Duration::from_secs(5)).await?;
+        if ev["payload"]["data"]["incidentEvents"]["kind"] == kind {
+            return Some(ev);
+        }
+    }
+}
+
+#[tokio::test]
+async fn incident_events_reach_the_unit_dispatched_to_and_no_other() {
+    let app = TestApp::with_demo().await;
+    let addr = serve(app.router.clone()).await;
+    let url = format!("ws://{addr}/graphql/ws");
+    let rep = app.login("rep-power").await;
+    let other_rep = app.login("rep-huitong").await;
+    let staff = app.login("staff").await;
+    let grid = app.login("grid").await;
+    let mut power = subscribe(&url, Some(&rep), INCIDENT_EVENTS).await;
+    let mut huitong = subscribe(&url, Some(&other_rep), INCIDENT_EVENTS).await;
+    let mut staff_ws = subscribe(&url, Some(&staff), INCIDENT_EVENTS).await;
+    // Anonymous callers are refused.
+    let mut anon = subscribe(&url, None, INCIDENT_EVENTS).await;
+    let refused = next_message(&mut anon, Duration::from_secs(5))
+        .await
+        .expect("an answer");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED",
+        "{refused}"
+    );
+
+    let v = app
+        .gql(
+            Some(&grid),
+            "mutation { reportIncident(input: {gridId: \"1\", location: \"汇通路 12 号\", category: HIDDEN_RISK, subject: UTILITIES, description: \"电线老化\"}) { incident { id } } }",
+            json!({}),
+        )
+        .await;
+    let id = ok(&v)["reportIncident"]["incident"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let ev = next_incident_event(&mut staff_ws, "REPORTED")
+        .await
+        .expect("staff hear of the report");
+    assert_eq!(
+        ev["payload"]["data"]["incidentEvents"]["incident"]["id"],
+        id.as_str()
+    );
+    ok(&app
+        .gql(
+            Some(&grid),
+            "mutation($i: ID!) { whistleIncident(input: {incidentId: $i, note: \"吹哨\"}) { incident { id } } }",
+            json!({"i": id}),
+        )
+        .await);
+    let orgs = app
+        .gql(
+            Some(&staff),
+            "{ organizations(first: 100) { nodes { id name } } }",
+            json!({}),
+        )
+        .await;
+    let power_id = ok(&orgs)["organizations"]["nodes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["name"] == "仙林供电所党支部"))
+        .and_then(|o| o["id"].as_str())
+        .expect("org")
+        .to_owned();
+    ok(&app
+        .gql(
+            Some(&staff),
+            "mutation($i: ID!, $o: ID!) { dispatchIncident(input: {incidentId: $i, organizationId: $o}) { incident { id } } }",
+            json!({"i": id, "o": power_id}),
+        )
+        .await);
+    let ev = next_incident_event(&mut power, "DISPATCHED")
+        .await
+        .expect("the unit hears of its dispatch");
+    let inc = &ev["payload"]["data"]["incidentEvents"]["incident"];
+    assert_eq!(inc["id"], id.as_str());
+    assert_eq!(inc["organization"]["name"], "仙林供电所党支部");
+    assert_eq!(inc["raisedBy"], Value::Null);
+    assert!(
+        next_message(&mut huitong, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "another unit hears nothing"
+    );
+}

@@ -1,5 +1,6 @@
 //! Subscriptions over graphql-transport-ws at /graphql/ws, authenticated in
-//! `connection_init` with the same JWT: `wishEvents(communityId)` and `shiftEvents(slotId)`.
+//! `connection_init` with the same JWT: `wishEvents(communityId)`, `shiftEvents(slotId)` and
+//! `incidentEvents`.
 //! A subscriber receives only events it may see, with the same masking as queries.
 
 use async_graphql::{Context, ID, Result, SimpleObject, Subscription};
@@ -11,6 +12,8 @@ use crate::events::Event;
 use crate::graphql::context::parse_id;
 use crate::graphql::context::state;
 use crate::graphql::context::viewer;
+use crate::incident::events::{IncidentChanged, IncidentEventKind};
+use crate::incident::schema::Incident;
 use crate::schedule::events::{ShiftEventKind, SignupChanged};
 use crate::schedule::schema::Shift;
 use crate::schedule::schema::ShiftSignup;
@@ -24,6 +27,15 @@ pub struct WishEvent {
     pub kind: WishEventKind,
     /// The wish after it.
     pub wish: Wish,
+}
+
+/// Something that happened to an incident.
+#[derive(SimpleObject)]
+pub struct IncidentEvent {
+    /// What happened.
+    pub kind: IncidentEventKind,
+    /// The incident after it.
+    pub incident: Incident,
 }
 
 /// Something that happened on a shift.
@@ -154,6 +166,46 @@ impl SubscriptionRoot {
                                 model: signup,
                                 visible,
                             },
+                        },
+                        (rx, st, who),
+                    ));
+                }
+            },
+        ))
+    }
+
+    /// Incident events the subscriber may see: a unit's rep what is dispatched to their
+    /// organisation, grid workers their grids, staff their communities, a resident what they
+    /// raised (including OVERDUE, published once per dispatch). Requires a logged-in viewer.
+    async fn incident_events(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = IncidentEvent>> {
+        let st = state(ctx)?.clone();
+        let who = viewer(ctx).clone();
+        who.require()?;
+        let rx = st.events.subscribe();
+        Ok(stream::unfold(
+            (rx, st, who),
+            move |(mut rx, st, who)| async move {
+                loop {
+                    let ev = next_event(&mut rx).await?;
+                    let Event::Incident(IncidentChanged { kind, incident_id }) = ev else {
+                        continue;
+                    };
+                    let Ok(Some(i)) = entity::incident::Entity::find_by_id(incident_id)
+                        .one(&st.db)
+                        .await
+                    else {
+                        continue;
+                    };
+                    if !crate::incident::policy::may_see(who.user(), &i) {
+                        continue;
+                    }
+                    return Some((
+                        IncidentEvent {
+                            kind,
+                            incident: Incident(i),
                         },
                         (rx, st, who),
                     ));

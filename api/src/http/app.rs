@@ -94,6 +94,7 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run_until_stopped(self, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
         crate::account::roles::spawn_job(self.state.db.clone());
+        crate::incident::rules::spawn_overdue_job(self.state.db.clone(), self.state.events.clone());
         axum::serve(
             listener,
             self.router

@@ -23,6 +23,8 @@ use crate::core::config::Config;
 use crate::core::db::{self, get};
 use crate::core::error::{AppError, AppResult};
 use crate::core::validate;
+use crate::events::Events;
+use crate::incident::events::{IncidentChanged, IncidentEventKind};
 use crate::incident::policy;
 
 /// A new incident, as the grid worker reports it.
@@ -40,6 +42,7 @@ pub struct NewIncident {
 /// Reports an incident found in a grid (a grid worker of the grid).
 pub async fn report(
     db: &DatabaseConnection,
+    events: &Events,
     actor: &AuthUser,
     input: NewIncident,
 ) -> AppResult<incident::Model> {
@@ -76,6 +79,7 @@ pub async fn report(
     .await?;
     step(&txn, &created, None, actor, None).await?;
     txn.commit().await?;
+    publish(db, events, &created, IncidentEventKind::Reported).await;
     Ok(created)
 }
 
@@ -138,6 +142,7 @@ fn deadline_after(config: &Config, urgency: IncidentUrgency, from: DateTime<Utc>
 /// Takes one step of an incident, checked against its policy, as a conditional update.
 pub async fn advance(
     db: &DatabaseConnection,
+    events: &Events,
     config: &Config,
     actor: &AuthUser,
     incident_id: i64,
@@ -192,6 +197,11 @@ pub async fn advance(
                 Expr::value(*organization_id),
             ));
             sets.push((incident::Column::Deadline, Expr::value(deadline)));
+            // A new dispatch has a new deadline: its overdue is announced anew.
+            sets.push((
+                incident::Column::OverdueNotifiedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            ));
             organization = Some(*organization_id);
             None
         }
@@ -224,6 +234,10 @@ pub async fn advance(
             incident::Column::Deadline,
             Expr::value(deadline_after(config, current.urgency, now)),
         ));
+        sets.push((
+            incident::Column::OverdueNotifiedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        ));
         organization = current.organization_id;
     }
     let from = policy::steps_from(to);
@@ -243,6 +257,7 @@ pub async fn advance(
     step_row.organization_id = Set(organization);
     step_row.insert(&txn).await?;
     txn.commit().await?;
+    publish(db, events, &updated, IncidentEventKind::of(updated.status)).await;
     Ok(updated)
 }
 
@@ -392,4 +407,84 @@ pub fn overdue_condition(now: DateTime<Utc>) -> Condition {
             IncidentStatus::Accepted,
         ]))
         .add(incident::Column::Deadline.lt(now))
+}
+
+async fn publish(
+    db: &DatabaseConnection,
+    events: &Events,
+    i: &incident::Model,
+    kind: IncidentEventKind,
+) {
+    events
+        .publish(
+            db,
+            IncidentChanged {
+                kind,
+                incident_id: i.id,
+            },
+        )
+        .await;
+}
+
+/// A key of PostgreSQL's advisory locks, held while one instance runs the overdue job.
+const OVERDUE_LOCK: i64 = 0x6c69_616e_7869_6e01;
+
+/// Runs of the overdue job in this process (SQLite serves one instance).
+static OVERDUE_RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The overdue job: marks every incident that is overdue at `now` and not yet announced for
+/// its current dispatch, and publishes one OVERDUE event for each. Only one runner at a time:
+/// a PostgreSQL advisory lock across instances (another holder: this run does nothing), a
+/// lock in the process on SQLite. The marking is a conditional update, so even two runners
+/// could not announce one incident twice. Returns the incidents announced.
+pub async fn announce_overdue(
+    db: &DatabaseConnection,
+    events: &Events,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<i64>> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+    let Ok(_running) = OVERDUE_RUNNING.try_lock() else {
+        return Ok(Vec::new());
+    };
+    let txn = db.begin().await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        let row = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_try_advisory_xact_lock($1)",
+                [OVERDUE_LOCK.into()],
+            ))
+            .await?;
+        let got: bool = match row {
+            Some(r) => r.try_get_by_index(0)?,
+            None => false,
+        };
+        if !got {
+            return Ok(Vec::new());
+        }
+    }
+    let marked = incident::Entity::update_many()
+        .col_expr(incident::Column::OverdueNotifiedAt, Expr::value(now))
+        .filter(overdue_condition(now))
+        .filter(incident::Column::OverdueNotifiedAt.is_null())
+        .exec_with_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    for i in &marked {
+        publish(db, events, i, IncidentEventKind::Overdue).await;
+    }
+    Ok(marked.iter().map(|i| i.id).collect())
+}
+
+/// Runs [`announce_overdue`] every minute for the life of the server.
+pub fn spawn_overdue_job(db: DatabaseConnection, events: Events) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = announce_overdue(&db, &events, Utc::now()).await {
+                tracing::warn!(error = %e.message(), "overdue incidents not announced");
+            }
+        }
+    });
 }

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use crate::core::error::{AppError, AppResult};
 use crate::core::pagination as connection;
 use crate::core::pagination::{Conn, Page};
-use crate::graphql::context::{actor, config, db, loader, parse_id, parse_opt_id, viewer};
+use crate::graphql::context::{actor, config, db, events, loader, parse_id, parse_opt_id, viewer};
 use crate::graphql::scalars::Timestamp;
 use crate::incident::policy;
 use crate::incident::rules::{self, Step};
@@ -384,7 +384,7 @@ pub struct IncidentMutation;
 impl IncidentMutation {
     async fn step(ctx: &Context<'_>, id: &ID, step: Step) -> AppResult<IncidentPayload> {
         let id = parse_id("incidentId", id)?;
-        let i = rules::advance(db(ctx)?, config(ctx)?, actor(ctx)?, id, step).await?;
+        let i = rules::advance(db(ctx)?, events(ctx)?, config(ctx)?, actor(ctx)?, id, step).await?;
         Ok(IncidentPayload {
             incident: Incident(i),
         })
@@ -401,6 +401,7 @@ impl IncidentMutation {
     ) -> AppResult<IncidentPayload> {
         let i = rules::report(
             db(ctx)?,
+            events(ctx)?,
             actor(ctx)?,
             rules::NewIncident {
                 grid_id: parse_id("gridId", &input.grid_id)?,
