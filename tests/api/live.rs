@@ -381,8 +381,7 @@ async fn incident_events_reach_the_unit_dispatched_to_and_no_other() {
         .await
         .expect("an answer");
     assert_eq!(
-        refused["payload"]["errors"][0]["extensions"]["code"],
-        "UNAUTHENTICATED",
+        refused["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
         "{refused}"
     );
 
