@@ -160,7 +160,7 @@ await step('codegen', async () => {
     // types and the operations' types go to two files, each compiled.
     const schemaTs = join(work, 'schema.ts');
     const out = join(work, 'operations.ts');
-    const config = { scalars: { Date: 'string', DateTime: 'string' }, strictScalars: true };
+    const config = { scalars: { Date: 'string', DateTime: 'string', Upload: 'File' }, strictScalars: true };
     await generate(
       {
         schema: endpoint,
