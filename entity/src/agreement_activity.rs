@@ -13,6 +13,8 @@ pub struct Model {
     pub notes: Option<String>,
     pub recorded_by: i64,
     pub created_at: DateTimeUtc,
+    /// The incident adopted as a project (民生实事), if it is one.
+    pub incident_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -35,6 +35,7 @@ pub mod shift;
 pub mod shift_signup;
 pub mod slot_eligible_organization;
 pub mod street;
+pub mod upload;
 pub mod user;
 pub mod wish;
 pub mod wish_claim;

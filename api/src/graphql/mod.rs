@@ -31,6 +31,7 @@ pub struct QueryRoot(
     crate::overview::schema::OverviewQuery,
     crate::incident::schema::IncidentQuery,
     crate::incident::patrol_schema::PatrolQuery,
+    crate::incident::summary_schema::SummaryQuery,
 );
 
 /// The root of every change: one mutation per business action, each taking one `input`.

@@ -64,6 +64,22 @@ pub fn may_act_for_unit(actor: &AuthUser, i: &incident::Model) -> bool {
     i.organization_id.is_some_and(|o| actor.is_rep_of(o))
 }
 
+/// Adopting as a 民生实事 project: a UNIT_REP of the handling organisation, or staff of the
+/// community (ADMIN everywhere).
+pub fn may_adopt(actor: &AuthUser, i: &incident::Model) -> bool {
+    may_act_for_unit(actor, i) || actor.is_staff_of(i.community_id)
+}
+
+/// The Monday meeting's figures of a community (weekly summary, ranking, 网格之星): its staff
+/// (ADMIN everywhere) and the workers of any of its grids.
+pub fn may_see_meeting(
+    viewer: &AuthUser,
+    community_id: i64,
+    grids: &[entity::grid::Model],
+) -> bool {
+    viewer.is_staff_of(community_id) || grids.iter().any(|g| viewer.worker_of_grid(g.id))
+}
+
 /// The statuses each step starts from.
 pub fn steps_from(to: IncidentStatus) -> &'static [IncidentStatus] {
     use IncidentStatus::*;

@@ -4,11 +4,13 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::{incident, incident_step};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::alliance::schema::AgreementActivity;
 use crate::core::error::{AppError, AppResult};
 use crate::core::pagination as connection;
 use crate::core::pagination::{Conn, Page};
 use crate::graphql::context::{actor, config, db, events, loader, parse_id, parse_opt_id, viewer};
 use crate::graphql::scalars::Timestamp;
+use crate::incident::adoption;
 use crate::incident::policy;
 use crate::incident::rules::{self, Step};
 use crate::nodes::loaders::{CommunityKey, GridKey, OrganizationKey, UserKey};
@@ -178,6 +180,12 @@ impl Incident {
     /// The resident's satisfaction at closing (1–5).
     async fn rating(&self) -> Option<i32> {
         self.0.rating
+    }
+    /// The 民生实事 project it was adopted as: an activity of the handling unit's agreement.
+    async fn project(&self, ctx: &Context<'_>) -> AppResult<Option<AgreementActivity>> {
+        Ok(adoption::project_of(db(ctx)?, self.0.id)
+            .await?
+            .map(AgreementActivity))
     }
     /// Every step, oldest first, with actor and time.
     async fn history(&self, ctx: &Context<'_>) -> AppResult<Vec<IncidentStep>> {
@@ -378,6 +386,29 @@ pub struct IncidentPayload {
     pub incident: Incident,
 }
 
+/// A handled incident to adopt as a project.
+#[derive(InputObject)]
+pub struct AdoptIncidentAsProjectInput {
+    /// The incident (HANDLED or CLOSED).
+    pub incident_id: ID,
+    /// An ACTIVE co-building agreement of the unit that handled it.
+    pub agreement_id: ID,
+    /// The project's name (default: 民生实事：and the incident's location; up to 100
+    /// characters).
+    pub title: Option<String>,
+    /// How many took part (default 0).
+    pub participants: Option<i32>,
+}
+
+/// The incident and the activity it was recorded as.
+#[derive(SimpleObject)]
+pub struct AdoptIncidentAsProjectPayload {
+    /// The incident.
+    pub incident: Incident,
+    /// The agreement's new activity.
+    pub activity: AgreementActivity,
+}
+
 #[derive(Default)]
 pub struct IncidentMutation;
 
@@ -503,6 +534,31 @@ impl IncidentMutation {
             },
         )
         .await
+    }
+
+    /// Records a HANDLED or CLOSED incident as a 民生实事 project: an activity, held today,
+    /// of an ACTIVE agreement of the unit that handled it (the unit's rep, or staff of the
+    /// community). Once per incident.
+    async fn adopt_incident_as_project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields of the operation.")] input: AdoptIncidentAsProjectInput,
+    ) -> AppResult<AdoptIncidentAsProjectPayload> {
+        let (i, a) = adoption::adopt(
+            db(ctx)?,
+            actor(ctx)?,
+            adoption::Adoption {
+                incident_id: parse_id("incidentId", &input.incident_id)?,
+                agreement_id: parse_id("agreementId", &input.agreement_id)?,
+                title: input.title,
+                participants: input.participants.unwrap_or(0),
+            },
+        )
+        .await?;
+        Ok(AdoptIncidentAsProjectPayload {
+            incident: Incident(i),
+            activity: AgreementActivity(a),
+        })
     }
 
     /// Sends a handled incident back to its organisation with a new deadline (a grid worker

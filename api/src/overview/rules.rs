@@ -2,8 +2,8 @@
 
 use chrono::Datelike;
 use entity::{
-    grid, grid_registration, grid_staff, ledger_entry, passbook, service_slot, shift, shift_signup,
-    wish,
+    grid, grid_registration, grid_staff, incident, ledger_entry, passbook, service_slot, shift,
+    shift_signup, wish,
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
@@ -30,6 +30,9 @@ pub struct Overview {
     pub points_earned_this_month: i64,
     pub points_redeemed_this_month: i64,
     pub volunteer_hours_this_month: f64,
+    /// (stored status, count) of the community's incidents.
+    pub incidents: Vec<(String, i64)>,
+    pub incidents_overdue: i64,
 }
 
 pub async fn overview(db: &DatabaseConnection, community_id: i64) -> AppResult<Overview> {
@@ -157,6 +160,20 @@ pub async fn overview(db: &DatabaseConnection, community_id: i64) -> AppResult<O
         .one(db)
         .await?
         .flatten();
+    let incidents: Vec<(String, i64)> = incident::Entity::find()
+        .select_only()
+        .column(incident::Column::Status)
+        .column_as(incident::Column::Id.count(), "n")
+        .filter(incident::Column::CommunityId.eq(community_id))
+        .group_by(incident::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let incidents_overdue = incident::Entity::find()
+        .filter(incident::Column::CommunityId.eq(community_id))
+        .filter(crate::incident::rules::overdue_condition(chrono::Utc::now()))
+        .count(db)
+        .await? as i64;
     let sum_of = |kind: &str| {
         points
             .iter()
@@ -179,5 +196,7 @@ pub async fn overview(db: &DatabaseConnection, community_id: i64) -> AppResult<O
         points_earned_this_month: sum_of("EARN"),
         points_redeemed_this_month: -sum_of("REDEEM"),
         volunteer_hours_this_month: minutes.unwrap_or(0) as f64 / 60.0,
+        incidents,
+        incidents_overdue,
     })
 }

@@ -1,10 +1,12 @@
 //! `overview(communityId)`: figures for big-screen dashboards (no personal data).
 
 use crate::core::error::AppResult;
+use crate::incident::schema::IncidentStatus;
 use crate::nodes::place::{GridKind, StaffRole};
 use crate::wish::schema::WishStatus;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use sea_orm::ActiveEnum;
+use sea_orm::Iterable;
 
 use crate::alliance::schema::AgreementStatistics;
 use crate::graphql::context::db;
@@ -41,6 +43,15 @@ pub struct WishStatusCount {
     pub count: i64,
 }
 
+/// The community's incidents in one status.
+#[derive(SimpleObject)]
+pub struct IncidentStatusCount {
+    /// The status.
+    pub status: IncidentStatus,
+    /// Incidents in it.
+    pub count: i64,
+}
+
 /// A community's dashboard figures.
 #[derive(SimpleObject)]
 pub struct Overview {
@@ -66,6 +77,10 @@ pub struct Overview {
     pub points_redeemed_this_month: i64,
     /// Volunteer hours served since the first of this month.
     pub volunteer_hours_this_month: f64,
+    /// The community's incidents per status (every status, zeros included).
+    pub incidents: Vec<IncidentStatusCount>,
+    /// Incidents dispatched and not handled by their deadline now.
+    pub incidents_overdue: i64,
 }
 
 #[derive(Default)]
@@ -132,6 +147,18 @@ impl OverviewQuery {
             points_earned_this_month: o.points_earned_this_month,
             points_redeemed_this_month: o.points_redeemed_this_month,
             volunteer_hours_this_month: o.volunteer_hours_this_month,
+            incidents: entity::incident::IncidentStatus::iter()
+                .map(|st| IncidentStatusCount {
+                    status: st.into(),
+                    count: o
+                        .incidents
+                        .iter()
+                        .find(|(s, _)| *s == st.to_value())
+                        .map(|(_, n)| *n)
+                        .unwrap_or(0),
+                })
+                .collect(),
+            incidents_overdue: o.incidents_overdue,
         })
     }
 }

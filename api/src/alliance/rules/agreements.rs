@@ -449,6 +449,7 @@ pub async fn record_activity(
         notes: Set(notes),
         recorded_by: Set(actor.id()),
         created_at: Set(Utc::now()),
+        incident_id: Set(None),
         ..Default::default()
     }
     .insert(db)

@@ -24,6 +24,8 @@ pub struct Statistics {
     pub member_units: u64,
     /// "YYYY-MM" → activities held that month.
     pub activities_per_month: BTreeMap<String, u64>,
+    /// Activities that are incidents adopted as projects (民生实事).
+    pub projects_adopted: u64,
 }
 
 /// Dashboard statistics within a street or a community (agreements with a party located
@@ -77,6 +79,10 @@ pub async fn statistics(
         .filter(agreement_activity::Column::AgreementId.is_in(ids))
         .all(db)
         .await?;
+    let projects_adopted = activities
+        .iter()
+        .filter(|a| a.incident_id.is_some())
+        .count() as u64;
     let mut activities_per_month: BTreeMap<String, u64> = BTreeMap::new();
     for act in &activities {
         *activities_per_month
@@ -122,6 +128,7 @@ pub async fn statistics(
         active_alliances: active_alliances.len() as u64,
         member_units: member_units.len() as u64,
         activities_per_month,
+        projects_adopted,
     })
 }
 

@@ -377,6 +377,11 @@ impl AgreementActivity {
             .await?
             .map(User::new))
     }
+    /// Whether it is an incident adopted as a project (民生实事; the incident itself is
+    /// read through `incidents`, where its policy applies).
+    async fn is_project(&self) -> bool {
+        self.0.incident_id.is_some()
+    }
 }
 
 /// Agreements of one kind.
@@ -417,8 +422,10 @@ pub struct AgreementStatistics {
     pub active_alliances: u64,
     /// Distinct units (not party organisations) currently in those alliances.
     pub member_units: u64,
-    /// Activities held per month.
+    /// Activities held per month (projects included).
     pub activities_per_month: Vec<MonthCount>,
+    /// Incidents adopted by a unit as a project of an agreement (民生实事).
+    pub projects_adopted: u64,
 }
 
 impl From<svc::Statistics> for AgreementStatistics {
@@ -446,6 +453,7 @@ impl From<svc::Statistics> for AgreementStatistics {
                 .into_iter()
                 .map(|(month, count)| MonthCount { month, count })
                 .collect(),
+            projects_adopted: s.projects_adopted,
         }
     }
 }
