@@ -15,6 +15,7 @@ pub mod nodes;
 pub mod account;
 pub mod alliance;
 pub mod bank;
+pub mod files;
 pub mod incident;
 pub mod overview;
 pub mod places;

@@ -126,6 +126,78 @@ pub fn verify_token(config: &Config, token: &str) -> AppResult<(i64, i64)> {
     Ok((id, data.claims.ver))
 }
 
+/// The audience of a photo's access link (never accepted as a login token, nor a login
+/// token as a link).
+const FILE_AUDIENCE: &str = "lianxin-file";
+/// How long a photo's access link works.
+pub const FILE_LINK_TTL_MINUTES: i64 = 60;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FileClaims {
+    /// The viewer's id, or 0 for an anonymous viewer.
+    sub: String,
+    /// The file.
+    file: i64,
+    /// The viewer's token version.
+    ver: i64,
+    exp: i64,
+    iat: i64,
+    iss: String,
+    aud: String,
+}
+
+/// Signs a link to one photo for one viewer (`(id, token version)`, none when anonymous),
+/// valid for an hour: `<img src>` cannot send a header, so the link carries who asked. The
+/// server checks the viewer and the photo's policy again when it is fetched.
+pub fn issue_file_link(
+    config: &Config,
+    file_id: i64,
+    viewer: Option<(i64, i64)>,
+) -> AppResult<String> {
+    let now = Utc::now();
+    let (id, ver) = viewer.unwrap_or((0, 0));
+    let claims = FileClaims {
+        sub: id.to_string(),
+        file: file_id,
+        ver,
+        exp: (now + chrono::Duration::minutes(FILE_LINK_TTL_MINUTES)).timestamp(),
+        iat: now.timestamp(),
+        iss: ISSUER.to_owned(),
+        aud: FILE_AUDIENCE.to_owned(),
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(config.jwt_secret.expose().as_bytes()),
+    )
+    .map_err(AppError::internal)
+}
+
+/// Checks a photo link for `file_id`; returns the viewer it was issued to (none: anonymous).
+pub fn verify_file_link(
+    config: &Config,
+    token: &str,
+    file_id: i64,
+) -> AppResult<Option<(i64, i64)>> {
+    let bad = AppError::Unauthenticated("链接无效或已过期");
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[FILE_AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    validation.leeway = 30;
+    let data = jsonwebtoken::decode::<FileClaims>(
+        token,
+        &DecodingKey::from_secret(config.jwt_secret.expose().as_bytes()),
+        &validation,
+    )
+    .map_err(|_| bad.clone())?;
+    if data.claims.file != file_id {
+        return Err(bad);
+    }
+    let id: i64 = data.claims.sub.parse().map_err(|_| bad)?;
+    Ok((id != 0).then_some((id, data.claims.ver)))
+}
+
 /// Viewers already loaded by this server, by user id, with the `auth_stamp` they were loaded
 /// at. A request reads the user's row (one statement) and reuses the entry while the stamp
 /// is unchanged: the database raises the stamp whenever the user's roles, registrations or

@@ -56,7 +56,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub request_timeout: Duration,
     pub body_limit: usize,
-    /// Largest GraphQL multipart request (a file to import), in bytes.
+    /// Largest GraphQL multipart request (a spreadsheet to import, or up to 9 photos), in
+    /// bytes. One file is at most 10 MB (a photo at most 5 MB, checked by its rule).
     pub upload_limit: usize,
     pub max_depth: usize,
     pub max_complexity: usize,
@@ -163,7 +164,7 @@ impl Config {
             cors_origins: Vec::new(),
             request_timeout: Duration::from_secs(30),
             body_limit: 1024 * 1024,
-            upload_limit: 10 * 1024 * 1024,
+            upload_limit: 48 * 1024 * 1024,
             max_depth: 12,
             max_complexity: 5000,
             max_active_claims: 3,

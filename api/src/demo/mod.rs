@@ -664,6 +664,7 @@ async fn seed_wishes_and_bank(db: &DatabaseConnection, config: &Config, ids: Ids
         w3.id,
         "已更换新的水龙头，检查无漏水。",
         vec!["https://img.example.cn/lianxin/demo/faucet.jpg".into()],
+        Vec::new(),
     )
     .await?;
     wish::confirm(

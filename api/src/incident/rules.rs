@@ -24,6 +24,8 @@ use crate::core::db::{self, get};
 use crate::core::error::{AppError, AppResult};
 use crate::core::validate;
 use crate::events::Events;
+use crate::files::images::Image;
+use crate::files::rules as files;
 use crate::incident::events::{IncidentChanged, IncidentEventKind};
 use crate::incident::policy;
 
@@ -37,6 +39,8 @@ pub struct NewIncident {
     pub urgency: IncidentUrgency,
     /// The resident who raised it, if it came from one.
     pub raised_by: Option<i64>,
+    /// Checked photos (at most 6).
+    pub photos: Vec<Image>,
 }
 
 /// Reports an incident found in a grid (a grid worker of the grid).
@@ -77,7 +81,8 @@ pub async fn report(
     }
     .insert(&txn)
     .await?;
-    step(&txn, &created, None, actor, None).await?;
+    let first = step_row(&created, None, actor, None).insert(&txn).await?;
+    store_photos(&txn, &created, first.id, actor, input.photos).await?;
     txn.commit().await?;
     publish(db, events, &created, IncidentEventKind::Reported).await;
     Ok(created)
@@ -96,8 +101,8 @@ pub enum Step {
     },
     /// 报到: the unit takes it (a rep of the organisation).
     Accept,
-    /// The unit's result (a rep of the organisation).
-    Handle { result: String },
+    /// The unit's result, with checked photos (a rep of the organisation).
+    Handle { result: String, photos: Vec<Image> },
     /// Confirmed with the resident (a grid worker of the grid).
     Close { rating: i32, note: Option<String> },
     /// Not solved: back to the unit with a new deadline (a grid worker of the grid).
@@ -210,7 +215,7 @@ pub async fn advance(
             organization = current.organization_id;
             None
         }
-        Step::Handle { result } => {
+        Step::Handle { result, .. } => {
             let result = validate::text("result", result, 2000)?;
             sets.push((incident::Column::Resolution, Expr::value(result.clone())));
             also = also.add(incident::Column::OrganizationId.eq(current.organization_id));
@@ -255,7 +260,10 @@ pub async fn advance(
     };
     let mut step_row = step_row(&updated, Some(current.status), actor, note);
     step_row.organization_id = Set(organization);
-    step_row.insert(&txn).await?;
+    let taken = step_row.insert(&txn).await?;
+    if let Step::Handle { photos, .. } = step_ {
+        store_photos(&txn, &updated, taken.id, actor, photos).await?;
+    }
     txn.commit().await?;
     publish(db, events, &updated, IncidentEventKind::of(updated.status)).await;
     Ok(updated)
@@ -351,15 +359,26 @@ fn step_row(
     }
 }
 
-async fn step(
+async fn store_photos(
     txn: &DatabaseTransaction,
     i: &incident::Model,
-    from: Option<IncidentStatus>,
+    step_id: i64,
     actor: &AuthUser,
-    note: Option<String>,
+    photos: Vec<Image>,
 ) -> AppResult<()> {
-    step_row(i, from, actor, note).insert(txn).await?;
-    Ok(())
+    if photos.len() > files::MAX_PER_STEP {
+        return Err(AppError::bad_field("photos", "最多 6 张照片"));
+    }
+    files::store(
+        txn,
+        files::Attach::IncidentStep {
+            incident_id: i.id,
+            step_id,
+        },
+        actor,
+        photos,
+    )
+    .await
 }
 
 /// Filters of the `incidents` list.

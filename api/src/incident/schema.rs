@@ -1,6 +1,6 @@
 //! Incidents in the schema: `incidents`, `incident(id)` and one mutation per step.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
 use entity::{incident, incident_step};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
@@ -8,6 +8,9 @@ use crate::alliance::schema::AgreementActivity;
 use crate::core::error::{AppError, AppResult};
 use crate::core::pagination as connection;
 use crate::core::pagination::{Conn, Page};
+use crate::files::loaders::PhotosOfIncident;
+use crate::files::rules::MAX_PER_STEP;
+use crate::files::schema::{Photo, read_photos};
 use crate::graphql::context::{actor, config, db, events, loader, parse_id, parse_opt_id, viewer};
 use crate::graphql::scalars::Timestamp;
 use crate::incident::adoption;
@@ -187,6 +190,16 @@ impl Incident {
             .await?
             .map(AgreementActivity))
     }
+    /// Its photos: the report's, then the handling's.
+    async fn photos(&self, ctx: &Context<'_>) -> AppResult<Vec<Photo>> {
+        Ok(loader(ctx)?
+            .load_one(PhotosOfIncident(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Photo)
+            .collect())
+    }
     /// Every step, oldest first, with actor and time.
     async fn history(&self, ctx: &Context<'_>) -> AppResult<Vec<IncidentStep>> {
         let rows = incident_step::Entity::find()
@@ -241,6 +254,23 @@ impl IncidentStep {
     /// The note, result or reason given.
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
+    }
+    /// The photos sent with the step (the report and the handling have them).
+    async fn photos(&self, ctx: &Context<'_>) -> AppResult<Vec<Photo>> {
+        if !matches!(
+            self.0.to_status,
+            entity::incident::IncidentStatus::Reported | entity::incident::IncidentStatus::Handled
+        ) {
+            return Ok(Vec::new());
+        }
+        Ok(loader(ctx)?
+            .load_one(PhotosOfIncident(self.0.incident_id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.incident_step_id == Some(self.0.id))
+            .map(Photo)
+            .collect())
     }
     /// When.
     async fn at(&self) -> Timestamp {
@@ -330,6 +360,9 @@ pub struct ReportIncidentInput {
     pub urgency: Option<IncidentUrgency>,
     /// The resident who raised it, if it came from one.
     pub raised_by_id: Option<ID>,
+    /// Up to 6 photos (JPEG, PNG or WebP, at most 5 MB each), sent as a GraphQL multipart
+    /// request.
+    pub photos: Option<Vec<Upload>>,
 }
 
 /// An incident and a note for the step.
@@ -366,6 +399,9 @@ pub struct HandleIncidentInput {
     pub incident_id: ID,
     /// What was done (up to 2000 characters).
     pub result: String,
+    /// Up to 6 photos of the result (JPEG, PNG or WebP, at most 5 MB each), sent as a
+    /// GraphQL multipart request.
+    pub photos: Option<Vec<Upload>>,
 }
 
 /// The resident's confirmation.
@@ -442,6 +478,7 @@ impl IncidentMutation {
                 description: input.description,
                 urgency: input.urgency.unwrap_or(IncidentUrgency::Normal).into(),
                 raised_by: parse_opt_id("raisedById", input.raised_by_id.as_ref())?,
+                photos: read_photos(ctx, "photos", input.photos, MAX_PER_STEP).await?,
             },
         )
         .await?;
@@ -513,6 +550,7 @@ impl IncidentMutation {
             &input.incident_id,
             Step::Handle {
                 result: input.result,
+                photos: read_photos(ctx, "photos", input.photos, MAX_PER_STEP).await?,
             },
         )
         .await

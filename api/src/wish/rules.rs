@@ -429,7 +429,9 @@ pub async fn release(
     Ok(w)
 }
 
-/// The claimant reports the wish fulfilled, with a note and photo URLs.
+/// The claimant reports the wish fulfilled, with a note and photos: uploaded ones (checked
+/// and stored with the wish) and, for older clients, addresses of photos kept elsewhere;
+/// at most 9 in all.
 pub async fn fulfil(
     db: &DatabaseConnection,
     events: &Events,
@@ -437,6 +439,7 @@ pub async fn fulfil(
     wish_id: i64,
     note: &str,
     photos: Vec<String>,
+    uploads: Vec<crate::files::images::Image>,
 ) -> AppResult<wish::Model> {
     let w = reload(db, wish_id).await?;
     if w.claimant_id != Some(actor.id()) {
@@ -447,8 +450,8 @@ pub async fn fulfil(
         };
     }
     let note = validate::text("note", note, 1000)?;
-    if photos.len() > 9 {
-        return Err(AppError::bad_field("photoUrls", "最多 9 张照片"));
+    if photos.len() + uploads.len() > crate::files::rules::MAX_PER_WISH {
+        return Err(AppError::bad_field("photos", "最多 9 张照片"));
     }
     let mut urls = Vec::with_capacity(photos.len());
     for p in &photos {
@@ -475,6 +478,13 @@ pub async fn fulfil(
     let Some(updated) = updated else {
         return Err(state_error(&w, "提交完成"));
     };
+    crate::files::rules::store(
+        &txn,
+        crate::files::rules::Attach::Wish(updated.id),
+        actor,
+        uploads,
+    )
+    .await?;
     txn.commit().await?;
     let w = updated;
     events

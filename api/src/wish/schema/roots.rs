@@ -94,7 +94,10 @@ pub struct FulfillWishInput {
     pub wish_id: ID,
     /// What was done.
     pub note: String,
-    /// Addresses of photos of the fulfilment.
+    /// Photos of the fulfilment (JPEG, PNG or WebP, at most 5 MB each), sent as a GraphQL
+    /// multipart request.
+    pub photos: Option<Vec<async_graphql::Upload>>,
+    /// Addresses of photos kept elsewhere (older clients; at most 9 photos in all).
     #[graphql(default)]
     pub photo_urls: Vec<String>,
 }
@@ -321,6 +324,13 @@ impl WishMutation {
             id,
             &input.note,
             input.photo_urls,
+            crate::files::schema::read_photos(
+                ctx,
+                "photos",
+                input.photos,
+                crate::files::rules::MAX_PER_WISH,
+            )
+            .await?,
         )
         .await?;
         Ok(WishPayload { wish: Wish(w) })

@@ -254,13 +254,27 @@ impl Wish {
     async fn fulfil_note(&self) -> Option<&str> {
         self.0.fulfil_note.as_deref()
     }
-    /// Photos of the fulfilment.
-    async fn photo_urls(&self) -> Vec<String> {
-        self.0
+    /// Photos of the fulfilment uploaded with it.
+    async fn photos(&self, ctx: &Context<'_>) -> AppResult<Vec<crate::files::schema::Photo>> {
+        Ok(photos_of(ctx, &self.0)
+            .await?
+            .into_iter()
+            .map(crate::files::schema::Photo)
+            .collect())
+    }
+    /// Addresses of the fulfilment's photos: those given as addresses (older records), then
+    /// the links of the uploaded ones (as `photos { url }`).
+    async fn photo_urls(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
+        let mut urls: Vec<String> = self
+            .0
             .fulfil_photos
             .as_deref()
             .and_then(|p| serde_json::from_str(p).ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        for p in photos_of(ctx, &self.0).await? {
+            urls.push(crate::files::schema::Photo(p).url_for(ctx)?);
+        }
+        Ok(urls)
     }
     /// When the claimant reported it fulfilled.
     async fn fulfilled_at(&self) -> Option<Timestamp> {
@@ -330,4 +344,18 @@ impl WishClaim {
     async fn release_reason(&self) -> Option<&str> {
         self.0.release_reason.as_deref()
     }
+}
+
+/// A wish's uploaded photos (none before it is fulfilled: no statement then).
+async fn photos_of(
+    ctx: &Context<'_>,
+    w: &wish::Model,
+) -> AppResult<Vec<crate::files::rules::PhotoInfo>> {
+    if w.fulfilled_at.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(loader(ctx)?
+        .load_one(crate::files::loaders::PhotosOfWish(w.id))
+        .await?
+        .unwrap_or_default())
 }
