@@ -151,7 +151,29 @@ async fn cases(app: &TestApp) -> Vec<Case> {
     let dispatched_incident = incident(&["whistle", "dispatch"]).await;
     let accepted_incident = incident(&["whistle", "dispatch", "accept"]).await;
     let handled_incident = incident(&["whistle", "dispatch", "accept", "handle"]).await;
+    let agreements = app
+        .gql(
+            Some(&admin),
+            "{ agreements(first: 100) { nodes { id title } } }",
+            json!({}),
+        )
+        .await;
+    let power_agreement = agreements["data"]["agreements"]["nodes"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|n| n["title"] == "文宗社区党委—仙林供电所党支部共建共享协议")
+        })
+        .and_then(|n| n["id"].as_str())
+        .expect("agreement")
+        .to_owned();
     vec![
+        Case {
+            mutation: "adoptIncidentAsProject",
+            query: "mutation($i: ID!, $a: ID!) { adoptIncidentAsProject(input: {incidentId: $i, agreementId: $a}) { activity { id } } }".into(),
+            variables: json!({"i": handled_incident, "a": power_agreement}),
+            forbidden_for: vec!["grid"],
+        },
         Case {
             mutation: "logPatrol",
             query: "mutation($g: ID!) { logPatrol(input: {gridId: $g, householdsVisited: 3, checklist: []}) { patrol { id } } }".into(),

@@ -157,9 +157,25 @@ impl TestApp {
         file_name: &str,
         file: &[u8],
     ) -> Value {
+        self.gql_files(token, query, variables, &[(file_path, file_name, file)])
+            .await
+    }
+
+    /// A GraphQL multipart request with several files: `(variable path, file name, bytes)`.
+    pub async fn gql_files(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        files: &[(&str, &str, &[u8])],
+    ) -> Value {
         let boundary = "lianxin-test-boundary";
         let operations = json!({ "query": query, "variables": variables });
-        let map = json!({ "0": [file_path] });
+        let map: serde_json::Map<String, Value> = files
+            .iter()
+            .enumerate()
+            .map(|(i, (path, _, _))| (i.to_string(), json!([path])))
+            .collect();
         let mut body = Vec::new();
         let mut part = |head: String, content: &[u8]| {
             body.extend_from_slice(format!("--{boundary}\r\n{head}\r\n\r\n").as_bytes());
@@ -172,14 +188,16 @@ impl TestApp {
         );
         part(
             "Content-Disposition: form-data; name=\"map\"".into(),
-            map.to_string().as_bytes(),
+            Value::Object(map).to_string().as_bytes(),
         );
-        part(
-            format!(
-                "Content-Disposition: form-data; name=\"0\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream"
-            ),
-            file,
-        );
+        for (i, (_, name, content)) in files.iter().enumerate() {
+            part(
+                format!(
+                    "Content-Disposition: form-data; name=\"{i}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream"
+                ),
+                content,
+            );
+        }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let mut req = Request::post("/graphql").header(
             "content-type",
@@ -193,6 +211,38 @@ impl TestApp {
             .await;
         serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes).to_string() }))
+    }
+
+    /// A GET of a path, with or without a token: the status, content type and body.
+    pub async fn get_bytes(
+        &self,
+        token: Option<&str>,
+        path: &str,
+    ) -> (StatusCode, String, Vec<u8>) {
+        let mut req = Request::get(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let media = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes().to_vec())
+            .unwrap_or_default();
+        (status, media, bytes)
     }
 
     pub async fn post_raw(&self, token: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {

@@ -19,6 +19,7 @@ mod limits;
 mod live;
 mod operations;
 mod patrols;
+mod photos;
 mod places;
 mod privacy;
 mod read_policy;

@@ -119,6 +119,26 @@ pub const READ_POLICY: &[(&str, &str)] = &[
         "incident::policy::may_see (Incident.history), then account::policy::person",
     ),
     (
+        "AdoptIncidentAsProjectPayload.incident",
+        "incident::policy::may_adopt (the actor passed it)",
+    ),
+    (
+        "Query.gridWeeklySummary",
+        "incident::policy::may_see_meeting (counts only)",
+    ),
+    (
+        "Query.gridRanking",
+        "incident::policy::may_see_meeting (counts only)",
+    ),
+    (
+        "Query.gridStarCandidates",
+        "incident::policy::may_see_meeting",
+    ),
+    (
+        "GridStarCandidate.worker",
+        "incident::policy::may_see_meeting, then account::policy::person",
+    ),
+    (
         "Query.myPersonalData",
         "the viewer themself; each part then by its own type's policy",
     ),

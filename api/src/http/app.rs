@@ -146,6 +146,9 @@ pub fn router(state: AppState, graphiql: Option<GraphiqlPage>) -> Router {
         .route("/files/{id}", get(file))
         .route("/files/{id}/thumb", get(file_thumbnail))
         .with_state(shared)
+        // The limit is the layer below (and the handler's own per kind of request), not
+        // axum's default of 2 MB for a buffered body.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(config.body_limit.max(config.upload_limit)))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
         .layer(cors(&config))
