@@ -319,36 +319,59 @@ async fn each_viewer_sees_only_their_incidents_and_the_raiser_stays_private() {
     let list = "{ incidents(first: 50) { totalCount nodes { id raisedBy { username } reportedBy { username } } } }";
     let one = "query($id: ID!) { incident(id: $id) { id raisedBy { username } } }";
     let count = |v: &Value| ok(v)["incidents"]["totalCount"].as_i64().expect("n");
-
-    for who in [&grid, &staff, &resident] {
-        let v = app.gql(Some(who), list, json!({})).await;
-        assert_eq!(count(&v), 1, "{v}");
-        assert_eq!(
-            ok(&v)["incidents"]["nodes"][0]["raisedBy"]["username"],
-            "resident1"
-        );
-        let v = app.gql(Some(who), one, json!({"id": id})).await;
-        assert_eq!(ok(&v)["incident"]["raisedBy"]["username"], "resident1");
-    }
-    for who in [
-        "member1",
-        "wz-staff",
-        "rep-power",
-        "rep-huitong",
-        "student1",
+    let node = |v: &Value| {
+        ok(v)["incidents"]["nodes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|n| n["id"] == id.as_str()))
+            .cloned()
+    };
+    // The demo's eight incidents of 汇通第一网格, as each viewer sees them: the grid's worker
+    // and staff all of them, the resident the two she raised, the power branch the five
+    // dispatched to it, everybody else none.
+    for (who, demo) in [
+        ("grid", 8),
+        ("staff", 8),
+        ("admin", 8),
+        ("resident1", 2),
+        ("rep-power", 5),
+        ("member1", 0),
+        ("wz-staff", 0),
+        ("rep-huitong", 0),
+        ("student1", 0),
     ] {
         let token = app.login(who).await;
         let v = app.gql(Some(&token), list, json!({})).await;
-        assert_eq!(count(&v), 0, "{who}: {v}");
-        assert_code(
-            &app.gql(Some(&token), one, json!({"id": id})).await,
-            "NOT_FOUND",
-        );
+        let sees = ["grid", "staff", "admin", "resident1"].contains(&who);
+        assert_eq!(count(&v), demo + i64::from(sees), "{who}: {v}");
+        if sees {
+            assert_eq!(
+                node(&v).expect("the new incident")["raisedBy"]["username"],
+                "resident1"
+            );
+            let v = app.gql(Some(&token), one, json!({"id": id})).await;
+            assert_eq!(ok(&v)["incident"]["raisedBy"]["username"], "resident1");
+        } else {
+            assert!(node(&v).is_none(), "{who}");
+            assert_code(
+                &app.gql(Some(&token), one, json!({"id": id})).await,
+                "NOT_FOUND",
+            );
+        }
     }
+    let _ = (&grid, &resident);
     assert_code(&app.gql(None, list, json!({})).await, "UNAUTHENTICATED");
     assert_code(
         &app.gql(None, one, json!({"id": id})).await,
         "UNAUTHENTICATED",
+    );
+    // Raisers of the demo's incidents stay hidden from the unit.
+    let v = app.gql(Some(&rep), list, json!({})).await;
+    assert!(
+        ok(&v)["incidents"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .all(|n| n["raisedBy"].is_null())
     );
 
     // Once dispatched, the unit sees it — but not who raised it.
@@ -367,17 +390,16 @@ async fn each_viewer_sees_only_their_incidents_and_the_raiser_stays_private() {
     )
     .await;
     let v = app.gql(Some(&rep), list, json!({})).await;
-    assert_eq!(count(&v), 1);
-    assert_eq!(ok(&v)["incidents"]["nodes"][0]["raisedBy"], Value::Null);
-    assert_eq!(
-        ok(&v)["incidents"]["nodes"][0]["reportedBy"]["username"],
-        "grid"
-    );
+    assert_eq!(count(&v), 6);
+    let mine = node(&v).expect("dispatched to the unit");
+    assert_eq!(mine["raisedBy"], Value::Null);
+    assert_eq!(mine["reportedBy"]["username"], "grid");
+    // The demo has one DISPATCHED and one CLOSED incident of the branch.
     let v = app
         .gql(Some(&staff), "query($o: ID!) { a: incidents(organizationId: $o, status: DISPATCHED) { totalCount } b: incidents(status: CLOSED) { totalCount } }", json!({"o": power}))
         .await;
-    assert_eq!(ok(&v)["a"]["totalCount"], 1);
-    assert_eq!(ok(&v)["b"]["totalCount"], 0);
+    assert_eq!(ok(&v)["a"]["totalCount"], 2);
+    assert_eq!(ok(&v)["b"]["totalCount"], 1);
 }
 
 #[tokio::test]
@@ -544,10 +566,12 @@ async fn an_incident_past_its_deadline_is_overdue_and_filterable() {
         .gql(Some(&staff), "{ overdue: incidents(overdue: true) { nodes { id overdue } } fine: incidents(overdue: false) { nodes { id overdue } } }", json!({}))
         .await;
     let d = ok(&v);
-    assert_eq!(
-        d["overdue"]["nodes"],
-        json!([{"id": late, "overdue": true}])
-    );
+    // The late one and the demo's overdue incident; every one shown is overdue.
+    let overdue = d["overdue"]["nodes"].as_array().expect("nodes");
+    assert_eq!(overdue.len(), 2, "{overdue:?}");
+    assert!(overdue.iter().all(|n| n["overdue"] == true));
+    assert!(overdue.iter().any(|n| n["id"] == late.as_str()));
+    assert!(!overdue.iter().any(|n| n["id"] == on_time.as_str()));
     assert!(
         d["fine"]["nodes"]
             .as_array()
@@ -628,14 +652,11 @@ async fn an_overdue_incident_is_announced_once_per_dispatch() {
     let mut rx = app.state.events.subscribe();
     let events = app.state.events.clone();
 
-    // Within its 24 hours: nothing.
+    // Within its 24 hours: not this one (the demo's overdue incident is announced now).
     let now = chrono::Utc::now();
-    assert!(
-        announce_overdue(app.db(), &events, now)
-            .await
-            .expect("job")
-            .is_empty()
-    );
+    let first = announce_overdue(app.db(), &events, now).await.expect("job");
+    assert_eq!(first.len(), 1);
+    assert!(!first.contains(&num));
     // A clock 25 hours on, two runners at once: announced exactly once.
     let later = now + chrono::Duration::hours(25);
     let (a, b) = tokio::join!(

@@ -60,12 +60,13 @@ async fn a_patrol_is_logged_once_per_day_and_amended_with_every_version_kept() {
             {"revision": 2, "householdsVisited": 15, "checklist": [{"code": "ELDERLY_ALONE"}], "notes": null}
         ])
     );
-    // Yesterday is another patrol.
+    // Yesterday is another patrol: the demo logged it, so this amends it.
     let yesterday = (today - Duration::days(1)).to_string();
     let v = app
         .gql(Some(&grid), LOG, json!({"in": {"gridId": ht1, "date": yesterday, "householdsVisited": 8, "checklist": []}}))
         .await;
     assert_ne!(patrol(&v)["id"], first["id"]);
+    assert_eq!(patrol(&v)["revision"], 2);
 
     // Bad input loses nothing.
     for bad in [
@@ -98,7 +99,8 @@ async fn a_patrol_is_logged_once_per_day_and_amended_with_every_version_kept() {
     for who in ["grid", "staff", "admin"] {
         let token = app.login(who).await;
         let v = app.gql(Some(&token), list, json!({})).await;
-        assert_eq!(count(&v), 2, "{who}: {v}");
+        // Today's and the demo's week of patrols (the seven days before today).
+        assert_eq!(count(&v), 1 + 7, "{who}: {v}");
         let v = app
             .gql(Some(&token), list, json!({"from": today.to_string()}))
             .await;
@@ -149,8 +151,8 @@ async fn concurrent_logs_of_one_day_lose_no_version() {
     let v = app
         .gql(
             Some(&grid),
-            "{ patrols { totalCount nodes { revision revisions { revision } } } }",
-            json!({}),
+            "query($d: Date) { patrols(from: $d) { totalCount nodes { revision revisions { revision } } } }",
+            json!({"d": api::core::validate::today().to_string()}),
         )
         .await;
     let d = ok(&v);

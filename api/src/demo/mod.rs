@@ -1,6 +1,8 @@
 //! Demo data for `serve --demo`: a street modelled on 仙林街道 with communities, grids,
 //! staff, organisations, accounts and member registrations.
 
+mod incidents;
+
 use chrono::{Duration, Utc};
 use entity::{
     community, grid, grid::GridKind, grid_registration, grid_registration::RegistrationStatus,
@@ -448,6 +450,7 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> AppResult<Vec<Dem
         ],
     )
     .await?;
+    incidents::seed(db, config, ht1.id, power_branch.id).await?;
 
     let now = Utc::now();
     grid_registration::ActiveModel {
