@@ -17,6 +17,7 @@ mod import;
 mod incidents;
 mod limits;
 mod live;
+mod meeting;
 mod operations;
 mod patrols;
 mod photos;

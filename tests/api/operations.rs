@@ -86,4 +86,65 @@ async fn the_overview_matches_the_demo_in_a_bounded_number_of_statements() {
         .find(|s| s["status"] == "ACTIVE")
         .map(|s| s["count"].as_u64().unwrap_or(0));
     assert_eq!(active, Some(1));
+    // The demo's grid work: one incident in every status, one of them overdue.
+    let incidents = o["incidents"].as_array().expect("incidents");
+    assert_eq!(incidents.len(), 8);
+    assert!(incidents.iter().all(|s| s["count"] == 1), "{incidents:?}");
+    assert_eq!(o["incidentsOverdue"], 1);
+}
+
+#[tokio::test]
+async fn the_grid_workers_day_and_the_units_inbox_show_the_demos_work() {
+    let app = TestApp::with_demo().await;
+    let read = |name: &str| {
+        std::fs::read_to_string(format!(
+            "{}/docs/operations/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("read")
+    };
+    let grid = app.login("grid").await;
+    let v = app
+        .gql(
+            Some(&grid),
+            &read("grid-workers-day.graphql"),
+            json!({"gridId": app.grid_id("汇通第一网格").await, "communityId": app.community_id("汇通社区").await, "week": api::core::validate::today().to_string()}),
+        )
+        .await;
+    let d = ok(&v);
+    assert_eq!(d["patrolChecklist"].as_array().map(Vec::len), Some(16));
+    assert_eq!(d["patrols"]["nodes"].as_array().map(Vec::len), Some(7));
+    assert_eq!(d["incidents"]["totalCount"], 8);
+    // The grid's worker sees who raised what (two were raised by a resident).
+    let raised = d["incidents"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter(|n| !n["raisedBy"].is_null())
+        .count();
+    assert_eq!(raised, 2);
+
+    let rep = app.login("rep-power").await;
+    let v = app
+        .gql(Some(&rep), &read("unit-inbox.graphql"), json!({}))
+        .await;
+    let d = ok(&v);
+    // Dispatched to the power branch: dispatched (overdue), accepted, handled (a project),
+    // closed and reopened.
+    assert_eq!(d["overdue"]["totalCount"], 1);
+    assert_eq!(d["overdue"]["nodes"][0]["status"], "DISPATCHED");
+    assert_eq!(d["incidents"]["totalCount"], 5);
+    let nodes = d["incidents"]["nodes"].as_array().expect("nodes");
+    let mut statuses: Vec<&str> = nodes.iter().filter_map(|n| n["status"].as_str()).collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        ["ACCEPTED", "CLOSED", "DISPATCHED", "HANDLED", "REOPENED"]
+    );
+    let projects: Vec<&Value> = nodes.iter().filter(|n| !n["project"].is_null()).collect();
+    assert_eq!(projects.len(), 1);
+    assert_eq!(
+        projects[0]["project"]["title"],
+        "民生实事：汇通商业街电力增容"
+    );
 }

@@ -8,7 +8,7 @@ use crate::auth::AuthUser;
 /// What a photo belongs to, loaded.
 pub enum Owner {
     Incident(incident::Model),
-    Wish(wish::Model),
+    Wish(Box<wish::Model>),
 }
 
 /// Whether the viewer may fetch a photo of this owner.

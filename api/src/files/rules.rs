@@ -106,7 +106,9 @@ pub async fn fetch(
         (Some(i), _) => {
             Owner::Incident(get::<entity::incident::Entity, _>(db, i, "文件不存在").await?)
         }
-        (None, Some(w)) => Owner::Wish(get::<entity::wish::Entity, _>(db, w, "文件不存在").await?),
+        (None, Some(w)) => Owner::Wish(Box::new(
+            get::<entity::wish::Entity, _>(db, w, "文件不存在").await?,
+        )),
         (None, None) => return Err(AppError::NotFound("文件不存在")),
     };
     if !policy::may_fetch(viewer, &owner) {
