@@ -24,6 +24,7 @@ const PROTECTED: &[&str] = &[
     "AuditEntry",
     "RoleAssignment",
     "ContactPerson",
+    "Photo",
 ];
 
 /// Field names that carry a person's name, phone or address.
@@ -72,6 +73,10 @@ pub const READ_POLICY: &[(&str, &str)] = &[
     ("Wish.claimant", "account::policy::person"),
     ("WishClaim.member", "account::policy::person"),
     ("Wish.claims", "wish::policy::scope (the wish)"),
+    (
+        "Wish.photos",
+        "wish::policy::scope (the wish); /files/{id} by files::policy::may_fetch",
+    ),
     ("Passbook.holder", "account::policy::person"),
     ("LedgerEntry.operator", "account::policy::person"),
     ("GoodDeed.reportedBy", "account::policy::person"),
