@@ -707,3 +707,44 @@ async fn an_overdue_incident_is_announced_once_per_dispatch() {
         "the clock of the query is the real one"
     );
 }
+
+#[tokio::test]
+async fn a_page_of_incidents_with_their_history_costs_the_same_for_2_as_for_8() {
+    let app = TestApp::with_demo().await;
+    let staff = app.login("staff").await;
+    let q = "query($n: Int!) { incidents(first: $n) { nodes { id grid { name } organization { name } reportedBy { displayName } photos { id } project { title } history { toStatus actor { displayName } organization { name } photos { id } } } } }";
+    let mut counts = Vec::new();
+    for n in [2, 8] {
+        let (count, v) = app.statements_of(Some(&staff), q, json!({"n": n})).await;
+        let nodes = ok(&v)["incidents"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .clone();
+        assert_eq!(nodes.len(), n);
+        // The demo's incidents have their steps (the closed one: report, whistle, dispatch,
+        // accept, handle, close).
+        assert!(
+            nodes
+                .iter()
+                .all(|i| !i["history"].as_array().expect("steps").is_empty())
+        );
+        counts.push(count);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "statements for 2 vs 8 incidents: {counts:?}"
+    );
+    let patrols = "query($n: Int!) { patrols(first: $n) { nodes { date worker { displayName } revisions { revision } } } }";
+    let mut counts = Vec::new();
+    for n in [2, 7] {
+        let (count, v) = app
+            .statements_of(Some(&staff), patrols, json!({"n": n}))
+            .await;
+        assert_eq!(ok(&v)["patrols"]["nodes"].as_array().map(Vec::len), Some(n));
+        counts.push(count);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "statements for 2 vs 7 patrols: {counts:?}"
+    );
+}

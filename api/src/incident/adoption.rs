@@ -5,8 +5,8 @@
 use chrono::Utc;
 use entity::{agreement, agreement_activity, incident, incident::IncidentStatus, organization};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DbBackend, EntityTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QuerySelect,
 };
 
 use crate::alliance::rules::{AgreementStatus, effective_status, parties_of};
@@ -115,15 +115,4 @@ pub async fn adopt(
     .map_err(|e| AppError::on_unique(e, "该事件已作为民生实事"))?;
     txn.commit().await?;
     Ok((i, activity))
-}
-
-/// The project an incident was adopted as, if any.
-pub async fn project_of(
-    db: &impl ConnectionTrait,
-    incident_id: i64,
-) -> AppResult<Option<agreement_activity::Model>> {
-    Ok(agreement_activity::Entity::find()
-        .filter(agreement_activity::Column::IncidentId.eq(incident_id))
-        .one(db)
-        .await?)
 }

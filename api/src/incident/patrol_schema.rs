@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use entity::{grid, patrol, patrol_checklist_item, patrol_revision};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::EntityTrait;
 
 use crate::core::db::get;
 use crate::core::error::{AppError, AppResult};
@@ -109,12 +109,13 @@ impl Patrol {
     }
     /// Every version, oldest first.
     async fn revisions(&self, ctx: &Context<'_>) -> AppResult<Vec<PatrolRevision>> {
-        let rows = patrol_revision::Entity::find()
-            .filter(patrol_revision::Column::PatrolId.eq(self.0.id))
-            .order_by_asc(patrol_revision::Column::Revision)
-            .all(db(ctx)?)
-            .await?;
-        Ok(rows.into_iter().map(PatrolRevision).collect())
+        Ok(loader(ctx)?
+            .load_one(crate::incident::loaders::RevisionsOf(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(PatrolRevision)
+            .collect())
     }
     /// When it was first logged.
     async fn created_at(&self) -> Timestamp {

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
 use entity::{incident, incident_step};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::EntityTrait;
 
 use crate::alliance::schema::AgreementActivity;
 use crate::core::error::{AppError, AppResult};
@@ -14,6 +14,7 @@ use crate::files::schema::{Photo, read_photos};
 use crate::graphql::context::{actor, config, db, events, loader, parse_id, parse_opt_id, viewer};
 use crate::graphql::scalars::Timestamp;
 use crate::incident::adoption;
+use crate::incident::loaders::{ProjectOf, StepsOf};
 use crate::incident::policy;
 use crate::incident::rules::{self, Step};
 use crate::nodes::loaders::{CommunityKey, GridKey, OrganizationKey, UserKey};
@@ -186,7 +187,8 @@ impl Incident {
     }
     /// The 民生实事 project it was adopted as: an activity of the handling unit's agreement.
     async fn project(&self, ctx: &Context<'_>) -> AppResult<Option<AgreementActivity>> {
-        Ok(adoption::project_of(db(ctx)?, self.0.id)
+        Ok(loader(ctx)?
+            .load_one(ProjectOf(self.0.id))
             .await?
             .map(AgreementActivity))
     }
@@ -202,12 +204,13 @@ impl Incident {
     }
     /// Every step, oldest first, with actor and time.
     async fn history(&self, ctx: &Context<'_>) -> AppResult<Vec<IncidentStep>> {
-        let rows = incident_step::Entity::find()
-            .filter(incident_step::Column::IncidentId.eq(self.0.id))
-            .order_by_asc(incident_step::Column::Id)
-            .all(db(ctx)?)
-            .await?;
-        Ok(rows.into_iter().map(IncidentStep).collect())
+        Ok(loader(ctx)?
+            .load_one(StepsOf(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(IncidentStep)
+            .collect())
     }
     /// When it was reported.
     async fn created_at(&self) -> Timestamp {
