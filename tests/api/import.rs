@@ -478,3 +478,54 @@ async fn the_register_holds_exactly_the_communitys_people_for_its_staff() {
         assert_eq!(v["errors"][0]["extensions"]["code"], code);
     }
 }
+
+#[tokio::test]
+async fn an_import_racing_create_user_for_one_username_gives_it_to_exactly_one() {
+    let app = TestApp::with_demo().await;
+    let staff = app.login("staff").await;
+    let huitong = app.community_id("汇通社区").await;
+    for round in 0..4 {
+        let contested = format!("contested{round}");
+        let mut file = String::from("用户名,姓名,手机号,身份,网格,开通存折\n");
+        for i in 0..200 {
+            file.push_str(&format!("race{round}x{i:03},居民{i:03},,居民,,否\n"));
+        }
+        file.push_str(&format!("{contested},争用者,,居民,,否\n"));
+        let before = user_count(&app).await;
+        let create = "mutation($u: String!, $c: ID!) { createUser(input: {username: $u, password: \"password-123\", displayName: \"先来者\", roles: [{role: RESIDENT, communityId: $c}]}) { user { id } } }";
+        let (imported, created) = tokio::join!(
+            import(
+                &app,
+                Some(&staff),
+                &huitong,
+                "people.csv",
+                file.as_bytes(),
+                Some("Welcome-2026")
+            ),
+            app.gql(Some(&staff), create, json!({"u": contested, "c": huitong})),
+        );
+        let import_won =
+            imported["errors"].is_null() && imported["data"]["importPeople"]["created"] == 201;
+        let create_won = created["errors"].is_null();
+        assert!(
+            import_won != create_won,
+            "round {round}: {imported} {created}"
+        );
+        let after = user_count(&app).await;
+        if import_won {
+            assert_code(&created, "CONFLICT");
+            assert_eq!(after, before + 201);
+        } else {
+            // The whole import is refused: nothing of it is left (a taken name found by the
+            // file's check is reported as a problem; one taken during the insert is CONFLICT).
+            let reported = imported["data"]["importPeople"]["problems"]
+                .as_array()
+                .is_some_and(|p| p.len() == 1 && p[0]["row"] == 202);
+            assert!(
+                reported || crate::helpers::error_code(&imported) == Some("CONFLICT"),
+                "round {round}: {imported}"
+            );
+            assert_eq!(after, before + 1);
+        }
+    }
+}

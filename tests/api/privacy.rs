@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::helpers::{TestApp, assert_code, ok};
+use crate::helpers::{TestApp, assert_code, error_code, ok};
 
 const MINE: &str = "{ myPersonalData { profile { id username phone } roles { role } roleHistory { id } registrations { id member { id } } wishesSubmitted { id submittedBy { id } } wishesBenefiting { id } claims { id member { id } } passbooks { id holder { id } balance } ledger { id amount } goodDeeds { id } redemptions { id } signups { id } hours incidentsRaised { id } incidentsReported { id } viewedBy { id path viewer { username } } } }";
 
@@ -491,5 +491,96 @@ async fn erasure_leaves_no_copy_and_every_balance_and_count_as_it_was() {
         &app.gql(Some(&admin), erase, json!({"u": admin_id, "r": "申请"}))
             .await,
         "BAD_USER_INPUT",
+    );
+}
+
+#[tokio::test]
+async fn an_erasure_racing_a_password_reset_and_a_role_grant_leaves_no_way_back_in() {
+    use api::account::rules::RoleGrant;
+    use entity::role_assignment::Role;
+    use sea_orm::EntityTrait;
+    let app = TestApp::with_demo().await;
+    let admin = app.login("admin").await;
+    let huitong = app.community_id("汇通社区").await;
+    let community: i64 = huitong.parse().expect("id");
+    let erase = "mutation($u: ID!) { erasePersonalData(input: {userId: $u, reason: \"本人申请删除\"}) { user { id } } }";
+    let reset = "mutation($u: ID!) { resetPassword(input: {userId: $u, newPassword: \"Again-in-2026\"}) { user { id } } }";
+    let grant = "mutation($u: ID!, $c: ID!) { grantRole(input: {userId: $u, role: PARTY_MEMBER, communityId: $c}) { grant { id } } }";
+    for round in 0..4 {
+        let name = format!("leaving{round}");
+        let resident = [RoleGrant {
+            role: Role::Resident,
+            community_id: Some(community),
+            grid_id: None,
+            organization_id: None,
+        }];
+        let (id, _) = app.quick_user(&name, &resident).await;
+        let (erased, reset_, granted) = tokio::join!(
+            app.gql(Some(&admin), erase, json!({"u": id.to_string()})),
+            app.gql(Some(&admin), reset, json!({"u": id.to_string()})),
+            app.gql(
+                Some(&admin),
+                grant,
+                json!({"u": id.to_string(), "c": huitong})
+            ),
+        );
+        ok(&erased);
+        for v in [&reset_, &granted] {
+            if let Some(code) = error_code(v) {
+                assert_eq!(code, "INVALID_STATE", "round {round}: {v}");
+            }
+        }
+        let row = entity::user::Entity::find_by_id(id)
+            .one(app.db())
+            .await
+            .expect("query")
+            .expect("user");
+        assert!(
+            row.password_hash.starts_with('!'),
+            "round {round}: a usable password"
+        );
+        assert!(!row.active);
+        let erased_at = row.erased_at.expect("erased");
+        // A grant that won was made before the erasure, never after it.
+        if granted["errors"].is_null() {
+            let g = entity::role_grant::Entity::find()
+                .all(app.db())
+                .await
+                .expect("grants")
+                .into_iter()
+                .filter(|g| g.user_id == id && g.role == Role::PartyMember)
+                .collect::<Vec<_>>();
+            assert_eq!(g.len(), 1);
+            assert!(g[0].granted_at <= erased_at, "round {round}");
+        }
+        for username in [name.as_str(), &format!("erased-{id}")] {
+            let v = app
+                .gql(
+                    None,
+                    "mutation($u: String!) { login(input: {username: $u, password: \"Again-in-2026\"}) { token } }",
+                    json!({"u": username}),
+                )
+                .await;
+            assert_code(&v, "UNAUTHENTICATED");
+        }
+    }
+    // Once erased, both are refused outright.
+    let (id, _) = app.quick_user("gone", &[]).await;
+    ok(&app
+        .gql(Some(&admin), erase, json!({"u": id.to_string()}))
+        .await);
+    assert_code(
+        &app.gql(Some(&admin), reset, json!({"u": id.to_string()}))
+            .await,
+        "INVALID_STATE",
+    );
+    assert_code(
+        &app.gql(
+            Some(&admin),
+            grant,
+            json!({"u": id.to_string(), "c": huitong}),
+        )
+        .await,
+        "INVALID_STATE",
     );
 }

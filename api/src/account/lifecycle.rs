@@ -112,9 +112,14 @@ pub async fn reset_password(
     new_password: &str,
 ) -> AppResult<user::Model> {
     let target = managed(db, actor, user_id).await?;
+    let erased = || AppError::invalid_state("该账号的个人信息已删除");
+    if target.user.erased_at.is_some() {
+        return Err(erased());
+    }
     let password = strong_password(&target.user.username, new_password)?;
     let hash = auth::hash_password(password).await?;
-    user::Entity::update_many()
+    // Never on an erased account, even one erased while the password was being hashed.
+    let done = user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::MustChangePassword, Expr::value(true))
         .col_expr(
@@ -122,8 +127,12 @@ pub async fn reset_password(
             Expr::col(user::Column::TokenVersion).add(1),
         )
         .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::ErasedAt.is_null())
         .exec(db)
         .await?;
+    if done.rows_affected != 1 {
+        return Err(erased());
+    }
     reload(db, user_id).await
 }
 

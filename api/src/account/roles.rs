@@ -125,7 +125,9 @@ pub async fn grant_role(
     }
     let scope = check_grant(db, actor, &input.scope).await?;
     let txn = db::begin_write(db).await?;
-    lock_user(&txn, input.user_id).await?;
+    if lock_user(&txn, input.user_id).await?.erased_at.is_some() {
+        return Err(AppError::invalid_state("该账号的个人信息已删除"));
+    }
     let same = role_grant::Entity::find()
         .filter(role_grant::Column::UserId.eq(input.user_id))
         .filter(role_grant::Column::Role.eq(scope.role))
@@ -238,14 +240,14 @@ pub async fn other_active_admin(txn: &DatabaseTransaction, user_id: i64) -> AppR
 }
 
 /// Serialises role changes of one person (PostgreSQL; SQLite's write lock does already).
-async fn lock_user(txn: &DatabaseTransaction, user_id: i64) -> AppResult<()> {
+/// Reads the person's row under lock (on PostgreSQL; SQLite write transactions are
+/// serial), so that a change racing an erasure sees it.
+async fn lock_user(txn: &DatabaseTransaction, user_id: i64) -> AppResult<user::Model> {
+    let mut q = user::Entity::find_by_id(user_id);
     if txn.get_database_backend() == DbBackend::Postgres {
-        user::Entity::find_by_id(user_id)
-            .lock_exclusive()
-            .one(txn)
-            .await?;
+        q = q.lock_exclusive();
     }
-    Ok(())
+    q.one(txn).await?.ok_or(AppError::NotFound("用户不存在"))
 }
 
 fn scope_of(g: &role_grant::Model) -> RoleGrant {
