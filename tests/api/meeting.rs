@@ -627,3 +627,43 @@ async fn grid_star_candidates_are_the_quarters_workers_by_their_documented_score
         .await;
     assert_code(&v, "BAD_USER_INPUT");
 }
+
+#[tokio::test]
+async fn overdue_incidents_are_counted_against_their_unit() {
+    let app = TestApp::with_demo().await;
+    let staff = app.login("staff").await;
+    let huitong = app.community_id("汇通社区").await;
+    let q = "query($c: ID!) { incidentLoadByUnit(communityId: $c) { organization { name } open overdue } }";
+    // The demo: the power branch holds the dispatched (overdue), accepted and reopened ones.
+    let v = app.gql(Some(&staff), q, json!({"c": huitong})).await;
+    assert_eq!(
+        ok(&v)["incidentLoadByUnit"],
+        json!([{"organization": {"name": "仙林供电所党支部"}, "open": 3, "overdue": 1}])
+    );
+    // A second unit with one incident, not overdue: listed after the branch.
+    incident(&app, "汇通路 50 号", &["whistle", "dispatch"]).await;
+    let hospital = org(&app, "仙林鼓楼医院").await;
+    let late = incident(&app, "汇通路 52 号", &["whistle"]).await;
+    ok(&app
+        .gql(
+            Some(&staff),
+            "mutation($i: ID!, $o: ID!) { dispatchIncident(input: {incidentId: $i, organizationId: $o}) { incident { id } } }",
+            json!({"i": late, "o": hospital}),
+        )
+        .await);
+    let v = app.gql(Some(&staff), q, json!({"c": huitong})).await;
+    assert_eq!(
+        ok(&v)["incidentLoadByUnit"],
+        json!([
+            {"organization": {"name": "仙林供电所党支部"}, "open": 4, "overdue": 1},
+            {"organization": {"name": "仙林鼓楼医院"}, "open": 1, "overdue": 0}
+        ])
+    );
+    for who in ["grid", "wz-staff", "rep-power", "resident1"] {
+        let token = app.login(who).await;
+        assert_code(
+            &app.gql(Some(&token), q, json!({"c": huitong})).await,
+            "FORBIDDEN",
+        );
+    }
+}

@@ -444,3 +444,56 @@ pub async fn stars(
     all.truncate(limit);
     Ok(all)
 }
+
+/// A unit's incidents of a community now: those it holds open (dispatched, accepted or
+/// reopened) and how many of them are overdue.
+#[derive(Clone, Debug)]
+pub struct UnitLoad {
+    pub organization_id: i64,
+    pub open: i64,
+    pub overdue: i64,
+}
+
+/// Every unit holding incidents of the community, most overdue first (one statement). For
+/// the community's staff (ADMIN everywhere).
+pub async fn units(
+    db: &DatabaseConnection,
+    viewer: &AuthUser,
+    community_id: i64,
+) -> AppResult<Vec<UnitLoad>> {
+    get::<entity::community::Entity, _>(db, community_id, "社区不存在").await?;
+    if !viewer.is_staff_of(community_id) {
+        return Err(AppError::forbidden());
+    }
+    let overdue_now = Expr::case(overdue_condition(Utc::now()), 1).finally(0);
+    let rows: Vec<(Option<i64>, i64, Option<i64>)> = incident::Entity::find()
+        .select_only()
+        .column(incident::Column::OrganizationId)
+        .column_as(incident::Column::Id.count(), "open")
+        .column_as(
+            Expr::expr(overdue_now).sum().cast_as(Alias::new("BIGINT")),
+            "overdue",
+        )
+        .filter(incident::Column::CommunityId.eq(community_id))
+        .filter(incident::Column::Status.is_in([
+            IncidentStatus::Dispatched,
+            IncidentStatus::Accepted,
+            IncidentStatus::Reopened,
+        ]))
+        .group_by(incident::Column::OrganizationId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out: Vec<UnitLoad> = rows
+        .into_iter()
+        .filter_map(|(o, open, overdue)| {
+            o.map(|organization_id| UnitLoad {
+                organization_id,
+                open,
+                overdue: overdue.unwrap_or(0),
+            })
+        })
+        .collect();
+    out.sort_by_key(|u| (-u.overdue, -u.open, u.organization_id));
+    Ok(out)
+}

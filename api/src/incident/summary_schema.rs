@@ -7,8 +7,8 @@ use crate::core::error::{AppError, AppResult};
 use crate::graphql::context::{actor, db, loader, parse_id};
 use crate::graphql::scalars::Date;
 use crate::incident::summary::{self, GridWeek, StarCandidate};
-use crate::nodes::loaders::UserKey;
-use crate::nodes::place::Grid;
+use crate::nodes::loaders::{OrganizationKey, UserKey};
+use crate::nodes::place::{Grid, Organization};
 use crate::nodes::user::User;
 
 /// One grid's week (Monday to Sunday, Asia/Shanghai) in the figures of the grid meeting.
@@ -130,6 +130,30 @@ impl GridStarCandidate {
     }
 }
 
+/// A unit's open incidents of a community, and how many are overdue (counted against it).
+pub struct UnitIncidentLoad(summary::UnitLoad);
+
+/// A unit's open incidents of a community (dispatched, accepted or reopened) and how many of
+/// them are past their deadline now.
+#[Object]
+impl UnitIncidentLoad {
+    /// The unit (a street department or an alliance member).
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+        Ok(loader(ctx)?
+            .load_one(OrganizationKey(self.0.organization_id))
+            .await?
+            .map(Organization))
+    }
+    /// Incidents it holds open.
+    async fn open(&self) -> i64 {
+        self.0.open
+    }
+    /// Of those, how many are overdue now.
+    async fn overdue(&self) -> i64 {
+        self.0.overdue
+    }
+}
+
 #[derive(Default)]
 pub struct SummaryQuery;
 
@@ -169,6 +193,21 @@ impl SummaryQuery {
                 rank,
                 summary: GridWeekSummary { week, monday },
             })
+            .collect())
+    }
+
+    /// The units holding a community's incidents, most overdue first (staff of the
+    /// community): the per-unit count of `incidents(organizationId, overdue: true)`.
+    async fn incident_load_by_unit(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The community.")] community_id: ID,
+    ) -> AppResult<Vec<UnitIncidentLoad>> {
+        let id = parse_id("communityId", &community_id)?;
+        Ok(summary::units(db(ctx)?, actor(ctx)?, id)
+            .await?
+            .into_iter()
+            .map(UnitIncidentLoad)
             .collect())
     }
 
