@@ -75,7 +75,7 @@ pub const READ_POLICY: &[(&str, &str)] = &[
     ("Wish.claims", "wish::policy::scope (the wish)"),
     (
         "Wish.photos",
-        "wish::policy::scope (the wish); /files/{id} by files::policy::may_fetch",
+        "wish::policy::scope (the wish; /files/{id} applies the same rule)",
     ),
     ("Passbook.holder", "account::policy::person"),
     ("LedgerEntry.operator", "account::policy::person"),

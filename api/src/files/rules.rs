@@ -11,7 +11,6 @@ use crate::auth::AuthUser;
 use crate::core::db::get;
 use crate::core::error::{AppError, AppResult};
 use crate::files::images::Image;
-use crate::files::policy::{self, Owner};
 
 /// Most photos of an incident's report or handling step.
 pub const MAX_PER_STEP: usize = 6;
@@ -93,39 +92,8 @@ pub fn infos() -> sea_orm::Select<upload::Entity> {
         .order_by_asc(upload::Column::Position)
 }
 
-/// A photo's bytes (or its thumbnail's) and media type, if the viewer may see its owner.
-/// A photo the viewer may not see is NOT_FOUND, as a missing one is.
-pub async fn fetch(
-    db: &DatabaseConnection,
-    viewer: Option<&AuthUser>,
-    id: i64,
-    thumbnail: bool,
-) -> AppResult<(String, Vec<u8>)> {
-    let file = get::<upload::Entity, _>(db, id, "文件不存在").await?;
-    let owner = match (file.incident_id, file.wish_id) {
-        (Some(i), _) => {
-            Owner::Incident(get::<entity::incident::Entity, _>(db, i, "文件不存在").await?)
-        }
-        (None, Some(w)) => Owner::Wish(Box::new(
-            get::<entity::wish::Entity, _>(db, w, "文件不存在").await?,
-        )),
-        (None, None) => return Err(AppError::NotFound("文件不存在")),
-    };
-    if !policy::may_fetch(viewer, &owner) {
-        return Err(if viewer.is_none() {
-            AppError::unauthenticated()
-        } else {
-            AppError::NotFound("文件不存在")
-        });
-    }
-    if thumbnail {
-        let media = if file.thumbnail.starts_with(b"\x89PNG") {
-            "image/png"
-        } else {
-            "image/jpeg"
-        };
-        Ok((media.to_owned(), file.thumbnail))
-    } else {
-        Ok((file.media_type, file.content))
-    }
+/// A stored photo with what it belongs to. Whether a viewer may have it is the owner's rule
+/// (the incident's or the wish's policy), applied where it is served.
+pub async fn find(db: &DatabaseConnection, id: i64) -> AppResult<upload::Model> {
+    get::<upload::Entity, _>(db, id, "文件不存在").await
 }

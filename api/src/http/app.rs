@@ -858,7 +858,7 @@ async fn serve_file(
             },
             None => viewer_from_headers(&shared.state, &headers).await?,
         };
-        crate::files::rules::fetch(&shared.state.db, viewer.user(), id, thumbnail).await
+        photo_for(&shared.state.db, viewer.user(), id, thumbnail).await
     }
     .await;
     match result {
@@ -876,6 +876,47 @@ async fn serve_file(
             .into_response(),
         Err(e) => app_error(&e),
     }
+}
+
+/// A photo's bytes (or its thumbnail's) and media type, for a viewer who may see what it
+/// belongs to: the incident's policy or the wish's. Anyone else is told it does not exist
+/// (or to log in, when anonymous).
+async fn photo_for(
+    db: &sea_orm::DatabaseConnection,
+    viewer: Option<&auth::AuthUser>,
+    id: i64,
+    thumbnail: bool,
+) -> Result<(String, Vec<u8>), AppError> {
+    use crate::core::db::get;
+    let file = crate::files::rules::find(db, id).await?;
+    let allowed = match (file.incident_id, file.wish_id) {
+        (Some(i), _) => {
+            let i = get::<entity::incident::Entity, _>(db, i, "文件不存在").await?;
+            crate::incident::policy::may_see(viewer, &i)
+        }
+        (None, Some(w)) => {
+            let w = get::<entity::wish::Entity, _>(db, w, "文件不存在").await?;
+            crate::wish::policy::scope(viewer).admits(&w)
+        }
+        (None, None) => false,
+    };
+    if !allowed {
+        return Err(if viewer.is_none() {
+            AppError::unauthenticated()
+        } else {
+            AppError::NotFound("文件不存在")
+        });
+    }
+    Ok(if thumbnail {
+        let media = if file.thumbnail.starts_with(b"\x89PNG") {
+            "image/png"
+        } else {
+            "image/jpeg"
+        };
+        (media.to_owned(), file.thumbnail)
+    } else {
+        (file.media_type, file.content)
+    })
 }
 
 fn xlsx_file(name: &str, bytes: Vec<u8>) -> Response {
