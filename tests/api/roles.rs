@@ -444,3 +444,66 @@ async fn the_last_admin_keeps_the_role_even_against_a_racing_deactivation() {
     assert_eq!(admins_left, 1, "{a} {b}");
     let _ = second_id;
 }
+
+#[tokio::test]
+async fn a_revocation_racing_the_end_of_the_grid_post_revokes_the_grant_once() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = TestApp::with_demo().await;
+    let staff = app.login("staff").await;
+    let admin = app.login("admin").await;
+    let ht2 = app.grid_id("汇通第二网格").await;
+    let grid_id: i64 = ht2.parse().expect("id");
+    for round in 0..4 {
+        let (user, _) = app.quick_user(&format!("walker{round}"), &[]).await;
+        let v = app
+            .gql(
+                Some(&admin),
+                "mutation($g: ID!, $u: ID!) { assignGridStaff(input: {gridId: $g, userId: $u, role: WORKER}) { staff { id } } }",
+                json!({"g": ht2, "u": user.to_string()}),
+            )
+            .await;
+        let post = ok(&v)["assignGridStaff"]["staff"]["id"].clone();
+        let grant = entity::role_grant::Entity::find()
+            .filter(entity::role_grant::Column::UserId.eq(user))
+            .filter(entity::role_grant::Column::GridId.eq(grid_id))
+            .one(app.db())
+            .await
+            .expect("query")
+            .expect("the post's grant");
+        let (revoked, ended) = tokio::join!(
+            app.gql(
+                Some(&staff),
+                "mutation($g: ID!) { revokeRole(input: {grantId: $g, reason: \"调岗\"}) { grant { id } } }",
+                json!({"g": grant.id.to_string()}),
+            ),
+            app.gql(
+                Some(&staff),
+                "mutation($s: ID!) { endGridStaff(input: {staffId: $s}) { staff { id endDate } } }",
+                json!({"s": post}),
+            ),
+        );
+        // The post always ends; the revocation wins or finds it already revoked.
+        assert!(ended["errors"].is_null(), "round {round}: {ended}");
+        if let Some(code) = crate::helpers::error_code(&revoked) {
+            assert_eq!(code, "CONFLICT", "round {round}: {revoked}");
+        }
+        let g = entity::role_grant::Entity::find_by_id(grant.id)
+            .one(app.db())
+            .await
+            .expect("query")
+            .expect("grant");
+        assert!(g.revoked_at.is_some());
+        let reason = g.revoke_reason.as_deref();
+        if revoked["errors"].is_null() {
+            assert_eq!(reason, Some("调岗"), "round {round}");
+        } else {
+            assert_eq!(reason, Some("网格任职结束"), "round {round}");
+        }
+        let in_force = entity::role_assignment::Entity::find()
+            .filter(entity::role_assignment::Column::UserId.eq(user))
+            .all(app.db())
+            .await
+            .expect("roles");
+        assert!(in_force.is_empty(), "round {round}: {in_force:?}");
+    }
+}
