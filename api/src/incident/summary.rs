@@ -93,6 +93,31 @@ async fn check_viewer(
     Ok(grids)
 }
 
+/// `q`'s rows counted per grid, in one grouped statement.
+async fn per_grid<E: EntityTrait>(
+    db: &DatabaseConnection,
+    q: sea_orm::Select<E>,
+    grid: E::Column,
+    id: E::Column,
+) -> AppResult<Vec<(i64, i64)>> {
+    Ok(q.select_only()
+        .column(grid)
+        .column_as(id.count(), "n")
+        .group_by(grid)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Records per-grid counts in the week's rows (grids of other communities are not there).
+fn set(weeks: &mut HashMap<i64, GridWeek>, counts: Vec<(i64, i64)>, f: fn(&mut GridWeek, i64)) {
+    for (g, n) in counts {
+        if let Some(w) = weeks.get_mut(&g) {
+            f(w, n);
+        }
+    }
+}
+
 /// Each grid of the community in the week of `day`, in grid order.
 pub async fn weekly(
     db: &DatabaseConnection,
@@ -147,22 +172,12 @@ pub async fn weekly(
         }
     }
 
-    let found: Vec<(i64, i64)> = incident::Entity::find()
-        .select_only()
-        .column(incident::Column::GridId)
-        .column_as(incident::Column::Id.count(), "n")
+    let found = incident::Entity::find()
         .filter(incident::Column::CommunityId.eq(community_id))
         .filter(incident::Column::CreatedAt.gte(from))
-        .filter(incident::Column::CreatedAt.lt(to))
-        .group_by(incident::Column::GridId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (g, n) in found {
-        if let Some(w) = weeks.get_mut(&g) {
-            w.incidents_found = n;
-        }
-    }
+        .filter(incident::Column::CreatedAt.lt(to));
+    let found = per_grid(db, found, incident::Column::GridId, incident::Column::Id).await?;
+    set(&mut weeks, found, |w, n| w.incidents_found = n);
 
     let steps: Vec<(i64, IncidentStatus, i64)> = incident_step::Entity::find()
         .select_only()
@@ -201,10 +216,7 @@ pub async fn weekly(
 
     // Overdue in the week: the deadline of the current dispatch fell in it and passed before
     // the incident was handled (announced by the overdue job, or overdue right now).
-    let overdue: Vec<(i64, i64)> = incident::Entity::find()
-        .select_only()
-        .column(incident::Column::GridId)
-        .column_as(incident::Column::Id.count(), "n")
+    let overdue = incident::Entity::find()
         .filter(incident::Column::CommunityId.eq(community_id))
         .filter(incident::Column::Deadline.gte(from))
         .filter(incident::Column::Deadline.lt(to))
@@ -212,51 +224,24 @@ pub async fn weekly(
             Condition::any()
                 .add(incident::Column::OverdueNotifiedAt.is_not_null())
                 .add(overdue_condition(Utc::now())),
-        )
-        .group_by(incident::Column::GridId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (g, n) in overdue {
-        if let Some(w) = weeks.get_mut(&g) {
-            w.overdue = n;
-        }
-    }
+        );
+    let overdue = per_grid(db, overdue, incident::Column::GridId, incident::Column::Id).await?;
+    set(&mut weeks, overdue, |w, n| w.overdue = n);
 
     // Published: approved at review in the week (a rejected wish was never published).
-    let published: Vec<(i64, i64)> = wish::Entity::find()
-        .select_only()
-        .column(wish::Column::GridId)
-        .column_as(wish::Column::Id.count(), "n")
+    let published = wish::Entity::find()
         .filter(wish::Column::CommunityId.eq(community_id))
         .filter(wish::Column::ReviewedAt.gte(from))
         .filter(wish::Column::ReviewedAt.lt(to))
-        .filter(wish::Column::Status.ne(entity::wish::WishStatus::Rejected))
-        .group_by(wish::Column::GridId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (g, n) in published {
-        if let Some(w) = weeks.get_mut(&g) {
-            w.wishes_published = n;
-        }
-    }
-    let confirmed: Vec<(i64, i64)> = wish::Entity::find()
-        .select_only()
-        .column(wish::Column::GridId)
-        .column_as(wish::Column::Id.count(), "n")
+        .filter(wish::Column::Status.ne(entity::wish::WishStatus::Rejected));
+    let published = per_grid(db, published, wish::Column::GridId, wish::Column::Id).await?;
+    set(&mut weeks, published, |w, n| w.wishes_published = n);
+    let confirmed = wish::Entity::find()
         .filter(wish::Column::CommunityId.eq(community_id))
         .filter(wish::Column::ConfirmedAt.gte(from))
-        .filter(wish::Column::ConfirmedAt.lt(to))
-        .group_by(wish::Column::GridId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (g, n) in confirmed {
-        if let Some(w) = weeks.get_mut(&g) {
-            w.wishes_confirmed = n;
-        }
-    }
+        .filter(wish::Column::ConfirmedAt.lt(to));
+    let confirmed = per_grid(db, confirmed, wish::Column::GridId, wish::Column::Id).await?;
+    set(&mut weeks, confirmed, |w, n| w.wishes_confirmed = n);
 
     // Student hours: completed shifts of the week's dates at slots of the grid.
     let minutes: Vec<(Option<i64>, Option<i64>)> = shift_signup::Entity::find()

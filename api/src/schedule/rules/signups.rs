@@ -271,12 +271,7 @@ pub async fn sign_up(
     if !actor.has_role(Role::Student) {
         return Err(AppError::Forbidden("只有学生志愿者可以报名"));
     }
-    let orgs: Vec<i64> = actor
-        .roles
-        .iter()
-        .filter(|r| r.role == Role::Student)
-        .filter_map(|r| r.organization_id)
-        .collect();
+    let orgs = super::slots::student_organizations(actor);
     if orgs.is_empty() {
         return Err(not_eligible());
     }

@@ -314,6 +314,16 @@ pub(crate) async fn community_party_orgs(
         .collect())
 }
 
+/// The organisations a student signs up for (their STUDENT roles' organisations).
+pub(crate) fn student_organizations(student: &AuthUser) -> Vec<i64> {
+    student
+        .roles
+        .iter()
+        .filter(|r| r.role == Role::Student)
+        .filter_map(|r| r.organization_id)
+        .collect()
+}
+
 /// Whether a student may sign up for a slot: their organisation is one of the slot's
 /// eligible organisations, or is party to an ACTIVE agreement with a party organisation of
 /// the slot's community.
@@ -322,12 +332,7 @@ pub async fn eligible(
     student: &AuthUser,
     slot: &service_slot::Model,
 ) -> AppResult<bool> {
-    let orgs: Vec<i64> = student
-        .roles
-        .iter()
-        .filter(|r| r.role == Role::Student)
-        .filter_map(|r| r.organization_id)
-        .collect();
+    let orgs = student_organizations(student);
     if orgs.is_empty() {
         return Ok(false);
     }
@@ -355,12 +360,7 @@ pub fn has_free_places() -> Condition {
 /// Ids of the slots (still valid) the student may sign up for, in a bounded number of
 /// statements.
 pub async fn open_slot_ids(db: &DatabaseConnection, actor: &AuthUser) -> AppResult<Vec<i64>> {
-    let orgs: Vec<i64> = actor
-        .roles
-        .iter()
-        .filter(|r| r.role == Role::Student)
-        .filter_map(|r| r.organization_id)
-        .collect();
+    let orgs = student_organizations(actor);
     if orgs.is_empty() {
         return Ok(Vec::new());
     }
