@@ -21,6 +21,7 @@ mod m20261130_000002_add_personal_data_records;
 mod m20261130_000003_create_incidents;
 mod m20261130_000004_create_patrols;
 mod m20261130_000005_add_projects_and_uploads;
+mod m20261130_000006_notify_user_changes;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_create_incidents::Migration),
             Box::new(m20261130_000004_create_patrols::Migration),
             Box::new(m20261130_000005_add_projects_and_uploads::Migration),
+            Box::new(m20261130_000006_notify_user_changes::Migration),
         ]
     }
 }

@@ -275,12 +275,15 @@ async fn the_viewer_costs_one_statement_and_follows_role_changes_at_once() {
     let app = TestApp::with_demo().await;
     let resident = app.login("resident1").await;
     let id: i64 = app.user_id(&resident).await.parse().expect("id");
-    // Loaded once; afterwards a request reads only the user's row for the viewer.
+    // Loaded once; afterwards a request reads only the user's row for the viewer (SQLite), or
+    // nothing while the server listens for changed users (PostgreSQL).
     let (n, v) = app.statements_of(Some(&resident), ME, json!({})).await;
     ok(&v);
-    assert_eq!(n, 1, "statements for `me`");
+    let expected = if app.state.viewers.listening() { 0 } else { 1 };
+    assert_eq!(n, expected, "statements for `me`");
     // A role granted in the database (any path, even one that forgets the cache) shows on
-    // the very next request: the database raises the user's stamp.
+    // the next request once the server has heard of it (at once on SQLite): the database
+    // raises the user's stamp, and announces the change on PostgreSQL.
     let roles = "{ me { roles { role } } }";
     let before = run(&app, &resident, roles, json!({})).await;
     assert!(!before.to_string().contains("PARTY_MEMBER"), "{before}");
@@ -294,6 +297,7 @@ async fn the_viewer_costs_one_statement_and_follows_role_changes_at_once() {
     .insert(app.db())
     .await
     .expect("grant");
+    app.settle().await;
     let after = run(&app, &resident, roles, json!({})).await;
     assert!(after.to_string().contains("PARTY_MEMBER"), "{after}");
 }
@@ -455,4 +459,58 @@ async fn a_password_change_racing_a_reset_always_ends_with_the_reset_in_force() 
             assert_code(&run(&app, t, ME, json!({})).await, "UNAUTHENTICATED");
         }
     }
+}
+
+/// On PostgreSQL a known viewer is served without reading their row while the server listens
+/// for changed users; a change of the row made anywhere (here a direct UPDATE, as another
+/// instance or the command line would make it) is announced at commit and the next request
+/// reads the row again. A mutation run by this server takes effect on the very next request.
+/// On SQLite the row is read on every request.
+#[tokio::test]
+async fn a_cached_viewer_is_read_again_as_soon_as_their_row_changes_anywhere() {
+    use sea_orm::{ConnectionTrait, DbBackend};
+    let app = TestApp::with_demo().await;
+    let postgres = app.db().get_database_backend() == DbBackend::Postgres;
+    let resident = app.login("resident1").await;
+    let id: i64 = app.user_id(&resident).await.parse().expect("id");
+    let staff = app.login("staff").await;
+    assert_eq!(app.state.viewers.listening(), postgres);
+    ok(&run(&app, &resident, ME, json!({})).await);
+    let before = app.statements();
+    let v = run(&app, &resident, ME, json!({})).await;
+    assert_eq!(ok(&v)["me"]["username"], "resident1");
+    let n = app.statements() - before;
+    assert_eq!(n, if postgres { 0 } else { 1 }, "`me` ran {n} statements");
+
+    // Deactivated behind the server's back: refused once the change is announced.
+    app.db()
+        .execute_unprepared(&format!("UPDATE users SET active = FALSE WHERE id = {id}"))
+        .await
+        .expect("direct update");
+    app.settle().await;
+    assert_code(
+        &run(&app, &resident, ME, json!({})).await,
+        "UNAUTHENTICATED",
+    );
+    app.db()
+        .execute_unprepared(&format!("UPDATE users SET active = TRUE WHERE id = {id}"))
+        .await
+        .expect("direct update");
+    app.settle().await;
+    ok(&run(&app, &resident, ME, json!({})).await);
+
+    // A deactivation through the API: refused on the very next request, with no wait.
+    ok(&run(&app, &resident, ME, json!({})).await);
+    let v = run(
+        &app,
+        &staff,
+        "mutation($id: ID!) { deactivateUser(input: {userId: $id}) { user { active } } }",
+        json!({"id": id.to_string()}),
+    )
+    .await;
+    assert_eq!(ok(&v)["deactivateUser"]["user"]["active"], false);
+    assert_code(
+        &run(&app, &resident, ME, json!({})).await,
+        "UNAUTHENTICATED",
+    );
 }

@@ -102,6 +102,19 @@ impl TestApp {
         config.environment = Environment::Development;
         adjust(&mut config);
         let app = Application::build(config).await.expect("build app");
+        // On PostgreSQL the server serves known viewers without reading their row once it
+        // listens for changed users: tests start from that steady state.
+        if app.state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            let mut waited = 0;
+            while !app.state.viewers.listening() {
+                assert!(
+                    waited < 1000,
+                    "the listener of changed users did not connect"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                waited += 1;
+            }
+        }
         TestApp {
             router: app.router,
             state: app.state,
@@ -349,7 +362,18 @@ impl TestApp {
         .expect("insert user");
         let (token, _) =
             api::auth::issue_token(&self.state.config, user.id, user.token_version).expect("token");
+        self.settle().await;
         (user.id, token)
+    }
+
+    /// Waits until the server has heard of every change of users made so far behind its back
+    /// (direct inserts and updates; PostgreSQL announces them at commit).
+    pub async fn settle(&self) {
+        self.state
+            .viewers
+            .settle(self.db())
+            .await
+            .expect("settle the viewers");
     }
 }
 

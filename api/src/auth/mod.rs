@@ -198,59 +198,206 @@ pub fn verify_file_link(
     Ok((id != 0).then_some((id, data.claims.ver)))
 }
 
-/// Viewers already loaded by this server, by user id, with the `auth_stamp` they were loaded
-/// at. A request reads the user's row (one statement) and reuses the entry while the stamp
-/// is unchanged: the database raises the stamp whenever the user's roles, registrations or
-/// worker grids change, so the entry is never stale, on any instance.
+/// Viewers already loaded by this server, by user id.
+///
+/// - Everywhere, an entry is reused while the user's `auth_stamp` is unchanged: the database
+///   raises the stamp whenever the user's roles, registrations or worker grids change. The
+///   user's row is read on each request (one statement) to compare it.
+/// - On PostgreSQL, once this server LISTENs on `lianxin_users` (a trigger announces every
+///   change of a user's row, with its id, at commit), an entry is reused without reading the
+///   row: the announcement removes it. A mutation run here has every entry checked against
+///   its row again (before its response is sent), so that the caller's next request never
+///   sees the state from before it, even if the announcement has not arrived yet. While the
+///   listener is not connected, every request reads the row.
 #[derive(Default)]
 pub struct ViewerCache {
-    entries: std::sync::Mutex<HashMap<i64, Arc<AuthUser>>>,
+    inner: std::sync::Mutex<Entries>,
+    /// Whether the listener is connected, so that entries may be used without a read.
+    trusted: std::sync::atomic::AtomicBool,
+    /// The last `sync N` announcement the listener has heard (see [`ViewerCache::settle`]).
+    synced: tokio::sync::watch::Sender<u64>,
+    syncs: std::sync::atomic::AtomicU64,
 }
+
+#[derive(Default)]
+struct Entries {
+    /// Each viewer with the epoch it was read at.
+    map: HashMap<i64, (Arc<AuthUser>, u64)>,
+    /// Raised by every change heard of: a viewer read before a change is not stored after
+    /// it (the row it came from may be the one that changed).
+    epoch: u64,
+    /// Entries read before this epoch (a mutation ran here since) are used only after their
+    /// row is read again and its stamp compared.
+    checked_from: u64,
+}
+
+/// The channel the `users_notify` trigger announces changed users on.
+pub const USERS_CHANNEL: &str = "lianxin_users";
 
 /// Entries kept at most; the map is emptied when it is full (a bounded memory cost).
 const VIEWER_CACHE_SIZE: usize = 10_000;
 
 impl ViewerCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<AuthUser>>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The viewer for a verified token: the user's row is read now; the rest comes from
-    /// the cache while the row's `auth_stamp` is unchanged. An inactive user, or a token
-    /// issued before the user's current token version, is `UNAUTHENTICATED`.
+    /// Forgets one user (their row changed).
+    pub fn forget(&self, user_id: i64) {
+        let mut entries = self.lock();
+        entries.epoch += 1;
+        entries.map.remove(&user_id);
+    }
+
+    /// Forgets every user (the listener connected or lost its connection).
+    pub fn forget_all(&self) {
+        let mut entries = self.lock();
+        entries.epoch += 1;
+        entries.map.clear();
+    }
+
+    /// A mutation ran here: every viewer's next request reads their row again (their roles
+    /// and scopes are still reused while the stamp is unchanged).
+    pub fn check_all(&self) {
+        let mut entries = self.lock();
+        entries.epoch += 1;
+        entries.checked_from = entries.epoch;
+    }
+
+    /// Waits until the listener has heard every change committed before this call
+    /// (announcements arrive in commit order, so hearing one sent now is enough); at most 5 s.
+    /// Nothing to wait for on SQLite or while the listener is disconnected.
+    pub async fn settle(&self, db: &DatabaseConnection) -> AppResult<()> {
+        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        if !self.trusted() {
+            return Ok(());
+        }
+        let n = self.syncs.fetch_add(1, std::sync::atomic::Ordering::AcqRel) + 1;
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [USERS_CHANNEL.into(), format!("sync {n}").into()],
+        ))
+        .await?;
+        let mut heard = self.synced.subscribe();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            heard.wait_for(|seen| *seen >= n),
+        )
+        .await;
+        Ok(())
+    }
+
+    fn trusted(&self) -> bool {
+        self.trusted.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Whether viewers are served without reading their row (PostgreSQL, listener connected).
+    pub fn listening(&self) -> bool {
+        self.trusted()
+    }
+
+    /// The viewer for a verified token. An inactive user, or a token issued before the user's
+    /// current token version, is `UNAUTHENTICATED`.
     pub async fn viewer(
         &self,
         db: &DatabaseConnection,
         user_id: i64,
         token_version: i64,
     ) -> AppResult<Arc<AuthUser>> {
+        let stale = AppError::Unauthenticated("登录凭证已失效，请重新登录");
+        let (cached, current, epoch) = {
+            let entries = self.lock();
+            let cached = entries.map.get(&user_id).cloned();
+            let current = cached
+                .as_ref()
+                .is_some_and(|(_, read_at)| *read_at >= entries.checked_from);
+            (cached.map(|(v, _)| v), current, entries.epoch)
+        };
+        if current
+            && self.trusted()
+            && let Some(cached) = &cached
+        {
+            // The row has not changed since the entry was read (its change would have
+            // removed it).
+            return if cached.user.active && cached.user.token_version == token_version {
+                Ok(cached.clone())
+            } else {
+                Err(stale)
+            };
+        }
         let user = user::Entity::find_by_id(user_id)
             .one(db)
             .await?
             .filter(|u| u.active && u.token_version == token_version)
-            .ok_or(AppError::Unauthenticated("登录凭证已失效，请重新登录"))?;
-        let cached = self.lock().get(&user_id).cloned();
-        if let Some(cached) = cached
-            && cached.user.auth_stamp == user.auth_stamp
-        {
-            if cached.user == user {
-                return Ok(cached);
+            .ok_or(stale)?;
+        let loaded = match cached {
+            Some(cached) if cached.user.auth_stamp == user.auth_stamp => {
+                if cached.user == user {
+                    cached
+                } else {
+                    Arc::new(AuthUser {
+                        user,
+                        roles: cached.roles.clone(),
+                        grid_communities: cached.grid_communities.clone(),
+                        registered_communities: cached.registered_communities.clone(),
+                        worker_grids: cached.worker_grids.clone(),
+                    })
+                }
             }
-            return Ok(Arc::new(AuthUser {
-                user,
-                roles: cached.roles.clone(),
-                grid_communities: cached.grid_communities.clone(),
-                registered_communities: cached.registered_communities.clone(),
-                worker_grids: cached.worker_grids.clone(),
-            }));
-        }
-        let loaded = Arc::new(scopes_of(db, user).await?);
+            _ => Arc::new(scopes_of(db, user).await?),
+        };
         let mut entries = self.lock();
-        if entries.len() >= VIEWER_CACHE_SIZE {
-            entries.clear();
+        if entries.epoch == epoch {
+            if entries.map.len() >= VIEWER_CACHE_SIZE {
+                entries.map.clear();
+            }
+            entries.map.insert(user_id, (loaded.clone(), epoch));
         }
-        entries.insert(user_id, loaded.clone());
         Ok(loaded)
+    }
+
+    /// Listens for changed users on PostgreSQL for the life of the server, reconnecting on
+    /// failure; entries are used without a read only while it listens.
+    pub fn listen_postgres(self: &Arc<Self>, url: String) {
+        use std::sync::atomic::Ordering;
+        let cache = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let listening = async {
+                    let mut listener = sea_orm::sqlx::postgres::PgListener::connect(&url).await?;
+                    listener.listen(USERS_CHANNEL).await?;
+                    Ok::<_, sea_orm::sqlx::Error>(listener)
+                };
+                match listening.await {
+                    Ok(mut listener) => {
+                        // Whatever was read before listening may have changed unheard.
+                        cache.forget_all();
+                        cache.trusted.store(true, Ordering::Release);
+                        // `None` or an error: the connection was lost, and announcements
+                        // may have been missed.
+                        while let Ok(Some(n)) = listener.try_recv().await {
+                            let payload = n.payload();
+                            if let Some(sync) = payload.strip_prefix("sync ") {
+                                let sync = sync.parse::<u64>().unwrap_or(0);
+                                cache.synced.send_modify(|seen| *seen = sync.max(*seen));
+                            } else if let Ok(id) = payload.parse::<i64>() {
+                                cache.forget(id);
+                            } else {
+                                cache.forget_all();
+                            }
+                        }
+                        cache.trusted.store(false, Ordering::Release);
+                        cache.forget_all();
+                        tracing::warn!("the listener of changed users lost its connection");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the listener of changed users cannot connect")
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        });
     }
 }
 

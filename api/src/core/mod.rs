@@ -6,6 +6,7 @@ pub mod db;
 pub mod error;
 pub mod mask;
 pub mod pagination;
+pub mod rows;
 pub mod scope;
 pub mod state;
 pub mod telemetry;

@@ -15,6 +15,8 @@ pub struct AppState {
     pub events: crate::events::Events,
     /// Viewers loaded by this server, reused while their rights are unchanged.
     pub viewers: Arc<crate::auth::ViewerCache>,
+    /// People's scopes for the person rule, reused while their `auth_stamp` is unchanged.
+    pub person_scopes: Arc<crate::nodes::loaders::PersonScopes>,
 }
 
 /// The client's address as the server sees it (the TCP peer, or the first `X-Forwarded-For`

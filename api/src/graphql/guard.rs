@@ -294,6 +294,9 @@ impl Extension for GuardsExtension {
         if fields.is_empty() {
             return response;
         }
+        if let Some(state) = ctx.data_opt::<AppState>() {
+            state.viewers.check_all();
+        }
         let user_id = match ctx.data_opt::<Viewer>() {
             Some(Viewer::User(u)) => Some(u.id()),
             _ => None,

@@ -78,10 +78,14 @@ impl Application {
             metrics: Arc::new(crate::http::metrics::Metrics::default()),
             events: crate::events::Events::default(),
             viewers: Arc::default(),
+            person_scopes: Arc::default(),
         };
         if state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
             state
                 .events
+                .listen_postgres(state.config.database_url.clone());
+            state
+                .viewers
                 .listen_postgres(state.config.database_url.clone());
         }
         crate::account::roles::apply_due(&state.db, crate::core::validate::today())
@@ -624,6 +628,11 @@ async fn execute(
             loaders::Tracked::new(schema.execute(request), stall).await
         }
     };
+    // A mutation may have changed users (their roles, password, active flag): the next
+    // request of anyone reads their row again, whether or not the announcement arrived.
+    if !mutation_fields.is_empty() {
+        shared.state.viewers.check_all();
+    }
     // The unmasked views of other people's phones and addresses, in one statement.
     if let Err(e) = access_log
         .flush(&shared.state.db, request_id.as_ref().map(|r| r.0.as_str()))

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::core::error::AppError;
 use crate::graphql::loaders::Db;
@@ -162,6 +162,41 @@ impl PersonScope {
     }
 }
 
+/// People's scopes as this server last read them, each with the `auth_stamp` their user row
+/// had. The database raises the stamp whenever a user's roles, registrations or worker grids
+/// change, so a page that reads the people's rows (with their stamps) takes each scope from
+/// here while the stamp is the same, and reads only the others.
+#[derive(Default)]
+pub struct PersonScopes {
+    map: std::sync::Mutex<HashMap<i64, (i64, PersonScope)>>,
+}
+
+/// People kept at most; the map is emptied when it is full (a bounded memory cost).
+const PERSON_SCOPES_SIZE: usize = 100_000;
+
+impl PersonScopes {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (i64, PersonScope)>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The scope of `user_id` if it was read at `auth_stamp`.
+    pub fn get(&self, user_id: i64, auth_stamp: i64) -> Option<PersonScope> {
+        self.lock()
+            .get(&user_id)
+            .filter(|(stamp, _)| *stamp == auth_stamp)
+            .map(|(_, scope)| scope.clone())
+    }
+
+    /// Records the scope of `user_id`, read after their row showed `auth_stamp`.
+    pub fn put(&self, user_id: i64, auth_stamp: i64, scope: PersonScope) {
+        let mut map = self.lock();
+        if map.len() >= PERSON_SCOPES_SIZE {
+            map.clear();
+        }
+        map.insert(user_id, (auth_stamp, scope));
+    }
+}
+
 impl Loader<PersonScopeOf> for Db {
     type Value = PersonScope;
     type Error = AppError;
@@ -171,36 +206,48 @@ impl Loader<PersonScopeOf> for Db {
         keys: &[PersonScopeOf],
     ) -> Result<HashMap<PersonScopeOf, Self::Value>, AppError> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows: Vec<(i64, Role, Option<i64>, Option<i64>)> = role_assignment::Entity::find()
-            .select_only()
-            .column(role_assignment::Column::UserId)
-            .column(role_assignment::Column::Role)
-            .column(role_assignment::Column::CommunityId)
-            .column_as(grid::Column::CommunityId, "grid_community_id")
-            .join(
-                sea_orm::JoinType::LeftJoin,
-                crate::core::db::belongs_to::<role_assignment::Entity, grid::Entity>(
-                    role_assignment::Column::GridId,
-                    grid::Column::Id,
-                ),
-            )
-            .filter(role_assignment::Column::UserId.is_in(ids))
-            .order_by_asc(role_assignment::Column::Id)
-            .into_tuple()
-            .all(self.conn().await)
-            .await?;
-        let mut by_user: HashMap<i64, Vec<RoleScope>> = HashMap::new();
-        for (user, role, community, grid_community) in rows {
-            by_user
-                .entry(user)
-                .or_default()
-                .push((role, community, grid_community));
-        }
-        Ok(by_user
+        Ok(roles_of_people(self.conn().await, &ids)
+            .await?
             .into_iter()
-            .map(|(u, roles)| (PersonScopeOf(u), PersonScope::from_roles(roles)))
+            .map(|(u, scope)| (PersonScopeOf(u), scope))
             .collect())
     }
+}
+
+/// The scopes of these people, in one statement (people without roles are left out).
+pub async fn roles_of_people(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, PersonScope>, AppError> {
+    let rows: Vec<(i64, Role, Option<i64>, Option<i64>)> = role_assignment::Entity::find()
+        .select_only()
+        .column(role_assignment::Column::UserId)
+        .column(role_assignment::Column::Role)
+        .column(role_assignment::Column::CommunityId)
+        .column_as(grid::Column::CommunityId, "grid_community_id")
+        .join(
+            sea_orm::JoinType::LeftJoin,
+            crate::core::db::belongs_to::<role_assignment::Entity, grid::Entity>(
+                role_assignment::Column::GridId,
+                grid::Column::Id,
+            ),
+        )
+        .filter(role_assignment::Column::UserId.is_in(ids.iter().copied()))
+        .order_by_asc(role_assignment::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_user: HashMap<i64, Vec<RoleScope>> = HashMap::new();
+    for (user, role, community, grid_community) in rows {
+        by_user
+            .entry(user)
+            .or_default()
+            .push((role, community, grid_community));
+    }
+    Ok(by_user
+        .into_iter()
+        .map(|(u, roles)| (u, PersonScope::from_roles(roles)))
+        .collect())
 }
 
 /// Number of approved member registrations of a grid.

@@ -4,15 +4,16 @@ use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, IdenStatic, Iterable, JoinType, QueryFilter, QueryOrder, QueryTrait, Select,
-    sea_query::{Alias, Expr, ExprTrait, SelectStatement, SimpleExpr},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IdenStatic, Iterable, JoinType,
+    QueryFilter, QueryOrder, QueryTrait, Select,
+    sea_query::{Alias, Expr, ExprTrait, SelectStatement},
 };
 
 use crate::core::error::AppError;
+use crate::core::rows::{self, Cursor};
 use crate::graphql::loaders::{Db, Loaders, group};
-use crate::nodes::loaders::{CommunityKey, GridKey, PersonScope, PersonScopeOf, UserKey};
-use entity::{community, grid, role_assignment::Role, user, wish, wish_claim};
+use crate::nodes::loaders::{CommunityKey, GridKey, PersonScopeOf, PersonScopes, UserKey};
+use entity::{community, grid, user, wish, wish_claim};
 
 /// Claim history of a wish, oldest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -55,6 +56,7 @@ pub struct PageJoins {
 pub async fn page_with_relations(
     db: &DatabaseConnection,
     loaders: &Loaders,
+    scopes: &PersonScopes,
     q: Select<wish::Entity>,
     limit: u64,
     joins: PageJoins,
@@ -95,41 +97,54 @@ pub async fn page_with_relations(
                 on(alias, col),
             );
             select_prefixed::<user::Entity>(&mut stmt, alias);
-            stmt.expr_as(
-                person_scope_of(backend, alias),
-                Alias::new(format!("{alias}_scope")),
-            );
         }
     }
     let rows = db
         .query_all_raw(crate::core::pagination::with_limit(backend, &stmt, limit))
         .await?;
     let mut out = Vec::with_capacity(rows.len());
+    // People whose scope this server has not read at their current stamp.
+    let mut unknown: Vec<(i64, i64)> = Vec::new();
     for row in rows {
-        let w = wish::Model::from_query_result(&row, "")?;
+        // The columns come in the order they were selected above: the wish's, then each
+        // joined relation's (see `crate::core::rows`).
+        let mut cols = Cursor::new(&row);
+        let w = rows::wish_model(&mut cols)?;
         if joins.grid {
-            let g = grid::Model::from_query_result_optional(&row, "g_")?;
+            let g = rows::grid_model(&mut cols)?;
             loaders.prime(GridKey(w.grid_id), g);
         }
         if joins.community {
-            let c = community::Model::from_query_result_optional(&row, "c_")?;
+            let c = rows::community_model(&mut cols)?;
             loaders.prime(CommunityKey(w.community_id), c);
         }
-        for (wanted, alias) in [
-            (joins.claimant, "cu"),
-            (joins.beneficiary, "bu"),
-            (joins.submitter, "su"),
-        ] {
+        for wanted in [joins.claimant, joins.beneficiary, joins.submitter] {
             if !wanted {
                 continue;
             }
-            if let Some(u) = user::Model::from_query_result_optional(&row, &format!("{alias}_"))? {
-                let scope: Option<String> = row.try_get("", &format!("{alias}_scope"))?;
-                loaders.prime(PersonScopeOf(u.id), Some(parse_scope(scope.as_deref())?));
-                loaders.prime(UserKey(u.id), Some(u));
+            let Some(u) = rows::user_model(&mut cols)? else {
+                continue;
+            };
+            match scopes.get(u.id, u.auth_stamp) {
+                Some(scope) => loaders.prime(PersonScopeOf(u.id), Some(scope)),
+                None => unknown.push((u.id, u.auth_stamp)),
             }
+            loaders.prime(UserKey(u.id), Some(u));
         }
         out.push(w);
+    }
+    // One statement for all of them, and only when some are unknown: on a server in use the
+    // page is one statement.
+    unknown.sort_unstable();
+    unknown.dedup();
+    if !unknown.is_empty() {
+        let ids: Vec<i64> = unknown.iter().map(|(id, _)| *id).collect();
+        let roles = crate::nodes::loaders::roles_of_people(db, &ids).await?;
+        for (id, stamp) in unknown {
+            let scope = roles.get(&id).cloned().unwrap_or_default();
+            scopes.put(id, stamp, scope.clone());
+            loaders.prime(PersonScopeOf(id), Some(scope));
+        }
     }
     Ok(out)
 }
@@ -142,33 +157,4 @@ fn select_prefixed<E: EntityTrait>(stmt: &mut SelectStatement, alias: &str) {
             Alias::new(format!("{alias}_{}", col.as_str())),
         );
     }
-}
-
-/// The roles of the user joined as `alias`, as a JSON array of [role, community, community
-/// of the grid]: what [`PersonScope`] is made of.
-fn person_scope_of(backend: DbBackend, alias: &str) -> SimpleExpr {
-    let rows = "FROM role_assignments ra LEFT JOIN grids rg ON rg.id = ra.grid_id";
-    Expr::cust(match backend {
-        DbBackend::Postgres => format!(
-            "(SELECT COALESCE(json_agg(json_build_array(ra.role, ra.community_id, rg.community_id)), '[]')::text {rows} WHERE ra.user_id = \"{alias}\".\"id\")"
-        ),
-        _ => format!(
-            "(SELECT json_group_array(json_array(ra.role, ra.community_id, rg.community_id)) {rows} WHERE ra.user_id = \"{alias}\".\"id\")"
-        ),
-    })
-}
-
-fn parse_scope(json: Option<&str>) -> Result<PersonScope, AppError> {
-    let roles: Vec<(String, Option<i64>, Option<i64>)> = match json {
-        Some(j) => serde_json::from_str(j)
-            .map_err(|_| AppError::internal("unreadable roles of a joined user"))?,
-        None => Vec::new(),
-    };
-    let mut parsed = Vec::with_capacity(roles.len());
-    for (role, community, grid_community) in roles {
-        let role = Role::try_from_value(&role)
-            .map_err(|_| AppError::internal("unknown role of a joined user"))?;
-        parsed.push((role, community, grid_community));
-    }
-    Ok(PersonScope::from_roles(parsed))
 }

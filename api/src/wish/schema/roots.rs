@@ -17,6 +17,7 @@ use crate::graphql::context::events;
 use crate::graphql::context::loader;
 use crate::graphql::context::parse_id;
 use crate::graphql::context::parse_opt_id;
+use crate::graphql::context::state;
 use crate::graphql::context::viewer;
 use crate::graphql::scalars::Date;
 use crate::wish::loaders::{PageJoins, page_with_relations};
@@ -201,6 +202,7 @@ impl WishQuery {
             submitter: selects("submittedBy"),
         };
         let (db, loaders) = (db(ctx)?, loader(ctx)?);
+        let scopes = &*state(ctx)?.person_scopes;
         Ok(connection::paginate_with(
             db,
             q,
@@ -209,7 +211,7 @@ impl WishQuery {
             page,
             |m| m.id,
             Wish,
-            |q, limit| page_with_relations(db, loaders, q, limit, joins),
+            |q, limit| page_with_relations(db, loaders, scopes, q, limit, joins),
         )
         .await?)
     }
