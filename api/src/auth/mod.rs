@@ -314,17 +314,16 @@ impl ViewerCache {
                 .is_some_and(|(_, read_at)| *read_at >= entries.checked_from);
             (cached.map(|(v, _)| v), current, entries.epoch)
         };
+        // The row has not changed since a current entry was read (its change would have
+        // removed it). Anything else (a token newer than the entry, say, from a password
+        // changed on another instance whose announcement is on its way) reads the row.
         if current
             && self.trusted()
             && let Some(cached) = &cached
+            && cached.user.active
+            && cached.user.token_version == token_version
         {
-            // The row has not changed since the entry was read (its change would have
-            // removed it).
-            return if cached.user.active && cached.user.token_version == token_version {
-                Ok(cached.clone())
-            } else {
-                Err(stale)
-            };
+            return Ok(cached.clone());
         }
         let user = user::Entity::find_by_id(user_id)
             .one(db)
