@@ -223,10 +223,10 @@ pub struct ViewerCache {
 struct Entries {
     /// Each viewer with the epoch it was read at.
     map: HashMap<i64, (Arc<AuthUser>, u64)>,
-    /// Raised by every change heard of: a viewer read before a change is not stored after
-    /// it (the row it came from may be the one that changed).
+    /// Raised by every change heard of (an announcement, a mutation run here, the listener
+    /// connecting or lost).
     epoch: u64,
-    /// Entries read before this epoch (a mutation ran here since) are used only after their
+    /// Entries read before this epoch (something changed since) are used only after their
     /// row is read again and its stamp compared.
     checked_from: u64,
 }
@@ -242,18 +242,22 @@ impl ViewerCache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Forgets one user (their row changed).
+    /// Forgets one user (their row changed). A viewer of anyone read before now (perhaps
+    /// that user's, from before the change, on its way into the cache) is checked against
+    /// its row again before it is used.
     pub fn forget(&self, user_id: i64) {
         let mut entries = self.lock();
-        entries.epoch += 1;
         entries.map.remove(&user_id);
+        entries.epoch += 1;
+        entries.checked_from = entries.epoch;
     }
 
     /// Forgets every user (the listener connected or lost its connection).
     pub fn forget_all(&self) {
         let mut entries = self.lock();
-        entries.epoch += 1;
         entries.map.clear();
+        entries.epoch += 1;
+        entries.checked_from = entries.epoch;
     }
 
     /// A mutation ran here: every viewer's next request reads their row again (their roles
@@ -346,13 +350,14 @@ impl ViewerCache {
             }
             _ => Arc::new(scopes_of(db, user).await?),
         };
+        // Stored as read at `epoch`: if anything was heard of since, the entry is not current
+        // and its row is read again before it is used without a read (its roles and scopes
+        // are reused only while the stamp read then is the same).
         let mut entries = self.lock();
-        if entries.epoch == epoch {
-            if entries.map.len() >= VIEWER_CACHE_SIZE {
-                entries.map.clear();
-            }
-            entries.map.insert(user_id, (loaded.clone(), epoch));
+        if entries.map.len() >= VIEWER_CACHE_SIZE {
+            entries.map.clear();
         }
+        entries.map.insert(user_id, (loaded.clone(), epoch));
         Ok(loaded)
     }
 
