@@ -519,3 +519,51 @@ async fn claim_and_release_run_at_most_six_statements_each() {
     assert_eq!(ok(&v)["releaseWishClaim"]["wish"]["status"], "PUBLISHED");
     assert!(release <= 6, "releaseWishClaim ran {release} statements");
 }
+
+/// The wish wall keeps each joined person's roles per server by the person's `auth_stamp`:
+/// a claimant who takes up a public office is named in full on the very next wall (once the
+/// change is heard of), not masked from a stale copy.
+#[tokio::test]
+async fn the_wall_follows_a_claimants_new_office() {
+    let app = TestApp::with_demo().await;
+    let wall = "{ wishes(first: 100) { nodes { id claimant { id displayName } } } }";
+    let claimant_of = |v: &Value| -> Option<(String, String)> {
+        ok(v)["wishes"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .find(|n| !n["claimant"].is_null())
+            .map(|n| {
+                (
+                    n["claimant"]["id"].as_str().expect("id").to_owned(),
+                    n["claimant"]["displayName"]
+                        .as_str()
+                        .expect("name")
+                        .to_owned(),
+                )
+            })
+    };
+    // Twice: the second wall takes the roles from the server's copy.
+    app.gql(None, wall, json!({})).await;
+    let (id, masked) = claimant_of(&app.gql(None, wall, json!({})).await).expect("a claim");
+    assert!(masked.contains('*'), "an anonymous caller sees {masked}");
+    let grid: i64 = app.grid_id("汇通第一网格").await.parse().expect("id");
+    entity::role_assignment::ActiveModel {
+        user_id: Set(id.parse().expect("id")),
+        role: Set(Role::GridWorker),
+        grid_id: Set(Some(grid)),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(app.db())
+    .await
+    .expect("grant");
+    app.settle().await;
+    let v = app.gql(None, wall, json!({})).await;
+    let (same, named) = claimant_of(&v).expect("a claim");
+    assert_eq!(same, id);
+    assert!(
+        !named.contains('*'),
+        "a grid worker is named in full: {named}"
+    );
+}
