@@ -118,6 +118,47 @@ async fn a_failing_non_null_field_nulls_its_nearest_nullable_parent() {
     assert!(v["data"]["me"]["id"].is_string(), "{v}");
 }
 
+/// A document that passed the full validation without variables skips the full rules when it
+/// comes back without variables (the server's fast path); everything else is validated in
+/// full each time, and the fast path answers exactly what the full one did.
+#[tokio::test]
+async fn validation_is_remembered_only_for_what_passed_it() {
+    let app = TestApp::with_demo().await;
+    let member = app.login("member1").await;
+    // A document with a fragment, an alias and nested relations, twice: the same answer.
+    let q = "query Wall { wishes(first: 5) { totalCount nodes { ...W who: claimant { displayName } } } } fragment W on Wish { id title status beneficiaryName grid { name } }";
+    let first = app.gql(Some(&member), q, json!({})).await;
+    assert!(
+        ok(&first)["wishes"]["totalCount"].as_i64().unwrap_or(0) > 0,
+        "{first}"
+    );
+    let again = app.gql(Some(&member), q, json!({})).await;
+    assert_eq!(first, again);
+    // An unknown field is refused every time, with nothing executed: a refused document is
+    // never taken as validated.
+    for _ in 0..2 {
+        let v = app
+            .gql(Some(&member), "{ wishes { nodes { id nope } } }", json!({}))
+            .await;
+        assert_code(&v, "BAD_USER_INPUT");
+        assert!(v["data"].is_null(), "{v}");
+        assert!(
+            v["errors"][0]["extensions"]["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("nope")),
+            "{v}"
+        );
+    }
+    // Validated without variables, the same document with a wrong variable is still refused.
+    let q = "query($s: WishStatus) { wishes(status: $s, first: 1) { totalCount } }";
+    for _ in 0..2 {
+        ok(&app.gql(Some(&member), q, json!({})).await);
+    }
+    let v = app.gql(Some(&member), q, json!({"s": "NOPE"})).await;
+    assert_code(&v, "BAD_USER_INPUT");
+    assert!(v["data"].is_null(), "{v}");
+}
+
 #[tokio::test]
 async fn variable_problems_are_bad_user_input_naming_the_variable() {
     let app = TestApp::spawn().await;

@@ -104,6 +104,11 @@ pub fn issue_token(
 /// Checks a token's signature, algorithm, expiry, issuer and audience; returns the user id
 /// and the token version it was issued with.
 pub fn verify_token(config: &Config, token: &str) -> AppResult<(i64, i64)> {
+    verify_token_until(config, token).map(|(id, version, _)| (id, version))
+}
+
+/// [`verify_token`], with the token's expiry (seconds since the epoch).
+fn verify_token_until(config: &Config, token: &str) -> AppResult<(i64, i64, i64)> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
@@ -123,7 +128,7 @@ pub fn verify_token(config: &Config, token: &str) -> AppResult<(i64, i64)> {
         .sub
         .parse()
         .map_err(|_| AppError::Unauthenticated("登录凭证无效或已过期，请重新登录"))?;
-    Ok((id, data.claims.ver))
+    Ok((id, data.claims.ver, data.claims.exp))
 }
 
 /// The audience of a photo's access link (never accepted as a login token, nor a login
@@ -212,6 +217,8 @@ pub fn verify_file_link(
 #[derive(Default)]
 pub struct ViewerCache {
     inner: std::sync::Mutex<Entries>,
+    /// Tokens this server has verified, with what they say (see [`ViewerCache::verify`]).
+    tokens: std::sync::Mutex<HashMap<Box<str>, Verified>>,
     /// Whether the listener is connected, so that entries may be used without a read.
     trusted: std::sync::atomic::AtomicBool,
     /// The last `sync N` announcement the listener has heard (see [`ViewerCache::settle`]).
@@ -231,6 +238,17 @@ struct Entries {
     checked_from: u64,
 }
 
+/// A verified token: its user, token version and expiry (seconds since the epoch).
+#[derive(Clone, Copy)]
+struct Verified {
+    user_id: i64,
+    version: i64,
+    expires: i64,
+}
+
+/// Verified tokens kept at most; the map is emptied when it is full.
+const TOKEN_CACHE_SIZE: usize = 10_000;
+
 /// The channel the `users_notify` trigger announces changed users on.
 pub const USERS_CHANNEL: &str = "lianxin_users";
 
@@ -240,6 +258,39 @@ const VIEWER_CACHE_SIZE: usize = 10_000;
 impl ViewerCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// [`verify_token`], remembered: a token whose signature and claims were checked once is
+    /// the same bytes the next time, so it is only checked for expiry until it expires (then
+    /// it is verified again, with the usual leeway). What the token's user may do is still
+    /// decided by their row ([`ViewerCache::viewer`]: active flag, token version).
+    pub fn verify(&self, config: &Config, token: &str) -> AppResult<(i64, i64)> {
+        let now = Utc::now().timestamp();
+        let known = self
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .copied();
+        if let Some(v) = known
+            && now < v.expires
+        {
+            return Ok((v.user_id, v.version));
+        }
+        let (user_id, version, expires) = verify_token_until(config, token)?;
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if tokens.len() >= TOKEN_CACHE_SIZE {
+            tokens.clear();
+        }
+        tokens.insert(
+            token.into(),
+            Verified {
+                user_id,
+                version,
+                expires,
+            },
+        );
+        Ok((user_id, version))
     }
 
     /// Forgets one user (their row changed). A viewer of anyone read before now (perhaps

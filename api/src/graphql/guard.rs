@@ -376,6 +376,25 @@ pub struct Parsed {
     pub doc: ExecutableDocument,
     /// Why the guard refuses it, if it does.
     pub refused: Option<String>,
+    /// Whether the document has passed the schema's full validation in a request without
+    /// variables: with the same (empty) variables it passes again, so such a request is
+    /// executed with only the checks that do not depend on the document alone (the
+    /// complexity and depth limits), see [`crate::graphql::build_validated_schema`].
+    valid_without_variables: std::sync::atomic::AtomicBool,
+}
+
+impl Parsed {
+    /// See `valid_without_variables`.
+    pub fn valid_without_variables(&self) -> bool {
+        self.valid_without_variables
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Records that a request without variables passed the full validation.
+    pub fn passed_without_variables(&self) {
+        self.valid_without_variables
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
 }
 
 /// Parsed documents by query text. Front-ends send the same few operations over and over,
@@ -405,6 +424,7 @@ impl Documents {
         let parsed = Arc::new(Parsed {
             refused: check_document(&doc).err(),
             doc,
+            valid_without_variables: Default::default(),
         });
         if cacheable {
             let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());

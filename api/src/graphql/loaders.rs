@@ -63,6 +63,12 @@ pub struct Loaders {
 
 type Pending<V> = Shared<Pin<Box<dyn Future<Output = Result<Option<V>, AppError>> + Send>>>;
 
+/// A key of the request: a row already read (primed by a page that joined it), or a load.
+enum Memo<V> {
+    Ready(Option<V>),
+    Loading(Pending<V>),
+}
+
 /// Scheduler turns without a new load after which a batch runs.
 const QUIET_TURNS: usize = 8;
 
@@ -334,25 +340,21 @@ impl Loaders {
         K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
         V: Send + Sync + Clone + 'static,
     {
-        self.with_memo(|map: &mut HashMap<K, Pending<V>>| {
-            map.entry(key).or_insert_with(|| {
-                let fut: Pin<Box<dyn Future<Output = Result<Option<V>, AppError>> + Send>> =
-                    Box::pin(std::future::ready(Ok(value)));
-                fut.shared()
-            });
+        self.with_memo(|map: &mut HashMap<K, Memo<V>>| {
+            map.entry(key).or_insert(Memo::Ready(value));
         });
     }
 
     /// Runs `f` on the request's loads of key type `K` (`None` if the memo is corrupt).
-    fn with_memo<K, V, R>(&self, f: impl FnOnce(&mut HashMap<K, Pending<V>>) -> R) -> Option<R>
+    fn with_memo<K, V, R>(&self, f: impl FnOnce(&mut HashMap<K, Memo<V>>) -> R) -> Option<R>
     where
         K: Send + Sync + std::hash::Hash + Eq + 'static,
         V: Send + Sync + Clone + 'static,
     {
         let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
         memo.entry(TypeId::of::<K>())
-            .or_insert_with(|| Box::new(HashMap::<K, Pending<V>>::new()))
-            .downcast_mut::<HashMap<K, Pending<V>>>()
+            .or_insert_with(|| Box::new(HashMap::<K, Memo<V>>::with_capacity(32)))
+            .downcast_mut::<HashMap<K, Memo<V>>>()
             .map(f)
     }
 
@@ -364,18 +366,23 @@ impl Loaders {
     {
         self.asked.fetch_add(1, Ordering::AcqRel);
         let pending = self
-            .with_memo(|map: &mut HashMap<K, Pending<V>>| {
-                map.entry(key.clone())
-                    .or_insert_with(|| {
-                        let inner = self.inner.clone();
-                        let fut: Pin<Box<dyn Future<Output = Result<Option<V>, AppError>> + Send>> =
-                            Box::pin(async move { inner.load_one(key).await });
-                        fut.shared()
-                    })
-                    .clone()
+            .with_memo(|map: &mut HashMap<K, Memo<V>>| {
+                match map.entry(key.clone()).or_insert_with(|| {
+                    let inner = self.inner.clone();
+                    let fut: Pin<Box<dyn Future<Output = Result<Option<V>, AppError>> + Send>> =
+                        Box::pin(async move { inner.load_one(key).await });
+                    Memo::Loading(fut.shared())
+                }) {
+                    Memo::Ready(value) => Memo::Ready(value.clone()),
+                    Memo::Loading(pending) => Memo::Loading(pending.clone()),
+                }
             })
             .ok_or_else(|| AppError::internal("loader memo holds another type"))?;
-        pending.await
+        match pending {
+            // Read already: nothing to wait for.
+            Memo::Ready(value) => Ok(value),
+            Memo::Loading(pending) => pending.await,
+        }
     }
 }
 

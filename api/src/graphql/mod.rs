@@ -62,6 +62,18 @@ pub fn build_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
     builder(state, config).finish()
 }
 
+/// The schema for `POST /graphql`, for a document that has already passed the full
+/// validation in a request without variables, sent again without variables: validation
+/// depends only on the document, the variables and the schema, so it would pass again.
+/// This schema checks the complexity and depth limits and the upload rule only
+/// (async-graphql's fast validation mode); the full rules were about a twentieth of the
+/// server's work on a page (benchmark profile).
+pub fn build_validated_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
+    builder(state, config)
+        .validation_mode(async_graphql::ValidationMode::Fast)
+        .finish()
+}
+
 /// Builds the schema for `/graphql/ws`: the same, with the guard, error-code and audit work
 /// done by extensions, since no handler sees each operation of a WebSocket connection.
 pub fn build_ws_schema(state: Option<AppState>, config: &Config) -> ApiSchema {

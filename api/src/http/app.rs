@@ -39,6 +39,9 @@ struct Shared {
     state: AppState,
     /// For `POST /graphql` (no extensions: the handler guards, codes and audits).
     schema: ApiSchema,
+    /// For `POST /graphql` again, for a document already validated without variables, sent
+    /// without variables (see [`graphql::build_validated_schema`]).
+    validated: ApiSchema,
     /// For `/graphql/ws` (the same work done by extensions).
     ws_schema: ApiSchema,
     /// For introspection-only queries (development): no depth limit.
@@ -119,11 +122,13 @@ impl Application {
 pub fn router(state: AppState, graphiql: Option<GraphiqlPage>) -> Router {
     let config = state.config.clone();
     let schema = graphql::build_schema(Some(state.clone()), &config);
+    let validated = graphql::build_validated_schema(Some(state.clone()), &config);
     let ws_schema = graphql::build_ws_schema(Some(state.clone()), &config);
     let introspection = graphql::build_introspection_schema(&config);
     let shared = Shared {
         state,
         schema,
+        validated,
         ws_schema,
         introspection,
         documents: Arc::default(),
@@ -214,7 +219,7 @@ async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Vi
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(bad)?;
-    let (user_id, version) = auth::verify_token(&state.config, token)?;
+    let (user_id, version) = state.viewers.verify(&state.config, token)?;
     let user = state.viewers.viewer(&state.db, user_id, version).await?;
     Ok(Viewer::User(user))
 }
@@ -621,11 +626,26 @@ async fn execute(
             let introspection_only = document
                 .as_ref()
                 .is_some_and(|p| guard::only_introspection(&p.doc, operation_name.as_deref()));
+            let without_variables = request.variables.is_empty();
+            let validated = without_variables
+                && document
+                    .as_ref()
+                    .is_some_and(|p| p.valid_without_variables());
             let schema = match (&shared.introspection, introspection_only) {
                 (Some(meta), true) => meta,
+                _ if validated => &shared.validated,
                 _ => &shared.schema,
             };
-            loaders::Tracked::new(schema.execute(request), stall).await
+            let response = loaders::Tracked::new(schema.execute(request), stall).await;
+            // Data (even partial) means the document passed validation.
+            if without_variables
+                && !validated
+                && response.data != async_graphql::Value::Null
+                && let Some(parsed) = &document
+            {
+                parsed.passed_without_variables();
+            }
+            response
         }
     };
     // A mutation may have changed users (their roles, password, active flag): the next
@@ -1001,7 +1021,7 @@ async fn graphql_ws(
             let viewer = match token {
                 None => Viewer::Anonymous,
                 Some(t) => {
-                    let user = match auth::verify_token(&state.config, &t) {
+                    let user = match state.viewers.verify(&state.config, &t) {
                         Ok((uid, version)) => state.viewers.viewer(&state.db, uid, version).await,
                         Err(e) => Err(e),
                     };

@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
+use std::sync::OnceLock;
+
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IdenStatic, Iterable, JoinType,
-    QueryFilter, QueryOrder, QueryTrait, Select,
-    sea_query::{Alias, Expr, ExprTrait, SelectStatement},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Iterable, JoinType,
+    QueryFilter, QueryOrder, QueryTrait, Select, Statement,
+    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement},
 };
 
 use crate::core::error::AppError;
@@ -62,45 +64,8 @@ pub async fn page_with_relations(
     joins: PageJoins,
 ) -> Result<Vec<wish::Model>, AppError> {
     let backend = db.get_database_backend();
-    let mut stmt = q.into_query();
-    let on = |alias: &str, col: wish::Column| {
-        Expr::col((Alias::new(alias), Alias::new("id"))).equals((wish::Entity, col))
-    };
-    if joins.grid {
-        stmt.join_as(
-            JoinType::LeftJoin,
-            grid::Entity,
-            Alias::new("g"),
-            on("g", wish::Column::GridId),
-        );
-        select_prefixed::<grid::Entity>(&mut stmt, "g");
-    }
-    if joins.community {
-        stmt.join_as(
-            JoinType::LeftJoin,
-            community::Entity,
-            Alias::new("c"),
-            on("c", wish::Column::CommunityId),
-        );
-        select_prefixed::<community::Entity>(&mut stmt, "c");
-    }
-    for (wanted, alias, col) in [
-        (joins.claimant, "cu", wish::Column::ClaimantId),
-        (joins.beneficiary, "bu", wish::Column::BeneficiaryUserId),
-        (joins.submitter, "su", wish::Column::SubmittedBy),
-    ] {
-        if wanted {
-            stmt.join_as(
-                JoinType::LeftJoin,
-                user::Entity,
-                Alias::new(alias),
-                on(alias, col),
-            );
-            select_prefixed::<user::Entity>(&mut stmt, alias);
-        }
-    }
     let rows = db
-        .query_all_raw(crate::core::pagination::with_limit(backend, &stmt, limit))
+        .query_all_raw(page_statement(backend, q, limit, joins))
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     // People whose scope this server has not read at their current stamp.
@@ -149,12 +114,149 @@ pub async fn page_with_relations(
     Ok(out)
 }
 
-/// Selects every column of `E`, joined as `alias`, named `{alias}_{column}`.
-fn select_prefixed<E: EntityTrait>(stmt: &mut SelectStatement, alias: &str) {
-    for col in E::Column::iter() {
-        stmt.expr_as(
-            Expr::col((Alias::new(alias), col)),
-            Alias::new(format!("{alias}_{}", col.as_str())),
+/// The page's statement: `q`'s conditions and order, under a head that selects the wish's
+/// columns and those of the relations in `joins`, joined.
+///
+/// The head (the column lists and joins: about seventy columns) is the same for every page
+/// with the same joins, so it is rendered once per database and set of joins; only the
+/// conditions, order and limit are rendered per request. Building the whole statement was
+/// about a tenth of the server's work per page (benchmark profile).
+pub fn page_statement(
+    backend: DbBackend,
+    q: Select<wish::Entity>,
+    limit: u64,
+    joins: PageJoins,
+) -> Statement {
+    let mut stmt = q.into_query();
+    stmt.clear_selects();
+    let mut tail = backend.build(&stmt);
+    if let Some(rest) = tail.sql.strip_prefix(head(backend, None)) {
+        let head = head(backend, Some(joins));
+        let mut sql = String::with_capacity(head.len() + rest.len() + 16);
+        sql.push_str(head);
+        sql.push_str(rest);
+        sql.push_str(" LIMIT ");
+        sql.push_str(&limit.to_string());
+        tail.sql = sql;
+        return tail;
+    }
+    // Not the expected shape (never seen): the whole statement, built as it is.
+    select_page(&mut stmt, joins);
+    crate::core::pagination::with_limit(backend, &stmt, limit)
+}
+
+/// Adds the page's columns to `stmt`, which reads the wishes: every column of the wish, then
+/// of each relation in `joins`, in the order `crate::core::rows` reads them, with the joins.
+fn select_page(stmt: &mut SelectStatement, joins: PageJoins) {
+    for col in wish::Column::iter() {
+        stmt.column((wish::Entity, col));
+    }
+    let on = |alias: &str, col: wish::Column| {
+        Expr::col((Alias::new(alias), Alias::new("id"))).equals((wish::Entity, col))
+    };
+    if joins.grid {
+        stmt.join_as(
+            JoinType::LeftJoin,
+            grid::Entity,
+            Alias::new("g"),
+            on("g", wish::Column::GridId),
         );
+        select_all::<grid::Entity>(stmt, "g");
+    }
+    if joins.community {
+        stmt.join_as(
+            JoinType::LeftJoin,
+            community::Entity,
+            Alias::new("c"),
+            on("c", wish::Column::CommunityId),
+        );
+        select_all::<community::Entity>(stmt, "c");
+    }
+    for (wanted, alias, col) in [
+        (joins.claimant, "cu", wish::Column::ClaimantId),
+        (joins.beneficiary, "bu", wish::Column::BeneficiaryUserId),
+        (joins.submitter, "su", wish::Column::SubmittedBy),
+    ] {
+        if wanted {
+            stmt.join_as(
+                JoinType::LeftJoin,
+                user::Entity,
+                Alias::new(alias),
+                on(alias, col),
+            );
+            select_all::<user::Entity>(stmt, alias);
+        }
+    }
+}
+
+/// Selects every column of `E`, joined as `alias`.
+fn select_all<E: EntityTrait>(stmt: &mut SelectStatement, alias: &str) {
+    for col in E::Column::iter() {
+        stmt.column((Alias::new(alias), col));
+    }
+}
+
+/// The head of a page's statement, rendered once: `SELECT <columns> FROM "wishes" <joins>`
+/// for `Some(joins)`; for `None`, what a statement of wishes with no columns begins with
+/// (`SELECT  FROM "wishes"`), which the head replaces.
+fn head(backend: DbBackend, joins: Option<PageJoins>) -> &'static str {
+    static HEADS: [OnceLock<String>; 2 * 33] = [const { OnceLock::new() }; 2 * 33];
+    let of_backend = match backend {
+        DbBackend::Postgres => 0,
+        _ => 33,
+    };
+    let slot = match joins {
+        None => 32,
+        Some(j) => {
+            usize::from(j.grid)
+                | usize::from(j.community) << 1
+                | usize::from(j.claimant) << 2
+                | usize::from(j.beneficiary) << 3
+                | usize::from(j.submitter) << 4
+        }
+    };
+    HEADS[of_backend + slot].get_or_init(|| {
+        let mut stmt = Query::select().from(wish::Entity).to_owned();
+        if let Some(joins) = joins {
+            select_page(&mut stmt, joins);
+        }
+        backend.build(&stmt).sql
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ColumnTrait, QueryFilter};
+
+    /// The statement with its cached head is the statement built whole, for every set of
+    /// joins and both databases.
+    #[test]
+    fn the_cached_head_gives_the_statement_built_whole() {
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            for bits in 0..32u8 {
+                let joins = PageJoins {
+                    grid: bits & 1 != 0,
+                    community: bits & 2 != 0,
+                    claimant: bits & 4 != 0,
+                    beneficiary: bits & 8 != 0,
+                    submitter: bits & 16 != 0,
+                };
+                let q = || {
+                    wish::Entity::find()
+                        .filter(wish::Column::CommunityId.eq(3))
+                        .filter(wish::Column::Id.lt(1000))
+                        .order_by_desc(wish::Column::Id)
+                };
+                let cached = page_statement(backend, q(), 21, joins);
+                let mut whole = q().into_query();
+                whole.clear_selects();
+                select_page(&mut whole, joins);
+                let whole = crate::core::pagination::with_limit(backend, &whole, 21);
+                assert_eq!(cached.sql, whole.sql);
+                assert_eq!(cached.values, whole.values);
+                assert!(cached.sql.contains("LEFT JOIN") == (bits != 0));
+            }
+        }
     }
 }
