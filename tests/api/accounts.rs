@@ -287,17 +287,8 @@ async fn the_viewer_costs_one_statement_and_follows_role_changes_at_once() {
     let roles = "{ me { roles { role } } }";
     let before = run(&app, &resident, roles, json!({})).await;
     assert!(!before.to_string().contains("PARTY_MEMBER"), "{before}");
-    use sea_orm::{ActiveModelTrait, Set};
-    entity::role_assignment::ActiveModel {
-        user_id: Set(id),
-        role: Set(entity::role_assignment::Role::PartyMember),
-        created_at: Set(chrono::Utc::now()),
-        ..Default::default()
-    }
-    .insert(app.db())
-    .await
-    .expect("grant");
-    app.settle().await;
+    app.grant_directly(id, entity::role_assignment::Role::PartyMember, None)
+        .await;
     let after = run(&app, &resident, roles, json!({})).await;
     assert!(after.to_string().contains("PARTY_MEMBER"), "{after}");
 }

@@ -375,6 +375,28 @@ impl TestApp {
             .await
             .expect("settle the viewers");
     }
+
+    /// Grants `role` (on `grid`, for a grid worker) straight in the database, behind the
+    /// server's back as another instance or the CLI would, and waits until it has heard.
+    pub async fn grant_directly(
+        &self,
+        user_id: i64,
+        role: entity::role_assignment::Role,
+        grid: Option<i64>,
+    ) {
+        use sea_orm::{ActiveModelTrait, Set};
+        entity::role_assignment::ActiveModel {
+            user_id: Set(user_id),
+            role: Set(role),
+            grid_id: Set(grid),
+            created_at: Set(chrono::Utc::now()),
+            ..Default::default()
+        }
+        .insert(self.db())
+        .await
+        .expect("grant");
+        self.settle().await;
+    }
 }
 
 /// A hash of the demo password, computed once.

@@ -548,17 +548,8 @@ async fn the_wall_follows_a_claimants_new_office() {
     let (id, masked) = claimant_of(&app.gql(None, wall, json!({})).await).expect("a claim");
     assert!(masked.contains('*'), "an anonymous caller sees {masked}");
     let grid: i64 = app.grid_id("汇通第一网格").await.parse().expect("id");
-    entity::role_assignment::ActiveModel {
-        user_id: Set(id.parse().expect("id")),
-        role: Set(Role::GridWorker),
-        grid_id: Set(Some(grid)),
-        created_at: Set(chrono::Utc::now()),
-        ..Default::default()
-    }
-    .insert(app.db())
-    .await
-    .expect("grant");
-    app.settle().await;
+    app.grant_directly(id.parse().expect("id"), Role::GridWorker, Some(grid))
+        .await;
     let v = app.gql(None, wall, json!({})).await;
     let (same, named) = claimant_of(&v).expect("a claim");
     assert_eq!(same, id);
