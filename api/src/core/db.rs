@@ -35,7 +35,11 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, StatementCounter)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
         .max_connections(if sqlite { 8 } else { 20 })
-        .min_connections(1);
+        .min_connections(1)
+        // sqlx pings a pooled connection on every checkout by default: one round trip more
+        // per request for both processes. Only a connection idle long enough to have been
+        // dropped by the server or the network is pinged.
+        .test_before_acquire_if_idle_for(Duration::from_secs(10));
     if sqlite {
         opts.map_sqlx_sqlite_opts(|o| {
             o.create_if_missing(true)

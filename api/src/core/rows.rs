@@ -14,8 +14,15 @@ use sea_orm::{ActiveEnum, DbErr, QueryResult, sqlx, sqlx::Row};
 
 /// Reads a row's columns one after the other.
 pub struct Cursor<'a> {
-    row: &'a QueryResult,
+    row: Source<'a>,
     at: usize,
+}
+
+/// The row as its database gave it (looked up once, not for each value).
+enum Source<'a> {
+    Postgres(&'a sqlx::postgres::PgRow),
+    Sqlite(&'a sqlx::sqlite::SqliteRow),
+    Unknown,
 }
 
 /// A value both databases decode the same way.
@@ -37,22 +44,29 @@ impl<T> Column for T where
 
 impl<'a> Cursor<'a> {
     pub fn new(row: &'a QueryResult) -> Self {
+        let row = if let Some(r) = row.try_as_pg_row() {
+            Source::Postgres(r)
+        } else if let Some(r) = row.try_as_sqlite_row() {
+            Source::Sqlite(r)
+        } else {
+            Source::Unknown
+        };
         Self { row, at: 0 }
     }
 
     fn get<T: Column>(&self, i: usize) -> Result<T, DbErr> {
-        let decoded = if let Some(r) = self.row.try_as_pg_row() {
-            // Without sqlx's per-value type check (a copy and a comparison of type
-            // descriptions, for each of a page's ~1,300 values). The columns are those of
-            // the entities, in their order (the test below), decoded into the entities' own
-            // field types, which sea-orm's checked reads of the same tables use everywhere
-            // else; the integration tests compare every joined value of a page with the
-            // wish read alone.
-            r.try_get_unchecked(i)
-        } else if let Some(r) = self.row.try_as_sqlite_row() {
-            r.try_get(i)
-        } else {
-            return Err(DbErr::Custom("a row of an unknown database".into()));
+        let decoded = match self.row {
+            Source::Postgres(r) => {
+                // Without sqlx's per-value type check (a copy and a comparison of type
+                // descriptions, for each of a page's ~1,300 values). The columns are those of
+                // the entities, in their order (the test below), decoded into the entities' own
+                // field types, which sea-orm's checked reads of the same tables use everywhere
+                // else; the integration tests compare every joined value of a page with the
+                // wish read alone.
+                r.try_get_unchecked(i)
+            }
+            Source::Sqlite(r) => r.try_get(i),
+            Source::Unknown => return Err(DbErr::Custom("a row of an unknown database".into())),
         };
         decoded.map_err(|e| DbErr::Type(format!("column {i}: {e}")))
     }

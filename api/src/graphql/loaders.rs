@@ -339,9 +339,31 @@ impl Loaders {
     where
         K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
         V: Send + Sync + Clone + 'static,
+        // The value type is the loader's: a primed row is found by the loads of its key.
+        Db: Loader<K, Value = V, Error = AppError>,
     {
         self.with_memo(|map: &mut HashMap<K, Memo<V>>| {
             map.entry(key).or_insert(Memo::Ready(value));
+        });
+    }
+
+    /// [`Loaders::prime`] for many rows of one relation, under one lock (a page primes a
+    /// hundred or more).
+    pub fn prime_all<K, V>(&self, rows: Vec<(K, Option<V>)>)
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        V: Send + Sync + Clone + 'static,
+        // The value type is the loader's: a primed row is found by the loads of its key.
+        Db: Loader<K, Value = V, Error = AppError>,
+    {
+        if rows.is_empty() {
+            return;
+        }
+        self.with_memo(|map: &mut HashMap<K, Memo<V>>| {
+            map.reserve(rows.len());
+            for (key, value) in rows {
+                map.entry(key).or_insert(Memo::Ready(value));
+            }
         });
     }
 

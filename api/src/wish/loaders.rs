@@ -68,6 +68,9 @@ pub async fn page_with_relations(
         .query_all_raw(page_statement(backend, q, limit, joins))
         .await?;
     let mut out = Vec::with_capacity(rows.len());
+    // The joined rows, primed after the loop, one lock per relation.
+    let (mut grids, mut communities) = (Vec::new(), Vec::new());
+    let (mut people, mut known) = (Vec::new(), Vec::new());
     // People whose scope this server has not read at their current stamp.
     let mut unknown: Vec<(i64, i64)> = Vec::new();
     for row in rows {
@@ -76,12 +79,11 @@ pub async fn page_with_relations(
         let mut cols = Cursor::new(&row);
         let w = rows::wish_model(&mut cols)?;
         if joins.grid {
-            let g = rows::grid_model(&mut cols)?;
-            loaders.prime(GridKey(w.grid_id), g);
+            grids.push((GridKey(w.grid_id), rows::grid_model(&mut cols)?));
         }
         if joins.community {
             let c = rows::community_model(&mut cols)?;
-            loaders.prime(CommunityKey(w.community_id), c);
+            communities.push((CommunityKey(w.community_id), c));
         }
         for wanted in [joins.claimant, joins.beneficiary, joins.submitter] {
             if !wanted {
@@ -91,13 +93,17 @@ pub async fn page_with_relations(
                 continue;
             };
             match scopes.get(u.id, u.auth_stamp) {
-                Some(scope) => loaders.prime(PersonScopeOf(u.id), Some(scope)),
+                Some(scope) => known.push((PersonScopeOf(u.id), Some(scope))),
                 None => unknown.push((u.id, u.auth_stamp)),
             }
-            loaders.prime(UserKey(u.id), Some(u));
+            people.push((UserKey(u.id), Some(u)));
         }
         out.push(w);
     }
+    loaders.prime_all(grids);
+    loaders.prime_all(communities);
+    loaders.prime_all(people);
+    loaders.prime_all(known);
     // One statement for all of them, and only when some are unknown: on a server in use the
     // page is one statement.
     unknown.sort_unstable();
