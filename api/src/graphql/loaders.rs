@@ -342,9 +342,7 @@ impl Loaders {
         // The value type is the loader's: a primed row is found by the loads of its key.
         Db: Loader<K, Value = V, Error = AppError>,
     {
-        self.with_memo(|map: &mut HashMap<K, Memo<V>>| {
-            map.entry(key).or_insert(Memo::Ready(value));
-        });
+        self.prime_all(vec![(key, value)]);
     }
 
     /// [`Loaders::prime`] for many rows of one relation, under one lock (a page primes a

@@ -111,11 +111,13 @@ pub async fn page_with_relations(
     if !unknown.is_empty() {
         let ids: Vec<i64> = unknown.iter().map(|(id, _)| *id).collect();
         let roles = crate::nodes::loaders::roles_of_people(db, &ids).await?;
+        let mut read = Vec::with_capacity(unknown.len());
         for (id, stamp) in unknown {
             let scope = roles.get(&id).cloned().unwrap_or_default();
             scopes.put(id, stamp, scope.clone());
-            loaders.prime(PersonScopeOf(id), Some(scope));
+            read.push((PersonScopeOf(id), Some(scope)));
         }
+        loaders.prime_all(read);
     }
     Ok(out)
 }
