@@ -50,9 +50,10 @@ struct Args {
     /// Operations to measure: wishes, baseline, contact, passbook, claim, redeem, signup.
     #[arg(long, value_delimiter = ',', default_value = "all")]
     operations: Vec<String>,
-    /// Multiplies the volume after a first round of measurements at 1×: residents, wishes,
-    /// passbooks with their ledgers and service slots grow by this factor, and the reads are
-    /// measured again (same run), so the report gives each read's p50 at both volumes.
+    /// A second database with this many times the volume (residents, wishes, passbooks with
+    /// their ledgers and service slots), served beside the first: after the measurements at
+    /// 1×, the reads are measured on both in interleaved slices (same run), so the report
+    /// gives each read's p50 at both volumes.
     #[arg(long, default_value_t = 1)]
     scale: i64,
     /// Another release binary of lianxin (an earlier build), served on the same seeded
@@ -555,35 +556,42 @@ async fn main() -> Result<()> {
     let out_dir = root.join("target/bench");
     std::fs::create_dir_all(&out_dir)?;
 
-    // A fresh database.
-    let (url, cleanup): (String, Option<(String, String)>) = if args.database == "sqlite" {
-        let path = out_dir.join("bench.db");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    // A fresh database for each volume: 1×, and `--scale`× beside it.
+    let mut urls = Vec::new();
+    let mut created = Vec::new();
+    let volumes: &[&str] = if args.scale > 1 && args.import_rows == 0 {
+        &["", "_scaled"]
+    } else {
+        &[""]
+    };
+    for tag in volumes {
+        if args.database == "sqlite" {
+            let path = out_dir.join(format!("bench{tag}.db"));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            urls.push(format!("sqlite://{}?mode=rwc", path.display()));
+        } else if args.database.starts_with("postgres") {
+            let name = format!("lianxin_bench_{}{tag}", std::process::id());
+            let admin = Database::connect(&args.database).await?;
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await?;
+            admin.close().await?;
+            let (base, _) = args.database.rsplit_once('/').context("database URL")?;
+            urls.push(format!("{base}/{name}"));
+            created.push(name);
+        } else {
+            bail!("--database is `sqlite` or a postgres:// URL");
         }
-        (format!("sqlite://{}?mode=rwc", path.display()), None)
-    } else if args.database.starts_with("postgres") {
-        let name = format!("lianxin_bench_{}", std::process::id());
-        let admin = Database::connect(&args.database).await?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await?;
-        admin.close().await?;
-        let (base, _) = args.database.rsplit_once('/').context("database URL")?;
-        (
-            format!("{base}/{name}"),
-            Some((args.database.clone(), name)),
-        )
-    } else {
-        bail!("--database is `sqlite` or a postgres:// URL");
-    };
+    }
     let result = if args.import_rows > 0 {
-        import_people(&bin, &url, args.import_rows).await
+        import_people(&bin, &urls[0], args.import_rows).await
     } else {
-        run(&args, &bin, &url, &out_dir).await
+        run(&args, &bin, &urls, &out_dir).await
     };
-    if let Some((admin_url, name)) = cleanup {
-        let admin = Database::connect(&admin_url).await?;
+    for name in created {
+        let admin = Database::connect(&args.database).await?;
         admin
             .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .await?;
@@ -602,8 +610,19 @@ async fn settle(db: &sea_orm::DatabaseConnection) -> Result<()> {
         db.execute_unprepared("CHECKPOINT").await?;
     } else {
         db.execute_unprepared("ANALYZE").await?;
-        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-            .await?;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+            ))
+            .await?
+            .context("the checkpoint's result")?;
+        // A checkpoint that a reader or writer blocked leaves the log in place: the
+        // measurements would then not be of the seeded database alone.
+        let busy: i32 = row.try_get_by_index(0)?;
+        if busy != 0 {
+            bail!("the WAL checkpoint after seeding was blocked");
+        }
     }
     Ok(())
 }
@@ -703,25 +722,29 @@ async fn phases(ctx: &Arc<Ctx>, args: &Args, ops: &[Op]) -> Result<Vec<Row>> {
         }
         for (op, sample) in samples {
             let row = sample.row(op, c);
-            println!(
-                "{:<46} c={:<3} {:>7.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:<3} conflicts {:<4} SQL/req {:.2}  CPU/req server {:.3} ms db {}",
-                row.operation,
-                row.concurrency,
-                row.rps,
-                row.p50_ms,
-                row.p99_ms,
-                row.errors,
-                row.expected_conflicts,
-                row.statements_per_request,
-                row.server_cpu_ms_per_request,
-                row.db_cpu_ms_per_request
-                    .map(|d| format!("{d:.3} ms"))
-                    .unwrap_or_else(|| "in server".into()),
-            );
+            print_row(&row);
             rows.push(row);
         }
     }
     Ok(rows)
+}
+
+fn print_row(row: &Row) {
+    println!(
+        "{:<46} c={:<3} {:>7.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {:<3} conflicts {:<4} SQL/req {:.2}  CPU/req server {:.3} ms db {}",
+        row.operation,
+        row.concurrency,
+        row.rps,
+        row.p50_ms,
+        row.p99_ms,
+        row.errors,
+        row.expected_conflicts,
+        row.statements_per_request,
+        row.server_cpu_ms_per_request,
+        row.db_cpu_ms_per_request
+            .map(|d| format!("{d:.3} ms"))
+            .unwrap_or_else(|| "in server".into()),
+    );
 }
 
 fn table(rows: &[Row]) -> String {
@@ -749,12 +772,36 @@ fn table(rows: &[Row]) -> String {
     md
 }
 
-async fn run(
+/// One seeded database and the processes that serve it: the server, the baseline process
+/// (plain and floor routes) and, with `--compare-binary`, the earlier build.
+struct Volume {
+    ctx: Arc<Ctx>,
+    server: Server,
+    baseline: Server,
+    compare: Option<Server>,
+}
+
+impl Volume {
+    /// Peak memory of the server and the baseline process.
+    fn peaks(&self) -> (f64, f64) {
+        (
+            peak_memory_mb(self.server.0.id()),
+            peak_memory_mb(self.baseline.0.id()),
+        )
+    }
+}
+
+/// Migrates the fresh database at `url`, seeds it at `scale` times the base volume and
+/// starts the processes that serve it.
+async fn prepare(
     args: &Args,
     bin: &std::path::Path,
     url: &str,
     out_dir: &std::path::Path,
-) -> Result<()> {
+    password_hash: &str,
+    scale: i64,
+    compare_binary: Option<&std::path::Path>,
+) -> Result<Volume> {
     let status = Command::new(bin)
         .args(["migrate", "--database-url", url])
         .stdout(Stdio::null())
@@ -763,12 +810,9 @@ async fn run(
         bail!("migrate failed");
     }
     let (db, _) = api::core::db::connect(url).await?;
-    println!("seeding…");
+    println!("seeding {scale}× the volume…");
     let t = Instant::now();
-    let hash = api::auth::hash_password("bench-password".into())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let seeded = seed::seed(&db, &hash, 0, 1).await?;
+    let seeded = seed::seed(&db, password_hash, 0, scale).await?;
     settle(&db).await?;
     println!("seeded in {:.1}s", t.elapsed().as_secs_f64());
 
@@ -776,7 +820,7 @@ async fn run(
     // The earlier build: it refuses to start on a database that records migrations it does
     // not know, so those records are set aside while it starts (its tables and columns are
     // all there; the newer ones have defaults) and put back at once.
-    let compare = match &args.compare_binary {
+    let compare = match compare_binary {
         None => None,
         Some(other) => {
             let known = migrations_known_to(other, out_dir).await?;
@@ -820,6 +864,7 @@ async fn run(
             Some(started?)
         }
     };
+    db.close().await?;
 
     let config = api::Config::new(url, api::config::Secret::new(SECRET))
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -853,7 +898,7 @@ async fn run(
         .args(["--serve-baseline", &baseline_addr, "--database", url])
         .stdout(Stdio::null())
         .spawn()?;
-    let baseline_server = Server(baseline_child);
+    let baseline = Server(baseline_child);
     for _ in 0..200 {
         if scrape_statements(&baseline_addr).await.is_ok() {
             break;
@@ -861,26 +906,88 @@ async fn run(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let postgres = url.starts_with("postgres");
     let ctx = Arc::new(Ctx {
-        server: server_addr.clone(),
+        server: server_addr,
         baseline: baseline_addr,
         compare: compare.as_ref().map(|c| c.1.clone()),
         pids: (
             server.0.id(),
-            baseline_server.0.id(),
+            baseline.0.id(),
             compare.as_ref().map(|c| c.0.0.id()),
         ),
-        postgres,
+        postgres: url.starts_with("postgres"),
         tokens,
         published: seeded.published,
         shifts: seeded.shifts,
     });
+    Ok(Volume {
+        ctx,
+        server,
+        baseline,
+        compare: compare.map(|c| c.0),
+    })
+}
+
+/// The reads at 1× and at `--scale`×, each volume on its own database and processes,
+/// measured in interleaved slices (1×, scaled, 1×, scaled…): a slower minute of the machine
+/// falls on both volumes alike, so their ratio is of the volume alone.
+async fn growth_phases(
+    small: &Arc<Ctx>,
+    large: &Arc<Ctx>,
+    args: &Args,
+    ops: &[Op],
+) -> Result<(Vec<Row>, Vec<Row>)> {
+    let slices = args.slices.max(1);
+    let slice = Duration::from_secs_f64(args.seconds as f64 / slices as f64);
+    let (mut at_1x, mut scaled) = (Vec::new(), Vec::new());
+    for &c in &args.concurrency {
+        for &op in ops {
+            for ctx in [small, large] {
+                let _ = measure(ctx.clone(), op, c, Duration::from_secs(1)).await?;
+            }
+            let (mut a, mut b) = (Sample::default(), Sample::default());
+            for _ in 0..slices {
+                a.merge(measure(small.clone(), op, c, slice).await?);
+                b.merge(measure(large.clone(), op, c, slice).await?);
+            }
+            for (rows, sample, label) in [(&mut at_1x, a, "1×"), (&mut scaled, b, "scaled")] {
+                let row = sample.row(op, c);
+                print!("{label:<7}");
+                print_row(&row);
+                rows.push(row);
+            }
+        }
+    }
+    Ok((at_1x, scaled))
+}
+
+async fn run(
+    args: &Args,
+    bin: &std::path::Path,
+    urls: &[String],
+    out_dir: &std::path::Path,
+) -> Result<()> {
+    let hash = api::auth::hash_password("bench-password".into())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut small = prepare(
+        args,
+        bin,
+        &urls[0],
+        out_dir,
+        &hash,
+        1,
+        args.compare_binary.as_deref(),
+    )
+    .await?;
+    let ctx = small.ctx.clone();
+    let compare = small.compare.is_some();
+    let postgres = ctx.postgres;
     let wanted = |op: Op| {
         args.operations
             .iter()
             .any(|o| o == "all" || o == op.short())
-            && (op != Op::CompareWishes || compare.is_some())
+            && (op != Op::CompareWishes || compare)
     };
     let ops: Vec<Op> = [
         Op::WishesPage,
@@ -898,14 +1005,17 @@ async fn run(
     .collect();
     let rows = phases(&ctx, args, &ops).await?;
 
-    // The same reads at `--scale` times the volume.
+    // The same reads at `--scale` times the volume, on a second database seeded to it,
+    // interleaved with the reads at 1×. The earlier build is not served at that volume: its
+    // page is measured above, and its pool would take PostgreSQL past its 100 connections
+    // (four processes of 20 stay open here).
     let scale = args.scale.max(1);
-    let scaled_rows = if scale > 1 {
-        println!("seeding up to {scale}× the volume…");
-        let t = Instant::now();
-        seed::seed(&db, &hash, 1, scale).await?;
-        settle(&db).await?;
-        println!("seeded in {:.1}s", t.elapsed().as_secs_f64());
+    let mut large = None;
+    // The earlier build's peak, read before it stops.
+    let compare_peak = small.compare.as_ref().map(|c| peak_memory_mb(c.0.id()));
+    let (rows_1x_interleaved, scaled_rows) = if scale > 1 {
+        small.compare = None;
+        let volume = prepare(args, bin, &urls[1], out_dir, &hash, scale, None).await?;
         let reads: Vec<Op> = ops
             .iter()
             .copied()
@@ -915,20 +1025,25 @@ async fn run(
                     Op::WishesPage
                         | Op::BaselineWishes
                         | Op::FloorWishes
-                        | Op::CompareWishes
                         | Op::ContactCard
                         | Op::MyPassbook
                 )
             })
             .collect();
-        phases(&ctx, args, &reads).await?
+        let measured = growth_phases(&ctx, &volume.ctx, args, &reads).await?;
+        large = Some(volume);
+        measured
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
 
-    let peak = peak_memory_mb(server.0.id());
-    let baseline_peak = peak_memory_mb(baseline_server.0.id());
-    let compare_peak = compare.as_ref().map(|c| peak_memory_mb(c.0.0.id()));
+    // Each process's peak; at `--scale`× the larger of the two volumes' servers.
+    let (mut peak, mut baseline_peak) = small.peaks();
+    if let Some(l) = &large {
+        let (p, b) = l.peaks();
+        peak = peak.max(p);
+        baseline_peak = baseline_peak.max(b);
+    }
     let find = |rows: &[Row], op: Op, c: usize| -> Option<(f64, f64)> {
         rows.iter()
             .find(|r| r.operation == op.name() && r.concurrency == c)
@@ -945,10 +1060,16 @@ async fn run(
     };
     let p99_ok = rows
         .iter()
+        .chain(&rows_1x_interleaved)
         .chain(&scaled_rows)
         .filter(|r| is_read(r))
         .all(|r| r.p99_ms <= 10.0 * r.p50_ms.max(0.001));
-    let errors: u64 = rows.iter().chain(&scaled_rows).map(|r| r.errors).sum();
+    let errors: u64 = rows
+        .iter()
+        .chain(&rows_1x_interleaved)
+        .chain(&scaled_rows)
+        .map(|r| r.errors)
+        .sum();
     let backend = if postgres { "postgres" } else { "sqlite" };
     let mut ratios = Vec::new();
     for &c in &args.concurrency {
@@ -962,7 +1083,7 @@ async fn run(
     let mut growth = Vec::new();
     for r in &scaled_rows {
         let op = ops.iter().copied().find(|o| o.name() == r.operation);
-        if let Some((_, p50)) = op.and_then(|o| find(&rows, o, r.concurrency)) {
+        if let Some((_, p50)) = op.and_then(|o| find(&rows_1x_interleaved, o, r.concurrency)) {
             growth.push(json!({
                 "operation": r.operation, "concurrency": r.concurrency,
                 "p50_ms_1x": p50, "p50_ms_scaled": r.p50_ms,
@@ -993,6 +1114,7 @@ async fn run(
             "ledger_entries": seed::PASSBOOKS * seed::ENTRIES_PER_PASSBOOK, "service_slots": seed::SLOTS,
         },
         "rows": rows,
+        "rows_at_1x_interleaved_with_scale": rows_1x_interleaved,
         "rows_at_scale": scaled_rows,
         "wishes_page_ratios": ratios,
         "p50_growth_at_scale": growth,
@@ -1045,9 +1167,15 @@ async fn run(
             seed::PASSBOOKS * seed::ENTRIES_PER_PASSBOOK * scale,
             seed::SLOTS * scale
         ));
-        md.push_str(&table(&scaled_rows));
         md.push_str(&format!(
-            "\n### p50 at {scale}× / p50 at 1×\n\n| operation | concurrency | p50 1× ms | p50 {scale}× ms | ratio |\n|---|---|---|---|---|\n"
+            "A second database, seeded to {scale}× the volume and served by its own processes. Its reads are measured in {} slices interleaved with the same reads on the 1× database (after the writes above), so that a slower moment of the machine falls on both volumes alike.\n\n",
+            args.slices.max(1)
+        ));
+        md.push_str(&table(&scaled_rows));
+        md.push_str("\n### The same reads at 1×, interleaved with those above\n\n");
+        md.push_str(&table(&rows_1x_interleaved));
+        md.push_str(&format!(
+            "\n### p50 at {scale}× / p50 at 1× (interleaved)\n\n| operation | concurrency | p50 1× ms | p50 {scale}× ms | ratio |\n|---|---|---|---|---|\n"
         ));
         for g in &growth {
             md.push_str(&format!(
@@ -1062,6 +1190,7 @@ async fn run(
     }
     for r in rows
         .iter()
+        .chain(&rows_1x_interleaved)
         .chain(&scaled_rows)
         .filter(|r| !r.error_samples.is_empty())
     {
@@ -1081,8 +1210,8 @@ async fn run(
     std::fs::write(out_dir.join("report.md"), &md)?;
     println!("\n{md}");
     println!("reports written to {}", out_dir.display());
-    drop(compare);
-    drop(server);
+    drop(large);
+    drop(small);
     Ok(())
 }
 

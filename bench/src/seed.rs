@@ -44,7 +44,7 @@ async fn insert(db: &DatabaseConnection, table: &str, cols: &str, rows: &[String
 /// Seeds the volume between `from` and `to` times the base volume: with `from == 0` the
 /// places, staff, grid workers, members, students and rewards too; the residents, wishes,
 /// passbooks with their ledgers, and service slots grow with the factor. Seeding 0→1 and then
-/// 1→10 gives the same database as 0→10, so one run can measure both volumes.
+/// 1→10 gives the same database as 0→10.
 pub async fn seed(
     db: &DatabaseConnection,
     password_hash: &str,
