@@ -590,11 +590,13 @@ async fn main() -> Result<()> {
     } else {
         run(&args, &bin, &urls, &out_dir).await
     };
-    for name in created {
+    if !created.is_empty() {
         let admin = Database::connect(&args.database).await?;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await?;
+        for name in created {
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await?;
+        }
     }
     result
 }
@@ -812,7 +814,7 @@ async fn prepare(
     let (db, _) = api::core::db::connect(url).await?;
     println!("seeding {scale}× the volume…");
     let t = Instant::now();
-    let seeded = seed::seed(&db, password_hash, 0, scale).await?;
+    let seeded = seed::seed(&db, password_hash, scale).await?;
     settle(&db).await?;
     println!("seeded in {:.1}s", t.elapsed().as_secs_f64());
 
@@ -1230,7 +1232,7 @@ async fn import_people(bin: &std::path::Path, url: &str, rows: usize) -> Result<
     let hash = api::auth::hash_password("bench-password".into())
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    seed::seed(&db, &hash, 0, 1).await?;
+    seed::seed(&db, &hash, 1).await?;
     api::account::rules::ensure_admin(&db, "bench-admin", "bench-password-1")
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;

@@ -41,16 +41,10 @@ async fn insert(db: &DatabaseConnection, table: &str, cols: &str, rows: &[String
     Ok(())
 }
 
-/// Seeds the volume between `from` and `to` times the base volume: with `from == 0` the
-/// places, staff, grid workers, members, students and rewards too; the residents, wishes,
-/// passbooks with their ledgers, and service slots grow with the factor. Seeding 0→1 and then
-/// 1→10 gives the same database as 0→10.
-pub async fn seed(
-    db: &DatabaseConnection,
-    password_hash: &str,
-    from: i64,
-    to: i64,
-) -> Result<Seeded> {
+/// Seeds `scale` times the base volume into a fresh, migrated database: the places, staff,
+/// grid workers, members, students and rewards as they are; the residents, wishes,
+/// passbooks with their ledgers, and service slots grow with the factor.
+pub async fn seed(db: &DatabaseConnection, password_hash: &str, scale: i64) -> Result<Seeded> {
     let now = Utc::now();
     let ts = format!("'{}'", now.to_rfc3339());
     let today = api::core::validate::today();
@@ -61,70 +55,67 @@ pub async fn seed(
         "1"
     };
 
-    if from == 0 {
-        insert(
-            db,
-            "streets",
-            "name, phone, created_at",
-            &[format!("('基准街道', '025-80000000', {ts})")],
-        )
-        .await?;
-        let communities: Vec<String> = (1..=COMMUNITIES)
-            .map(|c| format!("(1, '社区{c}', '025-8000{c:04}', '地址{c}', {ts})"))
-            .collect();
-        insert(
-            db,
-            "communities",
-            "street_id, name, phone, address, created_at",
-            &communities,
-        )
-        .await?;
-        let mut orgs: Vec<String> = (1..=COMMUNITIES)
-            .map(|c| format!("('社区{c}党委', 'PARTY_COMMITTEE', NULL, {c}, {ts})"))
-            .collect();
-        orgs.push(format!("('基准大学学生党支部', 'BRANCH', NULL, 1, {ts})"));
-        insert(
-            db,
-            "organizations",
-            "name, kind, parent_id, community_id, created_at",
-            &orgs,
-        )
-        .await?;
+    insert(
+        db,
+        "streets",
+        "name, phone, created_at",
+        &[format!("('基准街道', '025-80000000', {ts})")],
+    )
+    .await?;
+    let communities: Vec<String> = (1..=COMMUNITIES)
+        .map(|c| format!("(1, '社区{c}', '025-8000{c:04}', '地址{c}', {ts})"))
+        .collect();
+    insert(
+        db,
+        "communities",
+        "street_id, name, phone, address, created_at",
+        &communities,
+    )
+    .await?;
+    let mut orgs: Vec<String> = (1..=COMMUNITIES)
+        .map(|c| format!("('社区{c}党委', 'PARTY_COMMITTEE', NULL, {c}, {ts})"))
+        .collect();
+    orgs.push(format!("('基准大学学生党支部', 'BRANCH', NULL, 1, {ts})"));
+    insert(
+        db,
+        "organizations",
+        "name, kind, parent_id, community_id, created_at",
+        &orgs,
+    )
+    .await?;
 
-        let mut grids = Vec::new();
-        for g in 1..=TOP_GRIDS {
+    let mut grids = Vec::new();
+    for g in 1..=TOP_GRIDS {
+        let c = (g - 1) / GRIDS_PER_COMMUNITY + 1;
+        let kind = if (g - 1) % GRIDS_PER_COMMUNITY < 15 {
+            "COMPREHENSIVE"
+        } else {
+            "DEDICATED"
+        };
+        grids.push(format!(
+            "({c}, NULL, '网格{g}', '{kind}', {}, NULL, {ts})",
+            300 + g % 200
+        ));
+    }
+    for g in 1..=TOP_GRIDS {
+        if (g - 1) % GRIDS_PER_COMMUNITY < 15 {
             let c = (g - 1) / GRIDS_PER_COMMUNITY + 1;
-            let kind = if (g - 1) % GRIDS_PER_COMMUNITY < 15 {
-                "COMPREHENSIVE"
-            } else {
-                "DEDICATED"
-            };
             grids.push(format!(
-                "({c}, NULL, '网格{g}', '{kind}', {}, NULL, {ts})",
-                300 + g % 200
+                "({c}, {g}, '网格{g}微网格', 'MICRO', 50, NULL, {ts})"
             ));
         }
-        for g in 1..=TOP_GRIDS {
-            if (g - 1) % GRIDS_PER_COMMUNITY < 15 {
-                let c = (g - 1) / GRIDS_PER_COMMUNITY + 1;
-                grids.push(format!(
-                    "({c}, {g}, '网格{g}微网格', 'MICRO', 50, NULL, {ts})"
-                ));
-            }
-        }
-        insert(
-            db,
-            "grids",
-            "community_id, parent_id, name, kind, households, description, created_at",
-            &grids,
-        )
-        .await?;
     }
+    insert(
+        db,
+        "grids",
+        "community_id, parent_id, name, kind, households, description, created_at",
+        &grids,
+    )
+    .await?;
 
-    let first_user = if from == 0 { 1 } else { USERS * from + 1 };
     let mut users = Vec::new();
     let mut roles = Vec::new();
-    for id in first_user..=USERS * to {
+    for id in 1..=USERS * scale {
         users.push(format!(
             "('u{id}', '用户{id}', '138{id:08}', NULL, '{password_hash}', {t}, {ts})"
         ));
@@ -163,35 +154,33 @@ pub async fn seed(
         &roles,
     )
     .await?;
-    if from == 0 {
-        let mut staff = Vec::new();
-        for g in 1..=TOP_GRIDS {
-            let leader = WORKERS_FIRST + 2 * (g - 1);
-            staff.push(format!(
-                "({g}, {leader}, 'LEADER', '2026-01-01', NULL, {ts})"
-            ));
-            staff.push(format!(
-                "({g}, {}, 'WORKER', '2026-01-01', NULL, {ts})",
-                leader + 1
-            ));
-        }
-        insert(
-            db,
-            "grid_staff",
-            "grid_id, user_id, role, start_date, end_date, created_at",
-            &staff,
-        )
-        .await?;
+    let mut staff = Vec::new();
+    for g in 1..=TOP_GRIDS {
+        let leader = WORKERS_FIRST + 2 * (g - 1);
+        staff.push(format!(
+            "({g}, {leader}, 'LEADER', '2026-01-01', NULL, {ts})"
+        ));
+        staff.push(format!(
+            "({g}, {}, 'WORKER', '2026-01-01', NULL, {ts})",
+            leader + 1
+        ));
     }
+    insert(
+        db,
+        "grid_staff",
+        "grid_id, user_id, role, start_date, end_date, created_at",
+        &staff,
+    )
+    .await?;
 
     // Wishes in every status.
     let mut wishes = Vec::new();
     let mut claims = Vec::new();
     let mut published = Vec::new();
-    for w in WISHES * from + 1..=WISHES * to {
+    for w in 1..=WISHES * scale {
         let grid = (w * 7919) % TOP_GRIDS + 1;
         let c = (grid - 1) / GRIDS_PER_COMMUNITY + 1;
-        let resident = RESIDENTS_FIRST + (w * 31) % (USERS * to - RESIDENTS_FIRST);
+        let resident = RESIDENTS_FIRST + (w * 31) % (USERS * scale - RESIDENTS_FIRST);
         let claimant = MEMBERS_FIRST + (w % (FREE_MEMBERS_FIRST - MEMBERS_FIRST));
         let (status, claimant_sql, extra) = match w % 20 {
             0..=7 => ("PUBLISHED", "NULL".to_owned(), ("NULL", "NULL")),
@@ -242,7 +231,7 @@ pub async fn seed(
     // Passbooks with history, and rewards with deep stock.
     let mut books = Vec::new();
     let mut entries = Vec::new();
-    for b in PASSBOOKS * from + 1..=PASSBOOKS * to {
+    for b in 1..=PASSBOOKS * scale {
         let holder = RESIDENTS_FIRST + b - 1;
         let c = community_of_user(holder);
         books.push(format!(
@@ -270,24 +259,22 @@ pub async fn seed(
         &entries,
     )
     .await?;
-    if from == 0 {
-        let rewards: Vec<String> = (1..=COMMUNITIES)
-            .flat_map(|c| {
-                let ts = ts.clone();
-                [
-                    format!("({c}, '毛巾{c}', NULL, 1, 10000000, {t}, {ts})"),
-                    format!("({c}, '洗衣液{c}', NULL, 2, 10000000, {t}, {ts})"),
-                ]
-            })
-            .collect();
-        insert(
-            db,
-            "rewards",
-            "community_id, name, description, cost, stock, active, created_at",
-            &rewards,
-        )
-        .await?;
-    }
+    let rewards: Vec<String> = (1..=COMMUNITIES)
+        .flat_map(|c| {
+            let ts = ts.clone();
+            [
+                format!("({c}, '毛巾{c}', NULL, 1, 10000000, {t}, {ts})"),
+                format!("({c}, '洗衣液{c}', NULL, 2, 10000000, {t}, {ts})"),
+            ]
+        })
+        .collect();
+    insert(
+        db,
+        "rewards",
+        "community_id, name, description, cost, stock, active, created_at",
+        &rewards,
+    )
+    .await?;
 
     // Service slots for the students' organisation, with their shifts.
     let first_day = today + Duration::days(2);
@@ -295,7 +282,7 @@ pub async fn seed(
     let mut slots = Vec::new();
     let mut eligible = Vec::new();
     let mut shifts = Vec::new();
-    for s in SLOTS * from + 1..=SLOTS * to {
+    for s in 1..=SLOTS * scale {
         let c = (s - 1) % COMMUNITIES + 1;
         let weekday = (s % 7 + 1) as u32;
         let hour = 8 + (s % 10) as u32;
