@@ -122,6 +122,15 @@ impl TestApp {
         }
     }
 
+    /// The same server and database, to move into a task (the database stays this app's).
+    pub fn sharing(&self) -> TestApp {
+        TestApp {
+            router: self.router.clone(),
+            state: self.state.clone(),
+            cleanup: None,
+        }
+    }
+
     /// An app filled with the demo data of `serve --demo`.
     pub async fn with_demo() -> Self {
         let app = Self::spawn().await;

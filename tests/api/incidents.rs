@@ -8,7 +8,7 @@ use crate::helpers::{TestApp, assert_code, error_code, ok};
 
 const FIELDS: &str = "id status overdue deadline resolution rating organization { name } raisedBy { username } reportedBy { username } history { fromStatus toStatus actor { username } organization { name } note }";
 
-async fn org_id(app: &TestApp, name: &str) -> String {
+pub(crate) async fn org_id(app: &TestApp, name: &str) -> String {
     let admin = app.login("admin").await;
     let v = app
         .gql(
@@ -25,7 +25,7 @@ async fn org_id(app: &TestApp, name: &str) -> String {
         .to_owned()
 }
 
-async fn step(app: &TestApp, token: &str, mutation: &str, input: Value) -> Value {
+pub(crate) async fn step(app: &TestApp, token: &str, mutation: &str, input: Value) -> Value {
     let q = format!(
         "mutation($in: {}Input!) {{ {mutation}(input: $in) {{ incident {{ {FIELDS} }} }} }}",
         match mutation {
@@ -50,7 +50,7 @@ fn status(v: &Value, mutation: &str) -> String {
         .to_owned()
 }
 
-async fn reported(app: &TestApp, worker: &str, raised_by: Option<&str>) -> String {
+pub(crate) async fn reported(app: &TestApp, worker: &str, raised_by: Option<&str>) -> String {
     let ht1 = app.grid_id("汇通第一网格").await;
     let v = step(
         app,

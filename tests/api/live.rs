@@ -9,10 +9,10 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::H
 
 use crate::helpers::{TestApp, ok, postgres_base_url, serve};
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn subscribe(url: &str, token: Option<&str>, query: &str) -> Ws {
+pub(crate) async fn subscribe(url: &str, token: Option<&str>, query: &str) -> Ws {
     let mut req = url.into_client_request().expect("request");
     req.headers_mut().insert(
         "Sec-WebSocket-Protocol",
@@ -43,7 +43,7 @@ async fn subscribe(url: &str, token: Option<&str>, query: &str) -> Ws {
     ws
 }
 
-async fn next_message(ws: &mut Ws, wait: Duration) -> Option<Value> {
+pub(crate) async fn next_message(ws: &mut Ws, wait: Duration) -> Option<Value> {
     loop {
         let msg = tokio::time::timeout(wait, ws.next()).await.ok()??.ok()?;
         if let Message::Text(t) = msg {

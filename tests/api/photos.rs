@@ -95,7 +95,7 @@ fn report_input(grid: &str, photos: usize) -> Value {
     json!({"in": {"gridId": grid, "location": "汇通路 3 号", "category": "PAIN", "subject": "SAFETY", "description": "路灯损坏，夜间照明不足", "photos": vec![Value::Null; photos]}})
 }
 
-async fn incident_count(app: &TestApp) -> i64 {
+pub(crate) async fn incident_count(app: &TestApp) -> i64 {
     let admin = app.login("admin").await;
     let v = app
         .gql(Some(&admin), "{ incidents { totalCount } }", json!({}))
@@ -191,7 +191,8 @@ async fn photos_are_checked_cleaned_thumbnailed_and_served_only_within_the_incid
     );
 
     // With a header: the grid's workers and the community's staff; not the unit before it is
-    // dispatched to it, not another community's staff, not a member; anonymous must log in.
+    // dispatched to it, not another community's staff, not a member, not anonymous: each is
+    // told it does not exist, as for a missing id (no existence oracle).
     let file = format!("/files/{photo_id}");
     for (who, token, expected) in [
         ("grid", Some(&grid), StatusCode::OK),
@@ -199,7 +200,7 @@ async fn photos_are_checked_cleaned_thumbnailed_and_served_only_within_the_incid
         ("rep-power", Some(&rep), StatusCode::NOT_FOUND),
         ("wz-staff", Some(&wz_staff), StatusCode::NOT_FOUND),
         ("member1", Some(&member), StatusCode::NOT_FOUND),
-        ("anonymous", None, StatusCode::UNAUTHORIZED),
+        ("anonymous", None, StatusCode::NOT_FOUND),
     ] {
         let (status, _, body) = app.get_bytes(token.map(String::as_str), &file).await;
         assert_eq!(status, expected, "{who}");

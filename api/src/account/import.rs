@@ -102,21 +102,24 @@ pub struct Outcome {
     pub problems: Vec<Problem>,
 }
 
+/// Columns one file may hold (the template has six).
+pub const MAX_COLUMNS: usize = 64;
+/// Entries of the `.xlsx` archive at most (a workbook of one sheet has about a dozen).
+const MAX_ZIP_ENTRIES: usize = 256;
+/// Bytes one entry of the archive may inflate to (a sheet of 20,000 rows of the template's
+/// columns is about 5 MB), and all of them together.
+const MAX_ENTRY_BYTES: u64 = 32 * 1024 * 1024;
+const MAX_INFLATED_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The cells of a file, row by row (the first row the header), from `.xlsx` (by content:
-/// a zip archive) or UTF-8 `.csv`.
-fn cells(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
+/// a zip archive) or UTF-8 `.csv`. Budgets are checked before the work they bound: the
+/// archive's entries are inflated (to nowhere) only up to [`MAX_ENTRY_BYTES`] each, then the
+/// sheet is read cell by cell (never as a range, whose declared dimension may be a whole
+/// sheet), each cell's position checked against [`MAX_ROWS`] and [`MAX_COLUMNS`]. CPU work:
+/// run it on the blocking pool.
+fn cells(bytes: &[u8]) -> Result<Vec<Vec<String>>, Unread> {
     if bytes.starts_with(b"PK\x03\x04") {
-        use calamine::{Reader, Xlsx};
-        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes))
-            .map_err(|_| "无法读取该 Excel 文件（请使用 .xlsx 格式）".to_owned())?;
-        let range = book
-            .worksheet_range_at(0)
-            .ok_or_else(|| "Excel 文件中没有工作表".to_owned())?
-            .map_err(|_| "无法读取 Excel 的第一个工作表".to_owned())?;
-        return Ok(range
-            .rows()
-            .map(|r| r.iter().map(cell_text).collect())
-            .collect());
+        return xlsx_cells(bytes);
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|_| "CSV 文件须为 UTF-8 编码（Excel：另存为“CSV UTF-8”）".to_owned())?;
@@ -129,6 +132,106 @@ fn cells(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
     for record in reader.records() {
         let record = record.map_err(|e| format!("CSV 格式有误：第 {} 行", line_of(&e)))?;
         rows.push(record.iter().map(|c| c.trim().to_owned()).collect());
+    }
+    Ok(rows)
+}
+
+/// Why a file's cells could not be read: it is not a readable file (reported as the file's
+/// problem, row 0), or it is over a budget (refused as `BAD_USER_INPUT` on `file`).
+enum Unread {
+    Unreadable(String),
+    OverBudget(String),
+}
+
+impl From<String> for Unread {
+    fn from(reason: String) -> Self {
+        Unread::Unreadable(reason)
+    }
+}
+
+/// Checks what each entry of an `.xlsx` archive really inflates to (a declared size may
+/// lie), reading at most one byte past its budget.
+fn check_archive(bytes: &[u8]) -> Result<(), Unread> {
+    let unreadable = || "无法读取该 Excel 文件（请使用 .xlsx 格式）".to_owned();
+    let too_big = || {
+        Unread::OverBudget(format!(
+            "Excel 文件解压后过大（每个部分不超过 {} MB，合计不超过 {} MB）",
+            MAX_ENTRY_BYTES >> 20,
+            MAX_INFLATED_BYTES >> 20
+        ))
+    };
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| unreadable())?;
+    if zip.len() > MAX_ZIP_ENTRIES {
+        return Err(too_big());
+    }
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(|_| unreadable())?;
+        if entry.size() > MAX_ENTRY_BYTES {
+            return Err(too_big());
+        }
+        let read = std::io::copy(
+            &mut std::io::Read::take(&mut entry, MAX_ENTRY_BYTES + 1),
+            &mut std::io::sink(),
+        )
+        .map_err(|_| unreadable())?;
+        total += read;
+        if read > MAX_ENTRY_BYTES || total > MAX_INFLATED_BYTES {
+            return Err(too_big());
+        }
+    }
+    Ok(())
+}
+
+/// The first sheet's cells, read one by one within the row, column and cell budgets.
+fn xlsx_cells(bytes: &[u8]) -> Result<Vec<Vec<String>>, Unread> {
+    use calamine::{Reader, Xlsx};
+    check_archive(bytes)?;
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes))
+        .map_err(|_| "无法读取该 Excel 文件（请使用 .xlsx 格式）".to_owned())?;
+    let name = book
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| "Excel 文件中没有工作表".to_owned())?;
+    let unreadable = || "无法读取 Excel 的第一个工作表".to_owned();
+    let mut reader = book
+        .worksheet_cells_reader(&name)
+        .map_err(|_| unreadable())?;
+    let mut found: Vec<(usize, usize, String)> = Vec::new();
+    while let Some(cell) = reader.next_cell().map_err(|_| unreadable())? {
+        let (row, col) = cell.get_position();
+        let (row, col) = (row as usize, col as usize);
+        if row > MAX_ROWS {
+            return Err(Unread::OverBudget(format!(
+                "第 {} 行超出上限：一个文件最多 {MAX_ROWS} 行（不含表头）",
+                row + 1
+            )));
+        }
+        if col >= MAX_COLUMNS {
+            return Err(Unread::OverBudget(format!(
+                "第 {} 行第 {} 列超出上限：最多 {MAX_COLUMNS} 列",
+                row + 1,
+                col + 1
+            )));
+        }
+        let text = cell_text(&calamine::Data::from(cell.get_value().clone()));
+        if !text.is_empty() {
+            found.push((row, col, text));
+        }
+    }
+    // Rows and columns from the first used ones, as a range would have them.
+    let (Some(top), Some(left)) = (
+        found.iter().map(|c| c.0).min(),
+        found.iter().map(|c| c.1).min(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let bottom = found.iter().map(|c| c.0).max().unwrap_or(top);
+    let right = found.iter().map(|c| c.1).max().unwrap_or(left);
+    let mut rows = vec![vec![String::new(); right - left + 1]; bottom - top + 1];
+    for (row, col, text) in found {
+        rows[row - top][col - left] = text;
     }
     Ok(rows)
 }
@@ -192,9 +295,14 @@ pub async fn import_people(
         passbooks: 0,
         problems,
     };
-    let rows = match cells(bytes) {
+    let owned = bytes.to_vec();
+    let parsed = tokio::task::spawn_blocking(move || cells(&owned))
+        .await
+        .map_err(AppError::internal)?;
+    let rows = match parsed {
         Ok(rows) => rows,
-        Err(reason) => {
+        Err(Unread::OverBudget(reason)) => return Err(AppError::bad_field("file", reason)),
+        Err(Unread::Unreadable(reason)) => {
             return Ok(refuse(vec![Problem {
                 row: 0,
                 column: None,

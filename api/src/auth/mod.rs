@@ -265,6 +265,12 @@ impl ViewerCache {
     /// it is verified again, with the usual leeway). What the token's user may do is still
     /// decided by their row ([`ViewerCache::viewer`]: active flag, token version).
     pub fn verify(&self, config: &Config, token: &str) -> AppResult<(i64, i64)> {
+        self.verify_until(config, token)
+            .map(|(user_id, version, _)| (user_id, version))
+    }
+
+    /// [`ViewerCache::verify`], with the token's expiry (seconds since the epoch).
+    pub fn verify_until(&self, config: &Config, token: &str) -> AppResult<(i64, i64, i64)> {
         let now = Utc::now().timestamp();
         let known = self
             .tokens
@@ -275,7 +281,7 @@ impl ViewerCache {
         if let Some(v) = known
             && now < v.expires
         {
-            return Ok((v.user_id, v.version));
+            return Ok((v.user_id, v.version, v.expires));
         }
         let (user_id, version, expires) = verify_token_until(config, token)?;
         let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
@@ -290,7 +296,7 @@ impl ViewerCache {
                 expires,
             },
         );
-        Ok((user_id, version))
+        Ok((user_id, version, expires))
     }
 
     /// Forgets one user (their row changed). A viewer of anyone read before now (perhaps
@@ -454,6 +460,21 @@ impl ViewerCache {
             }
         });
     }
+}
+
+/// The refusal of a user who must change their password first (`extensions.reason`
+/// [`MUST_CHANGE_REASON`]): after `resetPassword`, nothing but `me` and `changePassword`.
+pub const MUST_CHANGE: AppError = AppError::Forbidden(MUST_CHANGE_MESSAGE);
+pub const MUST_CHANGE_MESSAGE: &str = "密码已被重置，请先修改密码";
+pub const MUST_CHANGE_REASON: &str = "PASSWORD_CHANGE_REQUIRED";
+
+/// A user allowed through a door that needs a full login: not held to change their
+/// password first.
+pub fn admit(user: Arc<AuthUser>) -> AppResult<Arc<AuthUser>> {
+    if user.user.must_change_password {
+        return Err(MUST_CHANGE);
+    }
+    Ok(user)
 }
 
 /// A logged-in user with their roles and what their scopes cover.

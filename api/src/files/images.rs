@@ -13,6 +13,13 @@ use crate::core::error::{AppError, AppResult};
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 /// The thumbnail's longest side, in pixels.
 pub const THUMB: u32 = 320;
+/// The most pixels a photo may have (40 megapixels: a phone's largest photos have 50 MP
+/// sensors but save 12 MP), checked from its header before anything is decoded.
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// The most bytes a photo may take decoded (width × height × bytes per pixel), checked from
+/// its header before anything is decoded: about 21 MP in RGB, 16 MP in RGBA. Decoding,
+/// turning upright and writing again hold at most three such copies at once.
+pub const MAX_DECODED_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A checked image, ready to store.
 pub struct Image {
@@ -37,13 +44,26 @@ pub fn process(field: &'static str, bytes: &[u8]) -> AppResult<Image> {
         return Err(not_image());
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    // A small file may claim a huge picture: bound what decoding may allocate.
+    // A small file may claim a huge picture: its header is checked against the budget
+    // before any pixel is decoded (the decoder's own limits bound its side buffers).
     let mut limits = Limits::default();
-    limits.max_image_width = Some(12_000);
-    limits.max_image_height = Some(12_000);
-    limits.max_alloc = Some(256 * 1024 * 1024);
+    limits.max_image_width = Some(20_000);
+    limits.max_image_height = Some(20_000);
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(|_| not_image())?;
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels == 0 || pixels > MAX_PIXELS || decoder.total_bytes() > MAX_DECODED_BYTES {
+        return Err(AppError::bad_field(
+            field,
+            format!(
+                "照片尺寸过大：{width}×{height}（最多 {} 万像素，解码后不超过 {} MB）",
+                MAX_PIXELS / 10_000,
+                MAX_DECODED_BYTES >> 20
+            ),
+        ));
+    }
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);

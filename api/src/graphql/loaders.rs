@@ -58,7 +58,21 @@ pub struct Loaders {
     asked: Arc<AtomicU64>,
     /// Every key asked for in this request, with its (possibly still running) load: a key
     /// is loaded once, even when asked for again while its batch is in flight.
-    memo: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    memo: Arc<Mutex<MemoMap>>,
+}
+
+type MemoMap = HashMap<TypeId, Box<dyn Any + Send + Sync>>;
+
+/// Forgets every load of one [`Loaders`]: a subscription renews its loaders before each
+/// event, so an event shows the rows as they are then, and the memo does not grow for the
+/// life of a connection.
+#[derive(Clone)]
+pub struct Renew(Arc<Mutex<MemoMap>>);
+
+impl Renew {
+    pub fn now(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
 }
 
 type Pending<V> = Shared<Pin<Box<dyn Future<Output = Result<Option<V>, AppError>> + Send>>>;
@@ -328,8 +342,13 @@ impl Loaders {
         Self {
             inner: Arc::new(inner),
             asked,
-            memo: Mutex::new(HashMap::new()),
+            memo: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The handle that forgets these loaders' loads (see [`Renew`]).
+    pub fn renewer(&self) -> Renew {
+        Renew(self.memo.clone())
     }
 
     /// Records a row a statement of this request has already read (a page that joined its

@@ -5,6 +5,7 @@
 pub mod context;
 pub mod errors;
 pub mod guard;
+pub mod live;
 pub mod loaders;
 pub mod nulls;
 pub mod scalars;

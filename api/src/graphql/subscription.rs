@@ -7,11 +7,13 @@ use async_graphql::{Context, ID, Result, SimpleObject, Subscription};
 use futures_util::{Stream, stream};
 use sea_orm::EntityTrait;
 
-use crate::auth::Viewer;
+use std::sync::Arc;
+
 use crate::events::Event;
 use crate::graphql::context::parse_id;
 use crate::graphql::context::state;
 use crate::graphql::context::viewer;
+use crate::graphql::live::{Live, Next};
 use crate::incident::events::{IncidentChanged, IncidentEventKind};
 use crate::incident::schema::Incident;
 use crate::schedule::events::{ShiftEventKind, SignupChanged};
@@ -60,6 +62,18 @@ async fn next_event(rx: &mut tokio::sync::broadcast::Receiver<Event>) -> Option<
     }
 }
 
+/// The connection's live viewer: checked again before each event (see
+/// [`crate::graphql::live`]). A subscription run outside a WebSocket connection (a test
+/// through the schema) has the viewer of its request, unchecked.
+fn live(ctx: &Context<'_>) -> Arc<Live> {
+    ctx.data_opt::<Arc<Live>>().cloned().unwrap_or_else(|| {
+        Arc::new(match viewer(ctx) {
+            crate::auth::Viewer::Anonymous => Live::anonymous(None),
+            crate::auth::Viewer::User(u) => Live::fixed(u.clone()),
+        })
+    })
+}
+
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
@@ -77,11 +91,11 @@ impl SubscriptionRoot {
         let st = state(ctx)?.clone();
         crate::core::db::get::<entity::community::Entity, _>(&st.db, community, "社区不存在")
             .await?;
-        let who = viewer(ctx).clone();
+        let live = live(ctx);
         let rx = st.events.subscribe();
         Ok(stream::unfold(
-            (rx, st, who),
-            move |(mut rx, st, who)| async move {
+            (rx, st, live),
+            move |(mut rx, st, live)| async move {
                 loop {
                     let ev = next_event(&mut rx).await?;
                     let Event::Wish(WishChanged {
@@ -95,6 +109,11 @@ impl SubscriptionRoot {
                     if community_id != community {
                         continue;
                     }
+                    let who = match live.before_event(&st).await {
+                        Next::Send(who) => who,
+                        Next::Skip => continue,
+                        Next::Closed => return None,
+                    };
                     let Ok(Some(w)) = entity::wish::Entity::find_by_id(wish_id).one(&st.db).await
                     else {
                         continue;
@@ -107,7 +126,7 @@ impl SubscriptionRoot {
                             kind,
                             wish: Wish(w),
                         },
-                        (rx, st, who),
+                        (rx, st, live),
                     ));
                 }
             },
@@ -124,11 +143,11 @@ impl SubscriptionRoot {
         let slot = parse_id("slotId", &slot_id)?;
         let st = state(ctx)?.clone();
         crate::core::db::get::<entity::service_slot::Entity, _>(&st.db, slot, "排班不存在").await?;
-        let who: Viewer = viewer(ctx).clone();
+        let live = live(ctx);
         let rx = st.events.subscribe();
         Ok(stream::unfold(
-            (rx, st, who),
-            move |(mut rx, st, who)| async move {
+            (rx, st, live),
+            move |(mut rx, st, live)| async move {
                 loop {
                     let ev = next_event(&mut rx).await?;
                     let Event::Shift(SignupChanged {
@@ -143,6 +162,11 @@ impl SubscriptionRoot {
                     if slot_id != slot {
                         continue;
                     }
+                    let who = match live.before_event(&st).await {
+                        Next::Send(who) => who,
+                        Next::Skip => continue,
+                        Next::Closed => return None,
+                    };
                     let (Ok(Some(sh)), Ok(Some(signup)), Ok(Some(sl))) = (
                         entity::shift::Entity::find_by_id(shift_id)
                             .one(&st.db)
@@ -167,7 +191,7 @@ impl SubscriptionRoot {
                                 visible,
                             },
                         },
-                        (rx, st, who),
+                        (rx, st, live),
                     ));
                 }
             },
@@ -182,16 +206,21 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = IncidentEvent>> {
         let st = state(ctx)?.clone();
-        let who = viewer(ctx).clone();
-        who.require()?;
+        viewer(ctx).require()?;
+        let live = live(ctx);
         let rx = st.events.subscribe();
         Ok(stream::unfold(
-            (rx, st, who),
-            move |(mut rx, st, who)| async move {
+            (rx, st, live),
+            move |(mut rx, st, live)| async move {
                 loop {
                     let ev = next_event(&mut rx).await?;
                     let Event::Incident(IncidentChanged { kind, incident_id }) = ev else {
                         continue;
+                    };
+                    let who = match live.before_event(&st).await {
+                        Next::Send(who) => who,
+                        Next::Skip => continue,
+                        Next::Closed => return None,
                     };
                     let Ok(Some(i)) = entity::incident::Entity::find_by_id(incident_id)
                         .one(&st.db)
@@ -207,7 +236,7 @@ impl SubscriptionRoot {
                             kind,
                             incident: Incident(i),
                         },
-                        (rx, st, who),
+                        (rx, st, live),
                     ));
                 }
             },

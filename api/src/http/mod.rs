@@ -2,5 +2,10 @@
 //! GraphiQL and metrics.
 
 pub mod app;
+pub mod gate;
 pub mod graphiql;
 pub mod metrics;
+pub mod pipeline;
+pub mod rest;
+pub mod upload;
+pub mod ws;

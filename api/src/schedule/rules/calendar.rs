@@ -164,6 +164,14 @@ pub async fn calendar_feed(db: &DatabaseConnection, token: &str) -> AppResult<Op
     else {
         return Ok(None);
     };
+    // The feed serves an account that still exists and is active, checked on every fetch.
+    let active = entity::user::Entity::find_by_id(row.user_id)
+        .one(db)
+        .await?
+        .is_some_and(|u| u.active);
+    if !active {
+        return Ok(None);
+    }
     let now = Utc::now();
     let items = schedule(db, row.user_id, now, now + Duration::days(400)).await?;
     let slots = service_slot::Entity::find()
