@@ -155,7 +155,6 @@ async fn a_png_declaring_11500_squared_rgba_is_refused_before_decoding() {
     assert_eq!(incident_count(&app).await, before, "nothing recorded");
 }
 
-
 // --- spreadsheets ----------------------------------------------------------------------
 
 /// Deflate bits, least significant first; Huffman codes are written most significant first.

@@ -214,11 +214,10 @@ pub fn verify_file_link(
 ///   its row again (before its response is sent), so that the caller's next request never
 ///   sees the state from before it, even if the announcement has not arrived yet. While the
 ///   listener is not connected, every request reads the row.
-#[derive(Default)]
 pub struct ViewerCache {
     inner: std::sync::Mutex<Entries>,
     /// Tokens this server has verified, with what they say (see [`ViewerCache::verify`]).
-    tokens: std::sync::Mutex<HashMap<Box<str>, Verified>>,
+    tokens: crate::core::cache::Bounded<Box<str>, Verified>,
     /// Whether the listener is connected, so that entries may be used without a read.
     trusted: std::sync::atomic::AtomicBool,
     /// The last `sync N` announcement the listener has heard (see [`ViewerCache::settle`]).
@@ -226,16 +225,34 @@ pub struct ViewerCache {
     syncs: std::sync::atomic::AtomicU64,
 }
 
-#[derive(Default)]
 struct Entries {
     /// Each viewer with the epoch it was read at.
-    map: HashMap<i64, (Arc<AuthUser>, u64)>,
+    map: lru::LruCache<i64, (Arc<AuthUser>, u64)>,
     /// Raised by every change heard of (an announcement, a mutation run here, the listener
     /// connecting or lost).
     epoch: u64,
     /// Entries read before this epoch (something changed since) are used only after their
     /// row is read again and its stamp compared.
     checked_from: u64,
+}
+
+impl Default for ViewerCache {
+    fn default() -> Self {
+        Self {
+            inner: std::sync::Mutex::new(Entries {
+                map: lru::LruCache::new(
+                    std::num::NonZeroUsize::new(VIEWER_CACHE_SIZE)
+                        .unwrap_or(std::num::NonZeroUsize::MIN),
+                ),
+                epoch: 0,
+                checked_from: 0,
+            }),
+            tokens: crate::core::cache::Bounded::new(TOKEN_CACHE_SIZE),
+            trusted: Default::default(),
+            synced: Default::default(),
+            syncs: Default::default(),
+        }
+    }
 }
 
 /// A verified token: its user, token version and expiry (seconds since the epoch).
@@ -246,13 +263,13 @@ struct Verified {
     expires: i64,
 }
 
-/// Verified tokens kept at most; the map is emptied when it is full.
+/// Verified tokens kept at most (the least recently used leave first).
 const TOKEN_CACHE_SIZE: usize = 10_000;
 
 /// The channel the `users_notify` trigger announces changed users on.
 pub const USERS_CHANNEL: &str = "lianxin_users";
 
-/// Entries kept at most; the map is emptied when it is full (a bounded memory cost).
+/// Entries kept at most (the least recently used leave first).
 const VIEWER_CACHE_SIZE: usize = 10_000;
 
 impl ViewerCache {
@@ -272,23 +289,14 @@ impl ViewerCache {
     /// [`ViewerCache::verify`], with the token's expiry (seconds since the epoch).
     pub fn verify_until(&self, config: &Config, token: &str) -> AppResult<(i64, i64, i64)> {
         let now = Utc::now().timestamp();
-        let known = self
-            .tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(token)
-            .copied();
+        let known = self.tokens.get(token);
         if let Some(v) = known
             && now < v.expires
         {
             return Ok((v.user_id, v.version, v.expires));
         }
         let (user_id, version, expires) = verify_token_until(config, token)?;
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        if tokens.len() >= TOKEN_CACHE_SIZE {
-            tokens.clear();
-        }
-        tokens.insert(
+        self.tokens.put(
             token.into(),
             Verified {
                 user_id,
@@ -304,7 +312,7 @@ impl ViewerCache {
     /// its row again before it is used.
     pub fn forget(&self, user_id: i64) {
         let mut entries = self.lock();
-        entries.map.remove(&user_id);
+        entries.map.pop(&user_id);
         entries.epoch += 1;
         entries.checked_from = entries.epoch;
     }
@@ -368,7 +376,7 @@ impl ViewerCache {
     ) -> AppResult<Arc<AuthUser>> {
         let stale = AppError::Unauthenticated("登录凭证已失效，请重新登录");
         let (cached, current, epoch) = {
-            let entries = self.lock();
+            let mut entries = self.lock();
             let cached = entries.map.get(&user_id).cloned();
             let current = cached
                 .as_ref()
@@ -410,11 +418,7 @@ impl ViewerCache {
         // Stored as read at `epoch`: if anything was heard of since, the entry is not current
         // and its row is read again before it is used without a read (its roles and scopes
         // are reused only while the stamp read then is the same).
-        let mut entries = self.lock();
-        if entries.map.len() >= VIEWER_CACHE_SIZE {
-            entries.map.clear();
-        }
-        entries.map.insert(user_id, (loaded.clone(), epoch));
+        self.lock().map.put(user_id, (loaded.clone(), epoch));
         Ok(loaded)
     }
 

@@ -1,6 +1,7 @@
 //! Shared plumbing: configuration, errors, the database (write transactions, statement
 //! counting), pagination, input validation, masking and time.
 
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;

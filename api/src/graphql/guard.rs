@@ -399,12 +399,19 @@ impl Parsed {
 
 /// Parsed documents by query text. Front-ends send the same few operations over and over,
 /// and parsing is a noticeable share of a small request; a hit costs a clone of the tree.
-#[derive(Default)]
 pub struct Documents {
-    map: std::sync::Mutex<HashMap<String, Arc<Parsed>>>,
+    map: crate::core::cache::Bounded<String, Arc<Parsed>>,
 }
 
-/// Distinct documents kept (the cache starts over when full).
+impl Default for Documents {
+    fn default() -> Self {
+        Self {
+            map: crate::core::cache::Bounded::new(MAX_DOCUMENTS),
+        }
+    }
+}
+
+/// Distinct documents kept (the least recently used leave first).
 const MAX_DOCUMENTS: usize = 256;
 /// Longer query texts are parsed every time.
 const MAX_CACHED_QUERY: usize = 4 * 1024;
@@ -414,11 +421,8 @@ impl Documents {
     /// reports the syntax error itself).
     pub fn get(&self, query: &str) -> Option<Arc<Parsed>> {
         let cacheable = query.len() <= MAX_CACHED_QUERY;
-        if cacheable {
-            let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(p) = map.get(query) {
-                return Some(p.clone());
-            }
+        if cacheable && let Some(p) = self.map.get(query) {
+            return Some(p);
         }
         let doc = async_graphql::parser::parse_query(query).ok()?;
         let parsed = Arc::new(Parsed {
@@ -427,11 +431,7 @@ impl Documents {
             valid_without_variables: Default::default(),
         });
         if cacheable {
-            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-            if map.len() >= MAX_DOCUMENTS {
-                map.clear();
-            }
-            map.insert(query.to_owned(), parsed.clone());
+            self.map.put(query.to_owned(), parsed.clone());
         }
         Some(parsed)
     }

@@ -240,46 +240,33 @@ pub(crate) async fn graphql_get(
 
 /// Automatic persisted queries (Apollo's protocol): `extensions.persistedQuery.sha256Hash`
 /// stands for the query text; a hash not seen yet answers `PersistedQueryNotFound` and the
-/// client sends it again with the text, which is then remembered (bounded, oldest first out).
-#[derive(Default)]
+/// client sends it again with the text, which is then remembered (bounded: the least
+/// recently used leave first).
 pub struct PersistedQueries {
-    inner: std::sync::Mutex<PersistedMap>,
+    map: crate::core::cache::Bounded<String, Arc<str>>,
 }
-
-/// Queries by hash, and the hashes oldest first.
-type PersistedMap = (
-    HashMap<String, Arc<str>>,
-    std::collections::VecDeque<String>,
-);
 
 const PERSISTED_MAX: usize = 2000;
 const PERSISTED_MAX_QUERY: usize = 64 * 1024;
 
+impl Default for PersistedQueries {
+    fn default() -> Self {
+        Self {
+            map: crate::core::cache::Bounded::new(PERSISTED_MAX),
+        }
+    }
+}
+
 impl PersistedQueries {
     fn get(&self, hash: &str) -> Option<Arc<str>> {
-        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.0.get(hash).cloned()
+        self.map.get(hash)
     }
 
     fn put(&self, hash: String, query: &str) {
         if query.len() > PERSISTED_MAX_QUERY {
             return;
         }
-        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let (map, order) = &mut *guard;
-        if map.contains_key(&hash) {
-            return;
-        }
-        while map.len() >= PERSISTED_MAX {
-            match order.pop_front() {
-                Some(old) => {
-                    map.remove(&old);
-                }
-                None => break,
-            }
-        }
-        order.push_back(hash.clone());
-        map.insert(hash, Arc::from(query));
+        self.map.put(hash, Arc::from(query));
     }
 }
 

@@ -166,34 +166,33 @@ impl PersonScope {
 /// had. The database raises the stamp whenever a user's roles, registrations or worker grids
 /// change, so a page that reads the people's rows (with their stamps) takes each scope from
 /// here while the stamp is the same, and reads only the others.
-#[derive(Default)]
 pub struct PersonScopes {
-    map: std::sync::Mutex<HashMap<i64, (i64, PersonScope)>>,
+    map: crate::core::cache::Bounded<i64, (i64, PersonScope)>,
 }
 
-/// People kept at most; the map is emptied when it is full (a bounded memory cost).
+/// People kept at most (the least recently used leave first).
 const PERSON_SCOPES_SIZE: usize = 100_000;
 
-impl PersonScopes {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (i64, PersonScope)>> {
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
+impl Default for PersonScopes {
+    fn default() -> Self {
+        Self {
+            map: crate::core::cache::Bounded::new(PERSON_SCOPES_SIZE),
+        }
     }
+}
 
+impl PersonScopes {
     /// The scope of `user_id` if it was read at `auth_stamp`.
     pub fn get(&self, user_id: i64, auth_stamp: i64) -> Option<PersonScope> {
-        self.lock()
+        self.map
             .get(&user_id)
             .filter(|(stamp, _)| *stamp == auth_stamp)
-            .map(|(_, scope)| scope.clone())
+            .map(|(_, scope)| scope)
     }
 
     /// Records the scope of `user_id`, read after their row showed `auth_stamp`.
     pub fn put(&self, user_id: i64, auth_stamp: i64, scope: PersonScope) {
-        let mut map = self.lock();
-        if map.len() >= PERSON_SCOPES_SIZE {
-            map.clear();
-        }
-        map.insert(user_id, (auth_stamp, scope));
+        self.map.put(user_id, (auth_stamp, scope));
     }
 }
 
