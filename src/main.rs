@@ -6,7 +6,7 @@ use api::{
     Application, Config,
     config::{DEFAULT_DATABASE_URL, Environment, Secret, WishPoints},
     core::db,
-    demo, graphql,
+    demo, schema,
 };
 use clap::{Args, Parser, Subcommand};
 
@@ -248,7 +248,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::ExportSchema { output, check } => {
-            let sdl = graphql::sdl();
+            let sdl = schema::sdl();
             if check {
                 let current = std::fs::read_to_string(&output).unwrap_or_default();
                 if current != sdl {

@@ -7,10 +7,10 @@
 
 pub mod auth;
 pub mod core;
-pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod nodes;
+pub mod people;
 
 pub mod account;
 pub mod alliance;
@@ -24,6 +24,9 @@ pub mod schedule;
 pub mod wish;
 
 pub mod demo;
+
+/// The roof: the schema merged from every domain (only `http` and the binary use it).
+pub mod schema;
 
 pub use core::config::{self, Config};
 pub use http::app::Application;

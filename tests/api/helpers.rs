@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use api::{
     Application, Config,
     config::{Environment, Secret},
-    core::state::AppState,
+    graphql::state::AppState,
 };
 use axum::{
     Router,

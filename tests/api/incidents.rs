@@ -595,7 +595,7 @@ async fn an_incident_past_its_deadline_is_overdue_and_filterable() {
 /// arrives, which is published after everything else.
 async fn overdue_events(
     app: &TestApp,
-    rx: &mut tokio::sync::broadcast::Receiver<api::events::Event>,
+    rx: &mut tokio::sync::broadcast::Receiver<api::incident::events::IncidentChanged>,
     id: i64,
 ) -> usize {
     use api::incident::events::{IncidentChanged, IncidentEventKind};
@@ -615,13 +615,12 @@ async fn overdue_events(
             .await
             .expect("the sentinel arrives")
             .expect("bus open");
-        if let api::events::Event::Incident(IncidentChanged { kind, incident_id }) = ev {
-            if incident_id == 0 {
-                return n;
-            }
-            if incident_id == id && kind == IncidentEventKind::Overdue {
-                n += 1;
-            }
+        let IncidentChanged { kind, incident_id } = ev;
+        if incident_id == 0 {
+            return n;
+        }
+        if incident_id == id && kind == IncidentEventKind::Overdue {
+            n += 1;
         }
     }
 }
@@ -649,7 +648,10 @@ async fn an_overdue_incident_is_announced_once_per_dispatch() {
     )
     .await;
     let num: i64 = id.parse().expect("id");
-    let mut rx = app.state.events.subscribe();
+    let mut rx = app
+        .state
+        .events
+        .subscribe::<api::incident::events::IncidentChanged>();
     let events = app.state.events.clone();
 
     // Within its 24 hours: not this one (the demo's overdue incident is announced now).

@@ -116,7 +116,7 @@ async fn exported_schema_matches_schema_graphql() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
     let file = std::fs::read_to_string(path).expect("schema.graphql");
     assert!(
-        file == api::graphql::sdl(),
+        file == api::schema::sdl(),
         "schema.graphql is out of date: run `cargo run -- export-schema`"
     );
 }

@@ -306,7 +306,7 @@ fn covered(entry: &str, table: &[(&str, &str)]) -> bool {
 
 #[test]
 fn every_protected_field_has_a_policy() {
-    let sdl = api::graphql::sdl();
+    let sdl = api::schema::sdl();
     let fields = protected_fields(&sdl);
     assert!(
         fields.contains("Query.passbook") && fields.contains("GoodDeed.passbook"),
@@ -322,7 +322,7 @@ fn every_protected_field_has_a_policy() {
 
 #[test]
 fn the_table_check_fails_when_an_entry_is_removed() {
-    let sdl = api::graphql::sdl();
+    let sdl = api::schema::sdl();
     let fields = protected_fields(&sdl);
     for removed in [
         "GoodDeed.passbook",

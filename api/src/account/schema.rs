@@ -272,7 +272,7 @@ impl AccountMutation {
         #[graphql(desc = "The fields of the operation.")] input: LoginInput,
     ) -> AppResult<LoginPayload> {
         let client = ctx
-            .data_opt::<crate::core::state::ClientAddr>()
+            .data_opt::<crate::graphql::state::ClientAddr>()
             .and_then(|c| c.0.as_deref());
         let r = svc::login(
             db(ctx)?,

@@ -11,10 +11,10 @@ use entity::{
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
 
 use crate::auth::{self, AuthUser};
+use crate::core::bus::Bus;
 use crate::core::config::Config;
 use crate::core::error::{AppError, AppResult};
 use crate::core::validate;
-use crate::events::Events;
 use crate::incident::{adoption, patrol, rules, rules::Step};
 
 async fn by_name(db: &DatabaseConnection, name: &str) -> AppResult<AuthUser> {
@@ -32,7 +32,7 @@ pub async fn seed(
     ht1: i64,
     power_branch: i64,
 ) -> AppResult<()> {
-    let events = Events::default();
+    let events = Bus::default();
     let grid = by_name(db, "grid").await?;
     let staff = by_name(db, "staff").await?;
     let rep = by_name(db, "rep-power").await?;

@@ -574,7 +574,7 @@ struct Ids {
 async fn seed_wishes_and_bank(db: &DatabaseConnection, config: &Config, ids: Ids) -> AppResult<()> {
     use crate::{bank::rules as bank, wish::rules as wish};
     // No one subscribes while the demo is seeded; the rules still publish.
-    let events = crate::events::Events::default();
+    let events = crate::core::bus::Bus::default();
     use entity::wish::WishCategory;
     let who = |id: i64| auth::load_auth_user(db, id);
     let admin = auth::load_auth_user(db, 1).await?;
@@ -943,7 +943,7 @@ async fn seed_schedule(
     student_branch: i64,
 ) -> AppResult<()> {
     use crate::{bank::rules as bank, schedule::rules as schedule};
-    let events = crate::events::Events::default();
+    let events = crate::core::bus::Bus::default();
     use entity::{
         ledger_entry::{EntryKind, EntrySource},
         shift, shift_signup,

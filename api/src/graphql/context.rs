@@ -11,9 +11,8 @@ use crate::{
     core::{
         config::Config,
         error::{AppError, AppResult},
-        state::AppState,
     },
-    graphql::loaders,
+    graphql::{loaders, state::AppState},
 };
 
 pub(crate) fn state<'a>(ctx: &'a Context<'_>) -> AppResult<&'a AppState> {
@@ -54,7 +53,7 @@ pub(crate) fn parse_opt_id(field: &'static str, id: Option<&ID>) -> AppResult<Op
 }
 
 /// The event bus, for the rules that publish after a change.
-pub(crate) fn events<'a>(ctx: &'a Context<'_>) -> AppResult<&'a crate::events::Events> {
+pub(crate) fn events<'a>(ctx: &'a Context<'_>) -> AppResult<&'a crate::core::bus::Bus> {
     Ok(&state(ctx)?.events)
 }
 
@@ -64,11 +63,11 @@ pub(crate) fn events<'a>(ctx: &'a Context<'_>) -> AppResult<&'a crate::events::E
 pub(crate) fn log_view(
     ctx: &Context<'_>,
     subject_id: Option<i64>,
-    field: crate::account::privacy::Field,
+    field: crate::people::access_log::Field,
     path: &'static str,
     record: Option<(&'static str, i64)>,
 ) {
-    use crate::account::privacy::{AccessLog, View};
+    use crate::people::access_log::{AccessLog, View};
     let Some(view) = View::of(viewer(ctx).user(), subject_id, field, path, record) else {
         return;
     };
@@ -77,7 +76,7 @@ pub(crate) fn log_view(
     } else if let Ok(state) = state(ctx) {
         let db = state.db.clone();
         tokio::spawn(async move {
-            if let Err(e) = crate::account::privacy::write(&db, vec![view], None).await {
+            if let Err(e) = crate::people::access_log::write(&db, vec![view], None).await {
                 tracing::error!(error = %e.message(), "personal-data access not logged");
             }
         });

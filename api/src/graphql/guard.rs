@@ -16,7 +16,7 @@ use entity::audit_log;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
 use crate::auth::Viewer;
-use crate::core::state::AppState;
+use crate::graphql::state::AppState;
 
 /// Most aliases of one field allowed in one selection set.
 pub const MAX_SAME_FIELD: usize = 15;
@@ -379,7 +379,7 @@ pub struct Parsed {
     /// Whether the document has passed the schema's full validation in a request without
     /// variables: with the same (empty) variables it passes again, so such a request is
     /// executed with only the checks that do not depend on the document alone (the
-    /// complexity and depth limits), see [`crate::graphql::build_validated_schema`].
+    /// complexity and depth limits), see `build_validated_schema` of the roof.
     valid_without_variables: std::sync::atomic::AtomicBool,
 }
 

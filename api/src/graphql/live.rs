@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use crate::auth::{AuthUser, Viewer};
 use crate::core::error::AppError;
-use crate::core::state::AppState;
 use crate::graphql::loaders::Renew;
+use crate::graphql::state::AppState;
 
 /// Why a live connection was closed: its WebSocket close code and reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,4 +207,16 @@ impl Live {
     pub fn is_closed(&self) -> bool {
         self.closed.borrow().is_some()
     }
+}
+
+/// The connection's live viewer, for a subscription resolver: checked again before each
+/// event. A subscription run outside a WebSocket connection (in-process, through the
+/// schema) has the viewer of its request, unchecked.
+pub fn of(ctx: &async_graphql::Context<'_>) -> Arc<Live> {
+    ctx.data_opt::<Arc<Live>>().cloned().unwrap_or_else(|| {
+        Arc::new(match crate::graphql::context::viewer(ctx) {
+            Viewer::Anonymous => Live::anonymous(None),
+            Viewer::User(u) => Live::fixed(u.clone()),
+        })
+    })
 }

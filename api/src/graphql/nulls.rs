@@ -62,18 +62,38 @@ struct Types {
 
 const INTROSPECT: &str = "{ __schema { queryType { name } mutationType { name } subscriptionType { name } types { name fields { name type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }";
 
+type Introspect = Box<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = async_graphql::Response> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// How to introspect the whole schema, handed in by the roof (which alone names the roots).
+static INTROSPECT_WITH: std::sync::OnceLock<Introspect> = std::sync::OnceLock::new();
+
+/// The roof hands in a schema with introspection on, read once when first needed.
+pub fn learn_from<E: async_graphql::Executor>(schema: E) {
+    let _ = INTROSPECT_WITH.set(Box::new(move || {
+        let schema = schema.clone();
+        Box::pin(async move {
+            schema
+                .execute(async_graphql::Request::new(INTROSPECT))
+                .await
+        })
+    }));
+}
+
+/// Whether the schema to learn the field types from has been handed in.
+pub fn knows_schema() -> bool {
+    INTROSPECT_WITH.get().is_some()
+}
+
 /// The schema's field types, read once by introspection of a development build of it.
 async fn types() -> Option<&'static Types> {
     static TYPES: OnceCell<Option<Types>> = OnceCell::const_new();
     TYPES
         .get_or_init(|| async {
-            let config = crate::core::config::Config::new(
-                "sqlite::memory:",
-                crate::core::config::Secret::new("x".repeat(32)),
-            )
-            .ok()?;
-            let schema = super::build_schema(None, &config);
-            let res = schema.execute(INTROSPECT).await;
+            let res = (INTROSPECT_WITH.get()?)().await;
             let json = serde_json::to_value(&res.data).ok()?;
             let s = &json["__schema"];
             let mut fields = HashMap::new();

@@ -23,8 +23,7 @@ use crate::auth;
 use crate::core::config::Config;
 use crate::core::db;
 use crate::core::error::ErrorCode;
-use crate::core::state::AppState;
-use crate::graphql;
+use crate::graphql::state::AppState;
 use crate::http::gate;
 use crate::http::graphiql::GraphiqlPage;
 use crate::http::pipeline::{Shared, graphql_get, graphql_handler};
@@ -55,8 +54,8 @@ impl Application {
             db: conn,
             config: Arc::new(config),
             statements,
-            metrics: Arc::new(crate::http::metrics::Metrics::default()),
-            events: crate::events::Events::default(),
+            metrics: Arc::new(crate::core::metrics::Metrics::default()),
+            events: crate::core::bus::Bus::default(),
             viewers: Arc::default(),
             person_scopes: Arc::default(),
         };
@@ -98,10 +97,10 @@ impl Application {
 /// The router with every layer; `graphiql` (none in production) is served at `GET /graphql`.
 pub fn router(state: AppState, graphiql: Option<GraphiqlPage>) -> Router {
     let config = state.config.clone();
-    let schema = graphql::build_schema(Some(state.clone()), &config);
-    let validated = graphql::build_validated_schema(Some(state.clone()), &config);
-    let ws_schema = graphql::build_ws_schema(Some(state.clone()), &config);
-    let introspection = graphql::build_introspection_schema(&config);
+    let schema = crate::schema::build_schema(Some(state.clone()), &config);
+    let validated = crate::schema::build_validated_schema(Some(state.clone()), &config);
+    let ws_schema = crate::schema::build_ws_schema(Some(state.clone()), &config);
+    let introspection = crate::schema::build_introspection_schema(&config);
     let shared = Shared {
         state,
         schema,

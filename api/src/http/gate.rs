@@ -13,7 +13,7 @@ use axum::{
 
 use crate::auth::{AuthUser, Viewer};
 use crate::core::error::{AppError, ErrorCode};
-use crate::core::state::AppState;
+use crate::graphql::state::AppState;
 
 /// What a route asks of its caller before it does any work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

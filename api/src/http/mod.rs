@@ -4,7 +4,6 @@
 pub mod app;
 pub mod gate;
 pub mod graphiql;
-pub mod metrics;
 pub mod pipeline;
 pub mod rest;
 pub mod upload;

@@ -14,13 +14,13 @@ use axum::{
 use crate::core::config::Config;
 use crate::core::error::AppError;
 use crate::core::error::ErrorCode;
-use crate::core::state::{AppState, ClientAddr};
-use crate::graphql::ApiSchema;
 use crate::graphql::errors;
 use crate::graphql::guard;
 use crate::graphql::loaders;
+use crate::graphql::state::{AppState, ClientAddr};
 use crate::http::gate;
 use crate::http::graphiql::GraphiqlPage;
+use crate::schema::ApiSchema;
 
 /// What every request handler shares: the state and the schemas.
 #[derive(Clone)]
@@ -29,7 +29,7 @@ pub(crate) struct Shared {
     /// For `POST /graphql` (no extensions: the handler guards, codes and audits).
     pub(crate) schema: ApiSchema,
     /// For `POST /graphql` again, for a document already validated without variables, sent
-    /// without variables (see [`graphql::build_validated_schema`]).
+    /// without variables (see [`crate::schema::build_validated_schema`]).
     pub(crate) validated: ApiSchema,
     /// For `/graphql/ws` (the same work done by extensions).
     pub(crate) ws_schema: ApiSchema,

@@ -13,9 +13,9 @@ use tokio::sync::watch;
 
 use super::pipeline::Shared;
 use crate::auth::Viewer;
-use crate::core::state::AppState;
 use crate::graphql::live::{Closed, Live};
 use crate::graphql::loaders;
+use crate::graphql::state::AppState;
 
 /// How often an open connection's viewer is checked when no event comes.
 pub const LIVE_CHECK: Duration = Duration::from_secs(30);

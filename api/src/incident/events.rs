@@ -48,3 +48,7 @@ impl IncidentEventKind {
         }
     }
 }
+
+impl crate::core::bus::Topic for IncidentChanged {
+    const TOPIC: &'static str = "incident.changed";
+}

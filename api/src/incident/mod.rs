@@ -4,6 +4,7 @@
 
 pub mod adoption;
 pub mod events;
+pub mod live;
 pub mod loaders;
 pub mod patrol;
 pub mod patrol_schema;

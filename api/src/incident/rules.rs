@@ -19,11 +19,11 @@ use sea_orm::{
 };
 
 use crate::auth::AuthUser;
+use crate::core::bus::Bus;
 use crate::core::config::Config;
 use crate::core::db::{self, get};
 use crate::core::error::{AppError, AppResult};
 use crate::core::validate;
-use crate::events::Events;
 use crate::files::images::Image;
 use crate::files::rules as files;
 use crate::incident::events::{IncidentChanged, IncidentEventKind};
@@ -46,7 +46,7 @@ pub struct NewIncident {
 /// Reports an incident found in a grid (a grid worker of the grid).
 pub async fn report(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     actor: &AuthUser,
     input: NewIncident,
 ) -> AppResult<incident::Model> {
@@ -147,7 +147,7 @@ fn deadline_after(config: &Config, urgency: IncidentUrgency, from: DateTime<Utc>
 /// Takes one step of an incident, checked against its policy, as a conditional update.
 pub async fn advance(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     config: &Config,
     actor: &AuthUser,
     incident_id: i64,
@@ -430,7 +430,7 @@ pub fn overdue_condition(now: DateTime<Utc>) -> Condition {
 
 async fn publish(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     i: &incident::Model,
     kind: IncidentEventKind,
 ) {
@@ -458,7 +458,7 @@ static OVERDUE_RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new((
 /// could not announce one incident twice. Returns the incidents announced.
 pub async fn announce_overdue(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<i64>> {
     use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
@@ -496,7 +496,7 @@ pub async fn announce_overdue(
 }
 
 /// Runs [`announce_overdue`] every minute for the life of the server.
-pub fn spawn_overdue_job(db: DatabaseConnection, events: Events) {
+pub fn spawn_overdue_job(db: DatabaseConnection, events: Bus) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {

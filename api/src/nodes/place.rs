@@ -283,7 +283,7 @@ impl Grid {
     ) -> AppResult<Conn<crate::nodes::registration::GridRegistration>> {
         let v = crate::graphql::context::actor(ctx)?;
         let page = Page::new(ctx, first, after.as_deref())?;
-        let q = crate::registration::policy::scope(v)
+        let q = super::registration::visible(v)
             .filter(grid_registration::Entity::find())
             .filter(grid_registration::Column::GridId.eq(self.0.id))
             .filter(

@@ -109,3 +109,27 @@ impl GridRegistration {
         Timestamp(self.0.updated_at)
     }
 }
+
+/// Registrations a viewer may see, wherever they are reached (the root list, a grid's
+/// registered members, payloads): ADMIN all; staff those of their communities; grid workers
+/// those of their grids (and the micro-grids inside them); everyone their own.
+pub fn visible(
+    viewer: &crate::auth::AuthUser,
+) -> crate::core::scope::Scope<entity::grid_registration::Entity> {
+    use crate::core::scope::Scope;
+    use entity::grid_registration;
+    if viewer.is_admin() {
+        return Scope::Everything;
+    }
+    Scope::Any(vec![
+        Scope::is(grid_registration::Column::MemberId, viewer.id()),
+        Scope::one_of(
+            grid_registration::Column::CommunityId,
+            viewer.staff_communities(),
+        ),
+        Scope::one_of(
+            grid_registration::Column::GridId,
+            viewer.worker_grids.clone(),
+        ),
+    ])
+}

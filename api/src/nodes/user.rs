@@ -12,13 +12,13 @@ use super::{
     place::{Community, Grid, Organization},
 };
 use crate::{
-    account::policy::{self, Person},
-    account::privacy::Field,
     core::{
         error::{AppError, AppResult},
         mask::Access,
     },
     graphql::context::{loader, log_view, viewer},
+    people::access_log::Field,
+    people::policy::{self, Person},
 };
 
 /// A role that grants rights.
@@ -42,7 +42,7 @@ pub enum Role {
 }
 
 /// A user account. The display name (a full name) and the phone follow the account policy
-/// (`account::policy::person`): whole for the person, ADMIN and staff of their community,
+/// (`people::policy::person`): whole for the person, ADMIN and staff of their community,
 /// the name for grid workers there and for holders of a public office, masked otherwise.
 pub struct User {
     pub model: user::Model,

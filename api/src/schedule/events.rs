@@ -21,3 +21,7 @@ pub struct SignupChanged {
     pub shift_id: i64,
     pub signup_id: i64,
 }
+
+impl crate::core::bus::Topic for SignupChanged {
+    const TOPIC: &'static str = "shift.signup_changed";
+}

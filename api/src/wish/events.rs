@@ -36,3 +36,7 @@ impl WishChanged {
         }
     }
 }
+
+impl crate::core::bus::Topic for WishChanged {
+    const TOPIC: &'static str = "wish.changed";
+}

@@ -22,13 +22,13 @@ use sea_orm::{
 use super::events::{WishChanged, WishEventKind};
 use crate::auth::AuthUser;
 use crate::bank::rules as bank;
+use crate::core::bus::Bus;
 use crate::core::config::Config;
 use crate::core::db;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
 use crate::core::validate;
-use crate::events::Events;
 
 /// The status a wish reads as: EXPIRED once past its deadline and not fulfilled.
 pub fn effective_status(w: &wish::Model, today: NaiveDate) -> EffectiveStatus {
@@ -225,7 +225,7 @@ pub enum Review {
 /// Staff of the wish's community publish or reject it.
 pub async fn review(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     actor: &AuthUser,
     wish_id: i64,
     decision: Review,
@@ -263,7 +263,7 @@ pub async fn review(
 /// concurrency: the conditional update decides, the partial unique index backs it.
 pub async fn claim(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     config: &Config,
     actor: &AuthUser,
     wish_id: i64,
@@ -391,7 +391,7 @@ async fn end_active_claim(
 /// The claimant gives the wish back: PUBLISHED again, history kept.
 pub async fn release(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     actor: &AuthUser,
     wish_id: i64,
     reason: &str,
@@ -434,7 +434,7 @@ pub async fn release(
 /// at most 9 in all.
 pub async fn fulfil(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     actor: &AuthUser,
     wish_id: i64,
     note: &str,
@@ -497,7 +497,7 @@ pub async fn fulfil(
 /// claimant's points are deposited in the same transaction, exactly once.
 pub async fn confirm(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     config: &Config,
     actor: &AuthUser,
     wish_id: i64,
@@ -561,7 +561,7 @@ pub async fn confirm(
 /// The submitter or staff cancel a wish before it is fulfilled.
 pub async fn cancel(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     actor: &AuthUser,
     wish_id: i64,
     reason: Option<String>,

@@ -11,12 +11,12 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_que
 
 use crate::auth::AuthUser;
 use crate::bank::rules as bank;
+use crate::core::bus::Bus;
 use crate::core::config::Config;
 use crate::core::db;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
-use crate::events::Events;
 use crate::schedule::events::ShiftEventKind;
 
 #[allow(unused_imports)]
@@ -58,7 +58,7 @@ pub(crate) async fn load_signup(
 /// Checks a student in, at `at` (default now): from an hour before the start to the end.
 pub async fn check_in(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     actor: &AuthUser,
     signup_id: i64,
     at: Option<DateTime<Utc>>,

@@ -16,12 +16,12 @@ use sea_orm::{
 };
 
 use crate::auth::AuthUser;
+use crate::core::bus::Bus;
 use crate::core::config::Config;
 use crate::core::db;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
-use crate::events::Events;
 use crate::schedule::events::{ShiftEventKind, SignupChanged};
 
 #[allow(unused_imports)]
@@ -263,7 +263,7 @@ async fn why_not_taken(
 /// student on PostgreSQL); one conditional update takes the place; one insert records it.
 pub async fn sign_up(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     config: &Config,
     actor: &AuthUser,
     shift_id: i64,
@@ -353,7 +353,7 @@ pub async fn sign_up(
 /// Publishes a sign-up's change (after its transaction committed).
 pub(crate) async fn announce(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     kind: ShiftEventKind,
     slot_id: i64,
     s: &shift_signup::Model,
@@ -378,7 +378,7 @@ pub struct SeriesItem {
 /// with its reason.
 pub async fn sign_up_series(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     config: &Config,
     actor: &AuthUser,
     slot_id: i64,
@@ -413,7 +413,7 @@ pub async fn sign_up_series(
 /// The student cancels until `cancel_hours` before the start; the place is freed.
 pub async fn cancel(
     db: &DatabaseConnection,
-    events: &Events,
+    events: &Bus,
     config: &Config,
     actor: &AuthUser,
     signup_id: i64,

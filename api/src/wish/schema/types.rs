@@ -4,7 +4,6 @@ use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, Object};
 use entity::wish;
 
-use crate::account::privacy::Field;
 use crate::core::error::{AppError, AppResult};
 use crate::core::mask::Access;
 use crate::core::validate;
@@ -19,6 +18,7 @@ use crate::nodes::place::Community;
 use crate::nodes::place::Grid;
 use crate::nodes::user::User;
 use crate::nodes::user::access_to;
+use crate::people::access_log::Field;
 use crate::wish::loaders::ClaimsOfWish;
 use crate::wish::policy;
 use crate::wish::rules as svc;

@@ -1,3 +1,7 @@
+//! What every request shares: the database, the configuration, the event bus and the
+//! server's caches (viewers, people's scopes) and metrics. It sits above those caches and
+//! below the domains, which reach it through the request context.
+
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
@@ -11,12 +15,12 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub statements: StatementCounter,
-    pub metrics: Arc<crate::http::metrics::Metrics>,
-    pub events: crate::events::Events,
+    pub metrics: Arc<crate::core::metrics::Metrics>,
+    pub events: crate::core::bus::Bus,
     /// Viewers loaded by this server, reused while their rights are unchanged.
     pub viewers: Arc<crate::auth::ViewerCache>,
     /// People's scopes for the person rule, reused while their `auth_stamp` is unchanged.
-    pub person_scopes: Arc<crate::nodes::loaders::PersonScopes>,
+    pub person_scopes: Arc<crate::people::scopes::PersonScopes>,
 }
 
 /// The client's address as the server sees it (the TCP peer, or the first `X-Forwarded-For`
