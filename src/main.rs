@@ -85,6 +85,11 @@ enum Command {
         /// entry (only behind a balancer that sets it).
         #[arg(long, env = "LIANXIN_TRUST_FORWARDED_FOR")]
         trust_forwarded_for: bool,
+        /// A tracing span per resolver (async-graphql's Tracing extension), under each
+        /// request's span: follow one request field by field with RUST_LOG=debug. Off by
+        /// default (it costs a span per field).
+        #[arg(long, env = "LIANXIN_TRACE_RESOLVERS")]
+        trace_resolvers: bool,
         /// Login attempts per username in 10 minutes.
         #[arg(long, env = "LIANXIN_LOGIN_ATTEMPTS_PER_USER", default_value_t = 10)]
         login_attempts_per_user: i64,
@@ -163,6 +168,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             request_timeout_secs,
             graphiql_assets,
             trust_forwarded_for,
+            trace_resolvers,
             login_attempts_per_user,
             login_attempts_per_address,
             rules,
@@ -196,6 +202,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.request_timeout = Duration::from_secs(request_timeout_secs.max(1));
             config.graphiql_assets = graphiql_assets;
             config.trust_forwarded_for = trust_forwarded_for;
+            config.trace_resolvers = trace_resolvers;
             config.login_attempts_per_user = login_attempts_per_user.max(1);
             config.login_attempts_per_address = login_attempts_per_address.max(1);
             config.max_active_claims = rules.max_active_claims.max(1);

@@ -126,6 +126,9 @@ fn builder(
     if config.is_production() {
         builder = builder.disable_introspection().disable_suggestions();
     }
+    if config.trace_resolvers {
+        builder = builder.extension(async_graphql::extensions::Tracing);
+    }
     if let Some(state) = state {
         builder = builder.data(state);
     }

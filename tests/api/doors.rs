@@ -590,3 +590,21 @@ async fn files_answer_a_missing_and_a_forbidden_id_alike() {
         }
     }
 }
+
+#[tokio::test]
+async fn resolver_spans_can_be_switched_on_without_changing_answers() {
+    let app = TestApp::spawn_with(|c| c.trace_resolvers = true).await;
+    api::demo::seed(&app.state.db, &app.state.config)
+        .await
+        .expect("demo data");
+    let admin = app.login("admin").await;
+    let v = app
+        .gql(
+            Some(&admin),
+            "{ me { username roles { role } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(ok(&v)["me"]["username"], "admin");
+    assert_eq!(ok(&v)["me"]["roles"][0]["role"], "ADMIN");
+}

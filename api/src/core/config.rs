@@ -82,6 +82,8 @@ pub struct Config {
     /// Take the client address from the first `X-Forwarded-For` entry (behind a balancer
     /// that sets it) instead of the TCP peer.
     pub trust_forwarded_for: bool,
+    /// A tracing span per resolver (async-graphql's Tracing extension).
+    pub trace_resolvers: bool,
     /// Login attempts per username in a window (the 11th is refused).
     pub login_attempts_per_user: i64,
     /// Login attempts per client address in a window.
@@ -176,6 +178,7 @@ impl Config {
             incident_deadline_hours: [72, 24, 4],
             graphiql_assets: None,
             trust_forwarded_for: false,
+            trace_resolvers: false,
             login_attempts_per_user: 10,
             login_attempts_per_address: 300,
             login_window: Duration::from_secs(600),
