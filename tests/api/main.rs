@@ -17,6 +17,7 @@ mod hardening;
 mod helpers;
 mod import;
 mod incidents;
+mod integrity;
 mod limits;
 mod live;
 mod meeting;

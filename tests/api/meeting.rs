@@ -172,16 +172,24 @@ async fn a_handled_incident_becomes_a_project_of_the_units_active_agreement_once
         .gql(Some(&rep), ADOPT, json!({"i": handled, "a": active}))
         .await;
     let d = &ok(&v)["adoptIncidentAsProject"];
-    assert_eq!(d["activity"]["title"], "民生实事：汇通路 22 号");
+    // The project copies none of the incident's text (its location, description or result):
+    // the agreement's public, anonymous callers included, reads its activities.
+    assert_eq!(d["activity"]["title"], "民生实事：水电气保障");
     assert_eq!(d["activity"]["participants"], 5);
     assert_eq!(d["activity"]["isProject"], true);
-    assert!(
-        d["activity"]["notes"]
-            .as_str()
-            .unwrap_or("")
-            .contains("已增容")
-    );
-    assert_eq!(d["incident"]["project"]["title"], "民生实事：汇通路 22 号");
+    assert_eq!(d["activity"]["notes"], Value::Null);
+    assert_eq!(d["incident"]["project"]["title"], "民生实事：水电气保障");
+    let public = app
+        .gql(
+            None,
+            "query($a: ID!) { agreement(id: $a) { activities { title notes } } }",
+            json!({"a": active}),
+        )
+        .await;
+    let text = public.to_string();
+    for private in ["汇通路 22 号", "商业街用电容量不足", "已增容"] {
+        assert!(!text.contains(private), "{private} in {text}");
+    }
     let after = projects(&app.gql(Some(&admin), STATS, json!({"a": active})).await);
     assert_eq!(after, (before.0 + 1, before.1 + 1, before.2 + 1));
     // Once per incident, whoever asks.

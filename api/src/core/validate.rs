@@ -110,6 +110,10 @@ pub fn count(field: &'static str, value: i32, max: i32) -> AppResult<i32> {
 }
 
 /// Today's date in Asia/Shanghai.
+/// The years a date, an instant or a year argument may name (BAD_USER_INPUT outside): wide
+/// enough for any record, narrow enough that no date arithmetic on them can overflow.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2199;
+
 pub fn today() -> NaiveDate {
     chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)

@@ -42,10 +42,9 @@ pub async fn adopt(
     }
     let title = match input.title.as_deref().map(str::trim) {
         Some(t) if !t.is_empty() => validate::text("title", t, 100)?,
-        _ => format!("民生实事：{}", found.location)
-            .chars()
-            .take(100)
-            .collect(),
+        // Never the incident's text (its location may be a resident's door): the kind of
+        // matter it was.
+        _ => format!("民生实事：{}", subject_label(found.subject)),
     };
     let participants = validate::count("participants", input.participants, 100_000)?;
     let agreement = get::<agreement::Entity, _>(db, input.agreement_id, "协议不存在").await?;
@@ -95,16 +94,14 @@ pub async fn adopt(
     if taken.is_some() {
         return Err(AppError::conflict("该事件已作为民生实事"));
     }
-    let mut notes = i.description.clone();
-    if let Some(r) = &i.resolution {
-        notes = format!("{notes}\n办理结果：{r}");
-    }
     let activity = agreement_activity::ActiveModel {
         agreement_id: Set(a.id),
         held_on: Set(today),
         title: Set(title),
         participants: Set(participants),
-        notes: Set(Some(notes.chars().take(2000).collect())),
+        // The agreement's public reads its activities: a project links to its incident
+        // (shown under the incident's policy) and copies none of its text.
+        notes: Set(None),
         recorded_by: Set(actor.id()),
         created_at: Set(Utc::now()),
         incident_id: Set(Some(i.id)),
@@ -115,4 +112,17 @@ pub async fn adopt(
     .map_err(|e| AppError::on_unique(e, "该事件已作为民生实事"))?;
     txn.commit().await?;
     Ok((i, activity))
+}
+
+/// The kind of matter an incident was, as a project's default title names it.
+fn subject_label(subject: entity::incident::IncidentSubject) -> &'static str {
+    use entity::incident::IncidentSubject::*;
+    match subject {
+        Safety => "平安建设",
+        Environment => "环境整治",
+        Utilities => "水电气保障",
+        NeighbourDispute => "邻里纠纷调解",
+        ElderlyCare => "为老服务",
+        Other => "为民办事",
+    }
 }

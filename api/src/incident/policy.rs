@@ -86,8 +86,9 @@ pub fn steps_from(to: IncidentStatus) -> &'static [IncidentStatus] {
     match to {
         Reported => &[],
         ResolvedOnSite | Whistled => &[Reported],
-        // A redispatch (an overdue or reopened incident, or another unit) is a dispatch too.
-        Dispatched => &[Whistled, Dispatched, Reopened],
+        // A redispatch (an overdue or reopened incident, or another unit) is a dispatch too;
+        // an ACCEPTED incident only once it is overdue (checked by the step).
+        Dispatched => &[Whistled, Dispatched, Reopened, Accepted],
         Accepted => &[Dispatched, Reopened],
         Handled => &[Accepted],
         Closed | Reopened => &[Handled],

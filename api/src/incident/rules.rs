@@ -11,11 +11,10 @@ use entity::{
     incident::{IncidentCategory, IncidentStatus, IncidentSubject, IncidentUrgency},
     incident_step, organization,
     organization::OrganizationKind,
-    user,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr,
+    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, sea_query::Expr,
 };
 
 use crate::auth::AuthUser;
@@ -60,7 +59,19 @@ pub async fn report(
         if r == actor.id() {
             return Err(AppError::bad_field("raisedById", "提出人应为居民本人"));
         }
-        get::<user::Entity, _>(db, r, "提出人不存在").await?;
+        // The raiser is a resident of the grid's community: anyone else would be given
+        // sight of the incident by being named.
+        let raiser = crate::auth::load_auth_user(db, r)
+            .await
+            .map_err(|_| AppError::bad_field("raisedById", "提出人不存在"))?;
+        if !raiser.has_role(entity::role_assignment::Role::Resident)
+            || !raiser.belongs_to(grid.community_id)
+        {
+            return Err(AppError::bad_field(
+                "raisedById",
+                "提出人须为本网格所在社区的居民",
+            ));
+        }
     }
     let now = Utc::now();
     let txn = db::begin_write(db).await?;
@@ -246,7 +257,25 @@ pub async fn advance(
         organization = current.organization_id;
     }
     let from = policy::steps_from(to);
+    if matches!(step_, Step::Dispatch { .. }) {
+        // An ACCEPTED incident is redispatched only once it is overdue.
+        also = also.add(
+            Condition::any()
+                .add(incident::Column::Status.ne(IncidentStatus::Accepted))
+                .add(incident::Column::Deadline.lt(now)),
+        );
+    }
     let txn = db::begin_write(db).await?;
+    // The status the step starts from is read inside the write transaction, under the row's
+    // lock (PostgreSQL: FOR UPDATE; SQLite: the transaction is IMMEDIATE, one writer), so the
+    // history's steps chain whatever runs at once: each step's from is the previous one's to.
+    let mut locked = incident::Entity::find_by_id(incident_id);
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        locked = locked.lock_exclusive();
+    }
+    let Some(locked) = locked.one(&txn).await? else {
+        return Err(AppError::NotFound("事件不存在"));
+    };
     let mut q = incident::Entity::update_many()
         .filter(incident::Column::Id.eq(incident_id))
         .filter(incident::Column::Status.is_in(from.iter().copied()))
@@ -258,7 +287,7 @@ pub async fn advance(
         drop(txn);
         return Err(refusal(db, incident_id, &current, &step_).await?);
     };
-    let mut step_row = step_row(&updated, Some(current.status), actor, note);
+    let mut step_row = step_row(&updated, Some(locked.status), actor, note);
     step_row.organization_id = Set(organization);
     let taken = step_row.insert(&txn).await?;
     if let Step::Handle { photos, .. } = step_ {

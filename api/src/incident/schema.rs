@@ -380,7 +380,8 @@ pub struct IncidentNoteInput {
 /// Where to send an incident.
 #[derive(InputObject)]
 pub struct DispatchIncidentInput {
-    /// The incident (WHISTLED, DISPATCHED or REOPENED: a redispatch replaces the unit).
+    /// The incident: WHISTLED, DISPATCHED or REOPENED, or ACCEPTED once overdue (a redispatch
+    /// replaces the unit); an ACCEPTED incident within its deadline is INVALID_STATE.
     pub incident_id: ID,
     /// A street department, or a current member unit of an alliance covering the community.
     pub organization_id: ID,

@@ -63,6 +63,9 @@ pub fn quarter(year: i32, quarter: i32) -> AppResult<(NaiveDate, NaiveDate)> {
     if !(1..=4).contains(&quarter) {
         return Err(AppError::bad_field("quarter", "季度须为 1–4"));
     }
+    if !crate::core::validate::YEARS.contains(&year) {
+        return Err(AppError::bad_field("year", "年份须在 1900–2199 之间"));
+    }
     let start = NaiveDate::from_ymd_opt(year, (quarter as u32 - 1) * 3 + 1, 1)
         .ok_or_else(|| AppError::bad_field("year", "年份无效"))?;
     let end = if quarter == 4 {

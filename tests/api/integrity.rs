@@ -1,0 +1,387 @@
+//! Integrity of the new domains (#27): dates within range everywhere, incident history that
+//! chains under races, raisers from the grid's community, projects that copy no private
+//! text, and the import's and login's bounds.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_code, ok};
+use crate::incidents::{org_id, reported, step};
+
+const EXTREME_DATES: [&str; 4] = ["+262142-12-31", "-262143-01-01", "0000-01-01", "9999-12-31"];
+const EXTREME_INSTANTS: [&str; 3] = [
+    "+262142-12-31T00:00:00Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+];
+
+const INTROSPECT: &str = "{ __schema { queryType { name } mutationType { name } types { name kind enumValues { name } inputFields { name type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } fields { name args { name type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }";
+
+/// The named type of a type reference, and whether it is required.
+fn named(t: &Value) -> (String, String, bool) {
+    let required = t["kind"] == "NON_NULL";
+    let mut t = t;
+    while t["name"].is_null() {
+        t = &t["ofType"];
+    }
+    (
+        t["name"].as_str().unwrap_or("").to_owned(),
+        t["kind"].as_str().unwrap_or("").to_owned(),
+        required,
+    )
+}
+
+fn is_list(t: &Value) -> bool {
+    let mut t = t;
+    loop {
+        if t["kind"] == "LIST" {
+            return true;
+        }
+        if t["ofType"].is_null() {
+            return false;
+        }
+        t = &t["ofType"];
+    }
+}
+
+struct Types(std::collections::HashMap<String, Value>);
+
+impl Types {
+    /// A GraphQL literal for a value of type `t`: `target` (a path of field names) gets
+    /// `extreme`, every other required field a plain value. `None` if it cannot be built.
+    fn literal(&self, t: &Value, target: &[String], extreme: &str, depth: usize) -> Option<String> {
+        let (name, kind, _) = named(t);
+        let value = match (kind.as_str(), name.as_str()) {
+            _ if target.is_empty() && (name == "Date" || name == "DateTime") => {
+                format!("\"{extreme}\"")
+            }
+            ("SCALAR", "ID") => "\"1\"".into(),
+            ("SCALAR", "String") => "\"x\"".into(),
+            ("SCALAR", "Int" | "Points") => "1".into(),
+            ("SCALAR", "Float") => "1.0".into(),
+            ("SCALAR", "Boolean") => "true".into(),
+            ("SCALAR", "Date") => "\"2026-12-01\"".into(),
+            ("SCALAR", "DateTime") => "\"2026-12-01T00:00:00Z\"".into(),
+            ("ENUM", _) => self.0[&name]["enumValues"][0]["name"].as_str()?.to_owned(),
+            ("INPUT_OBJECT", _) if depth < 3 => {
+                let mut parts = Vec::new();
+                for f in self.0[&name]["inputFields"].as_array()? {
+                    let fname = f["name"].as_str()?.to_owned();
+                    let on_path = target.first() == Some(&fname);
+                    let (_, _, required) = named(&f["type"]);
+                    if on_path {
+                        parts.push(format!(
+                            "{fname}: {}",
+                            self.literal(&f["type"], &target[1..], extreme, depth + 1)?
+                        ));
+                    } else if required {
+                        parts.push(format!(
+                            "{fname}: {}",
+                            self.literal(&f["type"], &[], "", depth + 1)?
+                        ));
+                    }
+                }
+                format!("{{{}}}", parts.join(", "))
+            }
+            _ => return None,
+        };
+        Some(if is_list(t) {
+            format!("[{value}]")
+        } else {
+            value
+        })
+    }
+
+    /// Paths (from an argument) to every Date or DateTime inside a type.
+    fn date_paths(&self, t: &Value, depth: usize) -> Vec<(Vec<String>, String)> {
+        let (name, kind, _) = named(t);
+        if name == "Date" || name == "DateTime" {
+            return vec![(Vec::new(), name)];
+        }
+        if kind != "INPUT_OBJECT" || depth >= 3 {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for f in self.0[&name]["inputFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let fname = f["name"].as_str().unwrap_or("").to_owned();
+            for (mut path, scalar) in self.date_paths(&f["type"], depth + 1) {
+                path.insert(0, fname.clone());
+                out.push((path, scalar));
+            }
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn every_date_argument_refuses_extreme_values_with_a_code_and_no_panic() {
+    let app = TestApp::with_demo().await;
+    let admin = app.login("admin").await;
+    let schema = app.gql(Some(&admin), INTROSPECT, json!({})).await;
+    let s = &ok(&schema)["__schema"];
+    let types = Types(
+        s["types"]
+            .as_array()
+            .expect("types")
+            .iter()
+            .map(|t| (t["name"].as_str().unwrap_or("").to_owned(), t.clone()))
+            .collect(),
+    );
+    let mut checked = 0;
+    for (root, keyword) in [
+        (s["queryType"]["name"].as_str().expect("query"), "query"),
+        (
+            s["mutationType"]["name"].as_str().expect("mutation"),
+            "mutation",
+        ),
+    ] {
+        for field in types.0[root]["fields"].as_array().expect("fields") {
+            let fname = field["name"].as_str().expect("name");
+            let args = field["args"].as_array().expect("args");
+            for arg in args {
+                let aname = arg["name"].as_str().expect("arg");
+                for (path, scalar) in types.date_paths(&arg["type"], 0) {
+                    let extremes: &[&str] = if scalar == "Date" {
+                        &EXTREME_DATES
+                    } else {
+                        &EXTREME_INSTANTS
+                    };
+                    for extreme in extremes {
+                        let mut rendered = Vec::new();
+                        let mut complete = true;
+                        for other in args {
+                            let oname = other["name"].as_str().expect("arg");
+                            let (_, _, required) = named(&other["type"]);
+                            let literal = if oname == aname {
+                                types.literal(&other["type"], &path, extreme, 0)
+                            } else if required {
+                                types.literal(&other["type"], &[], "", 0)
+                            } else {
+                                continue;
+                            };
+                            match literal {
+                                Some(l) => rendered.push(format!("{oname}: {l}")),
+                                None => complete = false,
+                            }
+                        }
+                        if !complete {
+                            continue;
+                        }
+                        let q = format!(
+                            "{keyword} {{ {fname}({}) {{ __typename }} }}",
+                            rendered.join(", ")
+                        );
+                        let v = app.gql(Some(&admin), &q, json!({})).await;
+                        let code = v["errors"][0]["extensions"]["code"].as_str().unwrap_or("");
+                        assert_eq!(
+                            code,
+                            "BAD_USER_INPUT",
+                            "{fname}({aname}.{}) = {extreme}: {v}",
+                            path.join(".")
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} date arguments found");
+
+    // Years and quarters: out of range is BAD_USER_INPUT on the named field.
+    let huitong = app.community_id("汇通社区").await;
+    for year in [i32::MAX, i32::MIN, 1899, 2200] {
+        let v = app
+            .gql(
+                Some(&admin),
+                "query($c: ID!, $y: Int!) { gridStarCandidates(communityId: $c, year: $y, quarter: 4) { score } }",
+                json!({"c": huitong, "y": year}),
+            )
+            .await;
+        assert_code(&v, "BAD_USER_INPUT");
+        assert_eq!(v["errors"][0]["extensions"]["field"], "year", "{v}");
+    }
+    // Inside the range, the last week of the range answers.
+    let v = app
+        .gql(
+            Some(&admin),
+            "query($c: ID!) { gridWeeklySummary(communityId: $c, week: \"2199-12-31\") { weekStart } }",
+            json!({"c": huitong}),
+        )
+        .await;
+    ok(&v);
+}
+
+#[tokio::test]
+async fn concurrent_steps_chain_in_the_history() {
+    let app = TestApp::with_demo().await;
+    let grid = app.login("grid").await;
+    let staff = app.login("staff").await;
+    let power = org_id(&app, "仙林供电所党支部").await;
+    for round in 0..3 {
+        let id = reported(&app, &grid, None).await;
+        ok(&step(
+            &app,
+            &grid,
+            "whistleIncident",
+            json!({"incidentId": id, "note": format!("第{round}次")}),
+        )
+        .await);
+        // Two dispatches at once: both may succeed, the second from DISPATCHED.
+        let (a, b) = tokio::join!(
+            step(
+                &app,
+                &staff,
+                "dispatchIncident",
+                json!({"incidentId": id, "organizationId": power}),
+            ),
+            step(
+                &app,
+                &staff,
+                "dispatchIncident",
+                json!({"incidentId": id, "organizationId": power}),
+            ),
+        );
+        let succeeded = [&a, &b].iter().filter(|v| v["errors"].is_null()).count();
+        assert!(succeeded >= 1, "{a} {b}");
+        let v = app
+            .gql(
+                Some(&staff),
+                "query($id: ID!) { incident(id: $id) { status history { fromStatus toStatus } } }",
+                json!({"id": id}),
+            )
+            .await;
+        let incident = &ok(&v)["incident"];
+        let history = incident["history"].as_array().expect("history");
+        for pair in history.windows(2) {
+            assert_eq!(pair[1]["fromStatus"], pair[0]["toStatus"], "{v}");
+        }
+        assert_eq!(
+            history.last().expect("a step")["toStatus"],
+            incident["status"],
+            "{v}"
+        );
+        assert_eq!(history.len(), 2 + succeeded, "{v}");
+    }
+}
+
+#[tokio::test]
+async fn an_overdue_accepted_incident_may_be_redispatched_and_one_within_its_deadline_not() {
+    let app = TestApp::with_demo().await;
+    let grid = app.login("grid").await;
+    let staff = app.login("staff").await;
+    let rep = app.login("rep-power").await;
+    let power = org_id(&app, "仙林供电所党支部").await;
+    let id = reported(&app, &grid, None).await;
+    ok(&step(
+        &app,
+        &grid,
+        "whistleIncident",
+        json!({"incidentId": id, "note": "增容"}),
+    )
+    .await);
+    ok(&step(
+        &app,
+        &staff,
+        "dispatchIncident",
+        json!({"incidentId": id, "organizationId": power}),
+    )
+    .await);
+    ok(&step(&app, &rep, "acceptIncident", json!({"incidentId": id})).await);
+    // Within its deadline: the unit keeps it.
+    assert_code(
+        &step(
+            &app,
+            &staff,
+            "dispatchIncident",
+            json!({"incidentId": id, "organizationId": power}),
+        )
+        .await,
+        "INVALID_STATE",
+    );
+    // Overdue: staff may send it again.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    entity::incident::Entity::update_many()
+        .col_expr(
+            entity::incident::Column::Deadline,
+            Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
+        )
+        .filter(entity::incident::Column::Id.eq(id.parse::<i64>().expect("id")))
+        .exec(app.db())
+        .await
+        .expect("deadline");
+    let v = step(
+        &app,
+        &staff,
+        "dispatchIncident",
+        json!({"incidentId": id, "organizationId": power}),
+    )
+    .await;
+    assert_eq!(
+        ok(&v)["dispatchIncident"]["incident"]["status"],
+        "DISPATCHED"
+    );
+    let v = app
+        .gql(
+            Some(&staff),
+            "query($id: ID!) { incident(id: $id) { overdue history { fromStatus toStatus } } }",
+            json!({"id": id}),
+        )
+        .await;
+    let history = ok(&v)["incident"]["history"]
+        .as_array()
+        .expect("history")
+        .clone();
+    let last = history.last().expect("step");
+    assert_eq!(
+        (last["fromStatus"].as_str(), last["toStatus"].as_str()),
+        (Some("ACCEPTED"), Some("DISPATCHED"))
+    );
+    assert_eq!(ok(&v)["incident"]["overdue"], false, "a new deadline");
+}
+
+#[tokio::test]
+async fn the_raiser_must_be_a_resident_of_the_grids_community() {
+    let app = TestApp::with_demo().await;
+    let grid = app.login("grid").await;
+    let ht1 = app.grid_id("汇通第一网格").await;
+    let admin = app.login("admin").await;
+    let count = |v: &Value| ok(v)["incidents"]["totalCount"].as_i64().expect("count");
+    let before = count(
+        &app.gql(Some(&admin), "{ incidents { totalCount } }", json!({}))
+            .await,
+    );
+    for who in ["wz-staff", "rep-power", "admin"] {
+        let token = app.login(who).await;
+        let id = app.user_id(&token).await;
+        let v = step(
+            &app,
+            &grid,
+            "reportIncident",
+            json!({"gridId": ht1, "location": "汇通路 9 号", "category": "PAIN", "subject": "SAFETY", "description": "路灯", "raisedById": id}),
+        )
+        .await;
+        assert_code(&v, "BAD_USER_INPUT");
+        assert_eq!(
+            v["errors"][0]["extensions"]["field"], "raisedById",
+            "{who}: {v}"
+        );
+    }
+    let after = count(
+        &app.gql(Some(&admin), "{ incidents { totalCount } }", json!({}))
+            .await,
+    );
+    assert_eq!(before, after, "nothing recorded");
+    // A resident of 汇通社区 may be named.
+    let resident = app.user_id(&app.login("resident1").await).await;
+    let v = step(
+        &app,
+        &grid,
+        "reportIncident",
+        json!({"gridId": ht1, "location": "汇通路 9 号", "category": "PAIN", "subject": "SAFETY", "description": "路灯", "raisedById": resident}),
+    )
+    .await;
+    ok(&v);
+}
