@@ -39,9 +39,9 @@ async fn logout_everywhere_and_a_password_change_stop_every_earlier_token() {
     let change = "mutation($o: String!, $n: String!) { changePassword(input: {oldPassword: $o, newPassword: $n}) { token expiresAt } }";
     for (old, new, field) in [
         ("wrong-password1", "Another-pass-9", "oldPassword"),
-        ("lianxin-demo", "short1", "password"),
+        ("lianxin-demo", "short1", "newPassword"),
         ("lianxin-demo", "onlyletterspassword", "newPassword"),
-        ("lianxin-demo", "member1", "password"),
+        ("lianxin-demo", "member1", "newPassword"),
         ("lianxin-demo", "lianxin-demo", "newPassword"),
     ] {
         let v = run(&app, &token, change, json!({"o": old, "n": new})).await;

@@ -84,7 +84,7 @@ fn sheet(bytes: &[u8]) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn csv_of(rows: &[[&str; 6]]) -> Vec<u8> {
+pub(crate) fn csv_of(rows: &[[&str; 6]]) -> Vec<u8> {
     let mut out = String::from("\u{feff}用户名,姓名,手机号,身份,网格,开通存折\n");
     for r in rows {
         out.push_str(&r.join(","));
@@ -233,7 +233,8 @@ async fn one_bad_row_among_a_thousand_creates_nothing_and_a_good_file_creates_ev
         assert_eq!(book.balance, 0);
         assert!(book.grid_id.is_some(), "row 2 named its grid");
     }
-    // The same file again: every username is taken now, and all are reported.
+    // The same file again: every username is taken now and every phone held, and all are
+    // reported, row by row.
     let v = import(
         &app,
         Some(&staff),
@@ -245,7 +246,16 @@ async fn one_bad_row_among_a_thousand_creates_nothing_and_a_good_file_creates_ev
     .await;
     let out = &ok(&v)["importPeople"];
     assert_eq!(out["created"], 0);
-    assert_eq!(out["problems"].as_array().map(Vec::len), Some(1000));
+    let problems = out["problems"].as_array().expect("problems");
+    let count = |needle: &str| {
+        problems
+            .iter()
+            .filter(|p| p["reason"].as_str().unwrap_or("").contains(needle))
+            .count()
+    };
+    assert_eq!(count("用户名"), 1000);
+    assert_eq!(count("已被其他账号使用"), 1000);
+    assert_eq!(problems.len(), 2000);
 }
 
 #[tokio::test]

@@ -385,3 +385,111 @@ async fn the_raiser_must_be_a_resident_of_the_grids_community() {
     .await;
     ok(&v);
 }
+
+const IMPORT: &str = "mutation($in: ImportPeopleInput!) { importPeople(input: $in) { created problems { row column reason } } }";
+
+async fn import_csv(app: &TestApp, rows: &[[&str; 6]]) -> Value {
+    let staff = app.login("staff").await;
+    let huitong = app.community_id("汇通社区").await;
+    app.gql_upload(
+        Some(&staff),
+        IMPORT,
+        json!({"in": {"communityId": huitong, "file": null}}),
+        "variables.in.file",
+        "people.csv",
+        &crate::import::csv_of(rows),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_import_names_usernames_taken_in_another_case_and_phones_held_twice() {
+    let app = TestApp::with_demo().await;
+    app.create_user_with("CaseTaken", &[]).await;
+    let v = import_csv(
+        &app,
+        &[
+            ["casetaken", "甲", "13800000001", "居民", "", ""],
+            ["fresh1", "乙", "13800000002", "居民", "", ""],
+            ["fresh2", "丙", "13800000002", "居民", "", ""],
+            ["fresh3", "丁", "13900001111", "居民", "", ""],
+        ],
+    )
+    .await;
+    let out = &ok(&v)["importPeople"];
+    assert_eq!(out["created"], 0, "{v}");
+    let problems: Vec<(i64, String)> = out["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|p| {
+            (
+                p["row"].as_i64().unwrap_or(0),
+                p["reason"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        problems
+            .iter()
+            .any(|(r, why)| *r == 2 && why.contains("已被使用")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|(r, why)| *r == 4 && why.contains("第 3 行重复")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|(r, why)| *r == 5 && why.contains("已被其他账号使用")),
+        "{problems:?}"
+    );
+    assert_eq!(problems.len(), 3, "{problems:?}");
+}
+
+#[tokio::test]
+async fn a_300_kb_username_is_refused_like_any_wrong_login_and_stores_nothing_of_it() {
+    let app = TestApp::spawn().await;
+    let long = "a".repeat(300 * 1024);
+    let v = app
+        .gql(
+            None,
+            "mutation($u: String!) { login(input: {username: $u, password: \"whatever-1\"}) { token } }",
+            json!({"u": long}),
+        )
+        .await;
+    assert_code(&v, "UNAUTHENTICATED");
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = app.db().get_database_backend();
+    let row = app
+        .db()
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT MAX(LENGTH(key)) FROM login_throttle",
+        ))
+        .await
+        .expect("query")
+        .expect("row");
+    let longest: Option<i64> = row.try_get_by_index(0).ok();
+    assert!(longest.unwrap_or(0) < 100, "{longest:?}");
+}
+
+#[tokio::test]
+async fn change_password_names_new_password_as_the_field_to_fix() {
+    let app = TestApp::with_demo().await;
+    let member = app.login("member1").await;
+    for new in ["short", "onlyletters"] {
+        let v = app
+            .gql(
+                Some(&member),
+                "mutation($n: String!) { changePassword(input: {oldPassword: \"lianxin-demo\", newPassword: $n}) { token } }",
+                json!({"n": new}),
+            )
+            .await;
+        assert_code(&v, "BAD_USER_INPUT");
+        assert_eq!(v["errors"][0]["extensions"]["field"], "newPassword", "{v}");
+    }
+}

@@ -12,8 +12,9 @@ use entity::{
     user,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect,
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::{Expr, ExprTrait, Func},
 };
 
 use crate::auth::{self, AuthUser};
@@ -408,6 +409,7 @@ async fn check(
     };
     let mut people = Vec::with_capacity(body.len());
     let mut first_row_of: HashMap<String, usize> = HashMap::new();
+    let mut first_row_of_phone: HashMap<String, usize> = HashMap::new();
     for (line, row) in &body {
         let mut bad = |column: String, reason: String| {
             problems.push(Problem {
@@ -438,9 +440,23 @@ async fn check(
             .map_err(|_| bad(h, "姓名不能为空且不超过 50 字".into()))
             .ok();
         let (phone, h) = cell(row, "phone");
-        let phone = validate::opt_phone(Some(&phone))
-            .map_err(|e| bad(h, e.message()))
-            .ok();
+        let phone = match validate::opt_phone(Some(&phone)) {
+            Ok(Some(p)) => match first_row_of_phone.get(&p) {
+                Some(first) => {
+                    bad(h, format!("手机号 {p} 与第 {first} 行重复"));
+                    None
+                }
+                None => {
+                    first_row_of_phone.insert(p.clone(), *line);
+                    Some(Some(p))
+                }
+            },
+            Ok(None) => Some(None),
+            Err(e) => {
+                bad(h, e.message());
+                None
+            }
+        };
         let (role, h) = cell(row, "role");
         let role = role_of(&role);
         if role.is_none() {
@@ -479,18 +495,50 @@ async fn check(
             });
         }
     }
-    // Usernames already taken, in batches.
+    // Usernames already taken, in any letter case, in batches.
     let names: Vec<String> = first_row_of.keys().cloned().collect();
     let mut taken = HashSet::new();
     for chunk in names.chunks(BATCH) {
         let found: Vec<String> = user::Entity::find()
             .select_only()
             .column(user::Column::Username)
-            .filter(user::Column::Username.is_in(chunk.iter().cloned()))
+            .filter(
+                Expr::expr(Func::lower(Expr::col(user::Column::Username)))
+                    .is_in(chunk.iter().cloned()),
+            )
             .into_tuple()
             .all(db)
             .await?;
         taken.extend(found.into_iter().map(|u| u.to_lowercase()));
+    }
+    // Phones already held by someone, in batches.
+    let phones: Vec<String> = first_row_of_phone.keys().cloned().collect();
+    let mut held = HashSet::new();
+    for chunk in phones.chunks(BATCH) {
+        let found: Vec<Option<String>> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Phone)
+            .filter(user::Column::Phone.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        held.extend(found.into_iter().flatten());
+    }
+    if !held.is_empty() {
+        let header = at.get("phone").map(|(_, h)| h.clone());
+        let mut clashes: Vec<(usize, String)> = first_row_of_phone
+            .iter()
+            .filter(|(p, _)| held.contains(*p))
+            .map(|(p, line)| (*line, p.clone()))
+            .collect();
+        clashes.sort();
+        for (line, phone) in clashes {
+            problems.push(Problem {
+                row: line,
+                column: header.clone(),
+                reason: format!("手机号 {phone} 已被其他账号使用"),
+            });
+        }
     }
     if !taken.is_empty() {
         let header = at.get("username").map(|(_, h)| h.clone());

@@ -19,7 +19,9 @@ use crate::core::validate;
 /// The password rule (README, "Accounts"): 8 to 128 characters, at least two kinds among
 /// letters, digits and other characters, and not the username.
 pub fn strong_password(username: &str, value: &str) -> AppResult<String> {
-    let password = validate::password(value)?;
+    // The input field is `newPassword` (changePassword, resetPassword).
+    let password =
+        validate::password(value).map_err(|e| AppError::bad_field("newPassword", e.message()))?;
     let kinds = [
         value.chars().any(|c| c.is_alphabetic()),
         value.chars().any(|c| c.is_ascii_digit()),

@@ -81,8 +81,13 @@ pub mod throttle {
         Ok(())
     }
 
+    /// The throttle's key of a username: a digest of its lower-cased form, so that the key
+    /// has a bounded length whatever was typed and keeps no login in clear.
     pub fn user_key(username: &str) -> String {
-        format!("user:{}", username.trim().to_lowercase())
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(username.trim().to_lowercase().as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("user:{hex}")
     }
 
     pub fn address_key(address: &str) -> String {
@@ -116,6 +121,9 @@ pub async fn login(
     result
 }
 
+/// Longest username looked up (accounts have at most 32 characters).
+pub const MAX_USERNAME_BYTES: usize = 64;
+
 /// Longest password checked; a longer one is refused after the same work as any other.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
@@ -126,10 +134,16 @@ async fn check_login(
     password: &str,
 ) -> AppResult<LoginResult> {
     let refused = AppError::Unauthenticated("用户名或密码错误");
-    let found = user::Entity::find()
-        .filter(user::Column::Username.eq(username.trim()))
-        .one(db)
-        .await?;
+    // A username longer than any account's is never looked up (no statement carries it).
+    let username = username.trim();
+    let found = if username.len() > MAX_USERNAME_BYTES {
+        None
+    } else {
+        user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(db)
+            .await?
+    };
     // Exactly one argon2 verification of at most MAX_PASSWORD_BYTES, whatever the username
     // and the password's length: against the user's hash, or a dummy one.
     let too_long = password.len() > MAX_PASSWORD_BYTES;
