@@ -22,6 +22,7 @@ mod m20261130_000003_create_incidents;
 mod m20261130_000004_create_patrols;
 mod m20261130_000005_add_projects_and_uploads;
 mod m20261130_000006_notify_user_changes;
+mod m20261202_000001_allow_ledger_redaction;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_create_patrols::Migration),
             Box::new(m20261130_000005_add_projects_and_uploads::Migration),
             Box::new(m20261130_000006_notify_user_changes::Migration),
+            Box::new(m20261202_000001_allow_ledger_redaction::Migration),
         ]
     }
 }

@@ -493,3 +493,208 @@ async fn change_password_names_new_password_as_the_field_to_fix() {
         assert_eq!(v["errors"][0]["extensions"]["field"], "newPassword", "{v}");
     }
 }
+
+/// Every row of every table, by table and id, as JSON (blobs left out).
+async fn dump(app: &TestApp) -> std::collections::BTreeMap<(String, i64), Value> {
+    use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, JsonValue, Statement};
+    let db = app.db();
+    let backend = db.get_database_backend();
+    let columns_sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY 1, ordinal_position"
+        }
+        _ => {
+            "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY 1, p.cid"
+        }
+    };
+    let mut tables: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for row in db
+        .query_all_raw(Statement::from_string(backend, columns_sql))
+        .await
+        .expect("columns")
+    {
+        let table: String = row.try_get_by_index(0).expect("table");
+        let column: String = row.try_get_by_index(1).expect("column");
+        if !["content", "thumbnail"].contains(&column.as_str()) {
+            tables.entry(table).or_default().push(column);
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for (table, columns) in tables {
+        if table == "seaql_migrations"
+            || table == "login_throttle"
+            || !columns.contains(&"id".to_owned())
+        {
+            continue;
+        }
+        let list: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let sql = format!("SELECT {} FROM \"{table}\"", list.join(", "));
+        let rows = JsonValue::find_by_statement(Statement::from_string(backend, sql))
+            .all(db)
+            .await
+            .expect("dump");
+        for row in rows {
+            let id = row["id"].as_i64().expect("id");
+            out.insert((table.clone(), id), row);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn erasure_rewrites_only_the_persons_rows_and_never_fails() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let app = TestApp::with_demo().await;
+    let admin = app.login("admin").await;
+    let grid = app.login("grid").await;
+    let staff = app.login("staff").await;
+    let member = app.login("member1").await;
+    let ht1 = app.grid_id("汇通第一网格").await;
+    let huitong: i64 = app.community_id("汇通社区").await.parse().expect("id");
+    let resident = |c| api::account::rules::RoleGrant {
+        role: entity::role_assignment::Role::Resident,
+        community_id: Some(c),
+        grid_id: None,
+        organization_id: None,
+    };
+    // Two residents with two-letter logins (and names), with phones of their own.
+    let mut people = Vec::new();
+    for (login, phone) in [("an", "13912345678"), ("ma", "13887654321")] {
+        let token = app.create_user_with(login, &[resident(huitong)]).await;
+        let id: i64 = app.user_id(&token).await.parse().expect("id");
+        entity::user::Entity::update_many()
+            .col_expr(entity::user::Column::Phone, Expr::value(phone))
+            .filter(entity::user::Column::Id.eq(id))
+            .exec(app.db())
+            .await
+            .expect("phone");
+        people.push((login, id, phone));
+    }
+    app.settle().await;
+    let (_, an_id, _) = people[0];
+    // Other people's texts that hold the two logins as fragments of other words.
+    for (location, description) in [
+        ("Wanda Plaza", "Change the broken lamp"),
+        ("Mall of image/png", "manual check"),
+    ] {
+        ok(&app
+            .gql(
+                Some(&grid),
+                "mutation($g: ID!, $l: String!, $d: String!) { reportIncident(input: {gridId: $g, location: $l, category: PAIN, subject: SAFETY, description: $d}) { incident { id } } }",
+                json!({"g": ht1, "l": location, "d": description}),
+            )
+            .await);
+    }
+    // A wish for `an`, titled with her name and describing her phone in three spellings,
+    // confirmed: its points go to the claimant's ledger.
+    let v = app
+        .gql(
+            Some(&grid),
+            "mutation($g: ID!, $b: ID!) { submitWish(input: {gridId: $g, title: \"an 的暖水袋\", description: \"联系 139-1234-5678、139 1234 5678 或 +8613912345678；送到 Wanda Plaza\", category: GOODS, beneficiaryUserId: $b}) { wish { id } } }",
+            json!({"g": ht1, "b": an_id.to_string()}),
+        )
+        .await;
+    let wish = ok(&v)["submitWish"]["wish"]["id"].clone();
+    for (token, q) in [
+        (
+            &staff,
+            "mutation($id: ID!) { reviewWish(input: {wishId: $id, decision: PUBLISH}) { wish { id } } }",
+        ),
+        (
+            &member,
+            "mutation($id: ID!) { claimWish(input: {wishId: $id}) { wish { id } } }",
+        ),
+        (
+            &member,
+            "mutation($id: ID!) { fulfillWish(input: {wishId: $id, note: \"已送达 an\"}) { wish { id } } }",
+        ),
+        (
+            &grid,
+            "mutation($id: ID!) { confirmWish(input: {wishId: $id, rating: 5}) { wish { id } } }",
+        ),
+    ] {
+        ok(&app.gql(Some(token), q, json!({"id": wish})).await);
+    }
+    let references = api::account::privacy::user_references(app.db())
+        .await
+        .expect("references");
+    assert!(references.len() > 10, "{references:?}");
+
+    for (login, id, phone) in people.clone() {
+        let before = dump(&app).await;
+        let v = app
+            .gql(
+                Some(&admin),
+                "mutation($u: ID!) { erasePersonalData(input: {userId: $u, reason: \"本人申请\"}) { user { id displayName } } }",
+                json!({"u": id.to_string()}),
+            )
+            .await;
+        assert_eq!(
+            ok(&v)["erasePersonalData"]["user"]["displayName"],
+            "已删除用户",
+            "{login}: {v}"
+        );
+        let after = dump(&app).await;
+        // Every row that changed is the person's: it refers to them.
+        let mut changed = 0;
+        for (key, row) in &before {
+            let Some(now) = after.get(key) else { continue };
+            if now == row {
+                continue;
+            }
+            changed += 1;
+            let (table, row_id) = key;
+            let theirs = (table == "users" && *row_id == id)
+                || references
+                    .iter()
+                    .any(|(t, c)| t == table && row[c.as_str()].as_i64() == Some(id));
+            assert!(
+                theirs,
+                "{login}: another person's row was rewritten: {table} {row} -> {now}"
+            );
+        }
+        assert!(changed >= 1, "{login}");
+        // Her phone, in any spelling, is nowhere.
+        for spelling in [
+            phone.to_owned(),
+            format!("{}-{}-{}", &phone[..3], &phone[3..7], &phone[7..]),
+            format!("{} {} {}", &phone[..3], &phone[3..7], &phone[7..]),
+        ] {
+            let left = crate::privacy::occurrences(&app, &spelling).await;
+            assert!(
+                left.is_empty(),
+                "{login}: {spelling} is still held: {left:?}"
+            );
+        }
+    }
+    // Other people's texts kept every fragment.
+    let left = crate::privacy::occurrences(&app, "Wanda Plaza").await;
+    assert!(
+        left.iter().any(|l| l.contains("incidents.location")),
+        "{left:?}"
+    );
+    assert!(
+        !crate::privacy::occurrences(&app, "image/png")
+            .await
+            .is_empty()
+    );
+    assert!(
+        !crate::privacy::occurrences(&app, "Change the broken lamp")
+            .await
+            .is_empty()
+    );
+    // The wish's own text is hers: the phone is gone from it, the place stays.
+    let v = app
+        .gql(
+            Some(&admin),
+            "query($id: ID!) { wish(id: $id) { title description } }",
+            json!({"id": wish}),
+        )
+        .await;
+    let w = &ok(&v)["wish"];
+    assert_eq!(w["title"], "[已删除] 的暖水袋", "{w}");
+    assert_eq!(
+        w["description"], "联系 [已删除]、[已删除] 或 [已删除]；送到 Wanda Plaza",
+        "{w}"
+    );
+}

@@ -343,7 +343,7 @@ async fn unmasked_views_by_staff_are_logged_and_masked_ones_are_not() {
 }
 
 /// Every value of every column of every table, as text, that contains `needle`.
-async fn occurrences(app: &TestApp, needle: &str) -> Vec<String> {
+pub(crate) async fn occurrences(app: &TestApp, needle: &str) -> Vec<String> {
     let db = app.db();
     let backend = db.get_database_backend();
     let columns_sql = match backend {

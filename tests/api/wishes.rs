@@ -13,8 +13,7 @@ const RELEASE: &str = "mutation($id: ID!) { releaseWishClaim(input: {wishId: $id
 const FULFIL: &str = "mutation($id: ID!) { fulfillWish(input: {wishId: $id, note: \"已送到\", photoUrls: [\"https://img.example.cn/a.jpg\"]}) { wish { status photoUrls } } }";
 const CONFIRM: &str = "mutation($id: ID!) { confirmWish(input: {wishId: $id, rating: 5, feedback: \"谢谢\"}) { wish { status rating } } }";
 const CANCEL: &str = "mutation($id: ID!) { cancelWish(input: {wishId: $id, reason: \"不需要了\"}) { wish { status } } }";
-const BALANCE: &str =
-    "{ myPassbook { balance entries { nodes { amount kind source memo balanceAfter } } } }";
+const BALANCE: &str = "{ myPassbook { balance entries { nodes { amount kind source sourceId memo balanceAfter } } } }";
 
 fn member(community: Option<i64>) -> Vec<RoleGrant> {
     vec![RoleGrant {
@@ -186,7 +185,9 @@ async fn the_full_path_works_and_every_out_of_order_step_is_an_invalid_state() {
     let wish_entries: Vec<&Value> = entries
         .iter()
         .filter(|e| {
-            e["source"] == "WISH" && e["memo"].as_str().is_some_and(|m| m.contains("暖水袋"))
+            e["source"] == "WISH"
+                && e["sourceId"] == id["id"]
+                && e["memo"].as_str().is_some_and(|m| !m.contains("暖水袋"))
         })
         .collect();
     assert_eq!(wish_entries.len(), 1);

@@ -543,7 +543,10 @@ pub async fn confirm(
             kind: EntryKind::Earn,
             source: EntrySource::Wish,
             source_id: Some(w.id),
-            memo: format!("圆梦微心愿：{}", w.title),
+            // The wish is the entry's source (`sourceId`): its title, which may name the
+            // beneficiary, is read there under the wish's policy, never copied into the
+            // immutable ledger.
+            memo: format!("圆梦微心愿 #{}", w.id),
             operator_id: Some(actor.id()),
             reverses: None,
             at: None,
