@@ -620,6 +620,49 @@ async fn erasure_rewrites_only_the_persons_rows_and_never_fails() {
         .expect("references");
     assert!(references.len() > 10, "{references:?}");
 
+    // Traces of `an` that serve no record: a failed login, a calendar token.
+    assert_code(
+        &app.gql(
+            None,
+            "mutation { login(input: {username: \"an\", password: \"wrong-password-1\"}) { token } }",
+            json!({}),
+        )
+        .await,
+        "UNAUTHENTICATED",
+    );
+    {
+        use sea_orm::ActiveModelTrait;
+        entity::calendar_token::ActiveModel {
+            user_id: sea_orm::Set(an_id),
+            token: sea_orm::Set("an-calendar-token".into()),
+            created_at: sea_orm::Set(chrono::Utc::now()),
+            ..Default::default()
+        }
+        .insert(app.db())
+        .await
+        .expect("token");
+    }
+    let throttled = |app: &TestApp| {
+        let db = app.db().clone();
+        async move {
+            use sea_orm::{ConnectionTrait, Statement};
+            let key = api::account::rules::throttle::user_key("an");
+            let backend = db.get_database_backend();
+            let sql = match backend {
+                sea_orm::DbBackend::Postgres => {
+                    "SELECT COUNT(*) FROM login_throttle WHERE key = $1"
+                }
+                _ => "SELECT COUNT(*) FROM login_throttle WHERE key = ?1",
+            };
+            let row = db
+                .query_one_raw(Statement::from_sql_and_values(backend, sql, [key.into()]))
+                .await
+                .expect("query")
+                .expect("row");
+            row.try_get_by_index::<i64>(0).expect("count")
+        }
+    };
+    assert_eq!(throttled(&app).await, 1);
     for (login, id, phone) in people.clone() {
         let before = dump(&app).await;
         let v = app
@@ -667,6 +710,26 @@ async fn erasure_rewrites_only_the_persons_rows_and_never_fails() {
             );
         }
     }
+    assert_eq!(
+        throttled(&app).await,
+        0,
+        "the throttle forgot the erased login"
+    );
+    assert_eq!(
+        app.get_bytes(None, "/calendar/an-calendar-token.ics")
+            .await
+            .0,
+        axum::http::StatusCode::NOT_FOUND
+    );
+    {
+        use sea_orm::PaginatorTrait;
+        let tokens = entity::calendar_token::Entity::find()
+            .filter(entity::calendar_token::Column::UserId.eq(an_id))
+            .count(app.db())
+            .await
+            .expect("count");
+        assert_eq!(tokens, 0);
+    }
     // Other people's texts kept every fragment.
     let left = crate::privacy::occurrences(&app, "Wanda Plaza").await;
     assert!(
@@ -697,4 +760,48 @@ async fn erasure_rewrites_only_the_persons_rows_and_never_fails() {
         w["description"], "联系 [已删除]、[已删除] 或 [已删除]；送到 Wanda Plaza",
         "{w}"
     );
+}
+
+#[tokio::test]
+async fn the_download_covers_every_reference_to_a_person_in_the_database() {
+    let app = TestApp::with_demo().await;
+    let references = api::account::privacy::user_references(app.db())
+        .await
+        .expect("references");
+    let exported = api::account::privacy_schema::EXPORTED;
+    let not_personal = api::account::privacy_schema::NOT_PERSONAL;
+    for (table, column) in &references {
+        let covered = exported.iter().any(|(t, c, _)| t == table && c == column)
+            || not_personal
+                .iter()
+                .any(|(t, c, why)| t == table && c == column && !why.is_empty());
+        assert!(
+            covered,
+            "{table}.{column} refers to a person: export it or say why it is not personal"
+        );
+    }
+    // Each exported field is in the download, for a grid worker with posts, patrols,
+    // incident steps and audited mutations.
+    let grid = app.login("grid").await;
+    let ht1 = app.grid_id("汇通第一网格").await;
+    ok(&app
+        .gql(
+            Some(&grid),
+            "mutation($g: ID!) { logPatrol(input: {gridId: $g, householdsVisited: 3, checklist: [\"SHOPS\"]}) { patrol { id } } }",
+            json!({"g": ht1}),
+        )
+        .await);
+    let (status, _, body) = app.get_bytes(Some(&grid), "/me/personal-data").await;
+    assert_eq!(status, axum::http::StatusCode::OK);
+    let data: Value = serde_json::from_slice(&body).expect("json");
+    for (_, _, field) in exported {
+        assert!(!data[field].is_null(), "{field} missing from the download");
+    }
+    for field in ["gridPosts", "patrols", "incidentSteps", "auditLog"] {
+        assert!(
+            data[field].as_array().is_some_and(|a| !a.is_empty()),
+            "{field}: {}",
+            data[field]
+        );
+    }
 }

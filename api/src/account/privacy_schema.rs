@@ -9,6 +9,7 @@ use entity::{
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::account::audit::AuditEntry;
 use crate::account::{policy, privacy};
 use crate::auth::AuthUser;
 use crate::bank::schema::types::{GoodDeed, LedgerEntry, Passbook, Redemption};
@@ -17,8 +18,10 @@ use crate::core::pagination as connection;
 use crate::core::pagination::{Conn, Page};
 use crate::graphql::context::{actor, db, loader, parse_id, parse_opt_id};
 use crate::graphql::scalars::Timestamp;
-use crate::incident::schema::Incident;
+use crate::incident::patrol_schema::Patrol;
+use crate::incident::schema::{Incident, IncidentStep};
 use crate::nodes::loaders::UserKey;
+use crate::nodes::place::GridStaff;
 use crate::nodes::registration::GridRegistration;
 use crate::nodes::user::{RoleAssignment, RoleGrant, User};
 use crate::schedule::schema::types::ShiftSignup;
@@ -210,6 +213,94 @@ impl PersonalData {
         Ok(rows.into_iter().map(Incident).collect())
     }
 
+    /// Wishes typed in with the caller's phone number for someone without an account link
+    /// (a grid worker's entry for a resident), as the caller may see them.
+    async fn wishes_by_phone(&self, ctx: &Context<'_>) -> AppResult<Vec<Wish>> {
+        let Some(phone) = &self.user.phone else {
+            return Ok(Vec::new());
+        };
+        let rows = wish::Entity::find()
+            .filter(wish::Column::BeneficiaryUserId.is_null())
+            .filter(wish::Column::BeneficiaryPhone.eq(phone.clone()))
+            .order_by_asc(wish::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(Wish).collect())
+    }
+
+    /// The caller's grid posts (网格长, 网格员, 辅助员), current and ended.
+    async fn grid_posts(&self, ctx: &Context<'_>) -> AppResult<Vec<GridStaff>> {
+        let rows = entity::grid_staff::Entity::find()
+            .filter(entity::grid_staff::Column::UserId.eq(self.id()))
+            .order_by_asc(entity::grid_staff::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(GridStaff).collect())
+    }
+
+    /// The caller's patrols (as a grid worker).
+    async fn patrols(&self, ctx: &Context<'_>) -> AppResult<Vec<Patrol>> {
+        let rows = entity::patrol::Entity::find()
+            .filter(entity::patrol::Column::WorkerId.eq(self.id()))
+            .order_by_asc(entity::patrol::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(Patrol).collect())
+    }
+
+    /// The steps of incidents the caller took (reported, whistled, dispatched, accepted,
+    /// handled, closed, reopened).
+    async fn incident_steps(&self, ctx: &Context<'_>) -> AppResult<Vec<IncidentStep>> {
+        let rows = entity::incident_step::Entity::find()
+            .filter(entity::incident_step::Column::ActorId.eq(self.id()))
+            .order_by_asc(entity::incident_step::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(IncidentStep).collect())
+    }
+
+    /// The caller's privileged mutations in the audit log.
+    async fn audit_log(&self, ctx: &Context<'_>) -> AppResult<Vec<AuditEntry>> {
+        let rows = entity::audit_log::Entity::find()
+            .filter(entity::audit_log::Column::UserId.eq(self.id()))
+            .order_by_asc(entity::audit_log::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows.into_iter().map(AuditEntry).collect())
+    }
+
+    /// The idempotency keys the caller sent with point-moving mutations.
+    async fn idempotency_keys(&self, ctx: &Context<'_>) -> AppResult<Vec<IdempotencyKeyRecord>> {
+        let rows = entity::idempotency_key::Entity::find()
+            .filter(entity::idempotency_key::Column::UserId.eq(self.id()))
+            .order_by_asc(entity::idempotency_key::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|k| IdempotencyKeyRecord {
+                key: k.key,
+                created_at: Timestamp(k.created_at),
+            })
+            .collect())
+    }
+
+    /// The caller's calendar-feed tokens (a student's schedule feed).
+    async fn calendar_tokens(&self, ctx: &Context<'_>) -> AppResult<Vec<CalendarTokenRecord>> {
+        let rows = entity::calendar_token::Entity::find()
+            .filter(entity::calendar_token::Column::UserId.eq(self.id()))
+            .order_by_asc(entity::calendar_token::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|t| CalendarTokenRecord {
+                path: format!("/calendar/{}.ics", t.token),
+                created_at: Timestamp(t.created_at),
+            })
+            .collect())
+    }
+
     /// Every view of the caller's unmasked phone or address by staff, grid workers or
     /// ADMIN, newest first.
     async fn viewed_by(&self, ctx: &Context<'_>) -> AppResult<Vec<PersonalDataAccess>> {
@@ -231,6 +322,146 @@ impl PersonalData {
             .await?)
     }
 }
+
+/// An idempotency key the caller sent.
+#[derive(SimpleObject)]
+pub struct IdempotencyKeyRecord {
+    /// The key.
+    pub key: String,
+    /// When it was first used.
+    pub created_at: Timestamp,
+}
+
+/// A calendar-feed token of the caller.
+#[derive(SimpleObject)]
+pub struct CalendarTokenRecord {
+    /// The feed's address (secret).
+    pub path: String,
+    /// When it was issued.
+    pub created_at: Timestamp,
+}
+
+/// Where each reference to a person in the database is exported by `myPersonalData`, by
+/// (table, column): the field that holds it.
+pub const EXPORTED: &[(&str, &str, &str)] = &[
+    ("users", "id", "profile"),
+    ("role_assignments", "user_id", "roles"),
+    ("role_grants", "user_id", "roleHistory"),
+    ("grid_registrations", "member_id", "registrations"),
+    ("wishes", "submitted_by", "wishesSubmitted"),
+    ("wishes", "beneficiary_user_id", "wishesBenefiting"),
+    ("wishes", "claimant_id", "claims"),
+    ("wish_claims", "member_id", "claims"),
+    ("passbooks", "holder_id", "passbooks"),
+    ("good_deeds", "reported_by", "goodDeeds"),
+    ("shift_signups", "student_id", "signups"),
+    ("incidents", "raised_by", "incidentsRaised"),
+    ("incidents", "reported_by", "incidentsReported"),
+    ("incident_steps", "actor_id", "incidentSteps"),
+    ("personal_data_access_log", "subject_id", "viewedBy"),
+    ("grid_staff", "user_id", "gridPosts"),
+    ("patrols", "worker_id", "patrols"),
+    ("audit_log", "user_id", "auditLog"),
+    ("idempotency_keys", "user_id", "idempotencyKeys"),
+    ("calendar_tokens", "user_id", "calendarTokens"),
+];
+
+/// References to a person that `myPersonalData` leaves out, with why: records of what an
+/// office holder did in their office (a review, a signature, an operation), kept as the
+/// organisation's record and shown where that record is read.
+pub const NOT_PERSONAL: &[(&str, &str, &str)] = &[
+    (
+        "agreement_activities",
+        "recorded_by",
+        "an activity recorded for an agreement, by office",
+    ),
+    (
+        "agreement_signatures",
+        "signed_by",
+        "a signature given for an organisation, by office",
+    ),
+    (
+        "agreements",
+        "proposed_by",
+        "an agreement proposed for an organisation, by office",
+    ),
+    (
+        "agreements",
+        "terminated_by",
+        "an agreement ended for an organisation, by office",
+    ),
+    ("alliances", "created_by", "an alliance created by office"),
+    (
+        "good_deeds",
+        "reviewed_by",
+        "a review of someone else's good deed, by office",
+    ),
+    (
+        "grid_registrations",
+        "reviewed_by",
+        "a review of someone else's registration, by office",
+    ),
+    (
+        "ledger_entries",
+        "operator_id",
+        "the operator of an entry in someone's passbook (the caller's own entries are under ledger)",
+    ),
+    (
+        "personal_data_access_log",
+        "viewer_id",
+        "the office holder's views of other people's data, kept for those people (ADMIN reads it)",
+    ),
+    (
+        "personal_data_erasures",
+        "erased_by",
+        "an erasure carried out by office",
+    ),
+    (
+        "personal_data_erasures",
+        "user_id",
+        "written when the account is erased: it can no longer sign in",
+    ),
+    (
+        "redemptions",
+        "created_by",
+        "the operator of someone's redemption, by office",
+    ),
+    (
+        "role_grants",
+        "granted_by",
+        "a role granted to someone else, by office",
+    ),
+    (
+        "role_grants",
+        "revoked_by",
+        "a role revoked from someone else, by office",
+    ),
+    (
+        "service_slots",
+        "created_by",
+        "a service slot created by office",
+    ),
+    (
+        "shift_signups",
+        "attendance_by",
+        "attendance recorded for a student, by office",
+    ),
+    (
+        "uploads",
+        "uploaded_by",
+        "photos of an incident or a fulfilment, shown with that incident or wish",
+    ),
+    (
+        "wishes",
+        "confirmed_by",
+        "a confirmation of someone else's wish, by office (the caller's own wishes are exported)",
+    ),
+    (
+        "wishes",
+        "reviewed_by",
+        "a review of someone else's wish, by office",
+    ),
+];
 
 /// Which personal value was shown.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
