@@ -887,3 +887,133 @@ async fn check_schedules(app: &TestApp, seed: u64, batch: usize) {
         }
     }
 }
+
+// ---- incidents ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn simulated_incident_steps_chain_into_a_legal_history() {
+    let mut tally = Tally::default();
+    let seed0 = base_seed("incidents");
+    for round in 0..rounds() {
+        incident_round(seed0.wrapping_add(round), &mut tally).await;
+    }
+    tally.finish(
+        "incidents",
+        seed0,
+        &["whistleIncident", "dispatchIncident", "acceptIncident"],
+    );
+}
+
+async fn incident_round(seed: u64, tally: &mut Tally) {
+    let mut rng = Rng(seed);
+    let app = TestApp::with_demo().await;
+    let grid = app.login("grid").await;
+    let staff = app.login("staff").await;
+    let rep = app.login("rep-power").await;
+    let power = crate::incidents::org_id(&app, "仙林供电所党支部").await;
+    let mut incidents = Vec::new();
+    for _ in 0..4 {
+        incidents.push(crate::incidents::reported(&app, &grid, None).await);
+    }
+    for batch in 0..BATCHES {
+        let mut ops = Vec::new();
+        for _ in 0..OPS {
+            let id = rng.pick(&incidents).clone();
+            let (token, mutation, input) = match rng.below(7) {
+                0 => (
+                    &grid,
+                    "whistleIncident",
+                    json!({"incidentId": id, "note": "吹哨"}),
+                ),
+                1 => (
+                    &grid,
+                    "resolveIncidentOnSite",
+                    json!({"incidentId": id, "note": "当场解决"}),
+                ),
+                2 => (
+                    &staff,
+                    "dispatchIncident",
+                    json!({"incidentId": id, "organizationId": power}),
+                ),
+                3 => (&rep, "acceptIncident", json!({"incidentId": id})),
+                4 => (
+                    &rep,
+                    "handleIncident",
+                    json!({"incidentId": id, "result": "已处理"}),
+                ),
+                5 => (
+                    &grid,
+                    "closeIncident",
+                    json!({"incidentId": id, "rating": 5}),
+                ),
+                _ => (
+                    &grid,
+                    "reopenIncident",
+                    json!({"incidentId": id, "note": "未解决"}),
+                ),
+            };
+            ops.push((token.clone(), mutation, input));
+        }
+        let results = futures::future::join_all(ops.iter().map(|(token, mutation, input)| {
+            crate::incidents::step(&app, token, mutation, input.clone())
+        }))
+        .await;
+        for ((_, mutation, _), v) in ops.iter().zip(&results) {
+            let code = error_code(v).unwrap_or("OK").to_owned();
+            *tally
+                .0
+                .entry((*mutation).to_owned())
+                .or_default()
+                .entry(code)
+                .or_default() += 1;
+        }
+        coded(seed, &results);
+        check_incidents(&app, seed, batch).await;
+    }
+}
+
+/// Each incident's history starts at REPORTED, each step starts from the status the previous
+/// one left, each step is a legal transition, and the last step is the incident's status.
+async fn check_incidents(app: &TestApp, seed: u64, batch: usize) {
+    use entity::{incident, incident_step};
+    for i in incident::Entity::find()
+        .all(app.db())
+        .await
+        .expect("incidents")
+    {
+        let steps = incident_step::Entity::find()
+            .filter(incident_step::Column::IncidentId.eq(i.id))
+            .order_by_asc(incident_step::Column::Id)
+            .all(app.db())
+            .await
+            .expect("steps");
+        let first = steps.first().expect("a first step");
+        assert_eq!(
+            (first.from_status, first.to_status),
+            (None, incident::IncidentStatus::Reported),
+            "seed {seed}, batch {batch}, incident {}",
+            i.id
+        );
+        for pair in steps.windows(2) {
+            assert_eq!(
+                pair[1].from_status,
+                Some(pair[0].to_status),
+                "seed {seed}, batch {batch}, incident {}: {steps:?}",
+                i.id
+            );
+            assert!(
+                api::incident::policy::steps_from(pair[1].to_status).contains(&pair[0].to_status),
+                "seed {seed}, batch {batch}, incident {}: illegal {:?} -> {:?}",
+                i.id,
+                pair[0].to_status,
+                pair[1].to_status
+            );
+        }
+        assert_eq!(
+            steps.last().map(|s| s.to_status),
+            Some(i.status),
+            "seed {seed}, batch {batch}, incident {}",
+            i.id
+        );
+    }
+}
