@@ -805,3 +805,59 @@ async fn the_download_covers_every_reference_to_a_person_in_the_database() {
         );
     }
 }
+
+#[tokio::test]
+async fn after_postgres_ends_every_connection_no_request_answers_internal() {
+    use sea_orm::ConnectionTrait;
+    if crate::helpers::postgres_base_url().is_none() {
+        eprintln!("PostgreSQL only: a dropped connection cannot happen to SQLite's file");
+        return;
+    }
+    let app = TestApp::with_demo().await;
+    let grid = app.login("grid").await;
+    let member = app.login("member1").await;
+    let ht1 = app.grid_id("汇通第一网格").await;
+    const WALL: &str = "{ wishes(first: 10) { totalCount nodes { id title grid { name } } } }";
+    const PATROL: &str = "mutation($g: ID!) { logPatrol(input: {gridId: $g, householdsVisited: 2, checklist: [\"SHOPS\"]}) { patrol { id } } }";
+    for round in 0..3 {
+        // Fill the pool with connections, then end every backend of the database while a
+        // load of reads and writes runs.
+        futures::future::join_all((0..24).map(|_| app.gql(Some(&member), WALL, json!({})))).await;
+        let kill = async {
+            tokio::time::sleep(std::time::Duration::from_millis(5 * round)).await;
+            app.db()
+                .execute_unprepared(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+                .await
+                .expect("terminate");
+        };
+        let load = futures::future::join_all((0..40).map(|i| {
+            let (token, q, vars) = if i % 4 == 0 {
+                (&grid, PATROL, json!({"g": ht1}))
+            } else {
+                (&member, WALL, json!({}))
+            };
+            app.gql(Some(token), q, vars)
+        }));
+        let ((), results) = tokio::join!(kill, load);
+        for (i, v) in results.iter().enumerate() {
+            let code = crate::helpers::error_code(v);
+            assert_ne!(code, Some("INTERNAL"), "round {round}, request {i}: {v}");
+            if i % 4 != 0 {
+                ok(v);
+            } else {
+                // A write: done, lost with its connection (asking to retry), or the patrol
+                // race's own CONFLICT (one patrol per worker, grid and day).
+                assert!(
+                    matches!(code, None | Some("UNAVAILABLE") | Some("CONFLICT")),
+                    "{v}"
+                );
+            }
+        }
+        // And after it, everything answers.
+        ok(&app.gql(Some(&member), WALL, json!({})).await);
+        ok(&app.gql(Some(&grid), PATROL, json!({"g": ht1})).await);
+    }
+}

@@ -40,6 +40,18 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, StatementCounter)
         // per request for both processes. Only a connection idle long enough to have been
         // dropped by the server or the network is pinged.
         .test_before_acquire_if_idle_for(Duration::from_secs(10));
+    // After a lost connection has been seen (the server restarted, failed over or ended the
+    // backends), every connection is pinged before it is handed out for a while, so the
+    // dead ones still in the pool are dropped at once instead of failing a request each.
+    opts.map_sqlx_postgres_before_acquire(|conn, _meta| {
+        Box::pin(async move {
+            if !recently_lost() {
+                return Ok(true);
+            }
+            use sea_orm::sqlx::Connection;
+            Ok(conn.ping().await.is_ok())
+        })
+    });
     if sqlite {
         opts.map_sqlx_sqlite_opts(|o| {
             o.create_if_missing(true)
@@ -63,13 +75,70 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, StatementCounter)
     Ok((db, counter))
 }
 
+/// When a lost connection was last seen (milliseconds since the epoch; 0: never).
+static LOST_AT: AtomicU64 = AtomicU64::new(0);
+/// How long after a lost connection every connection is pinged before use.
+const PING_AFTER_LOSS: Duration = Duration::from_secs(30);
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Records that a connection was found dead.
+pub fn note_connection_lost() {
+    LOST_AT.store(now_ms(), Ordering::Relaxed);
+}
+
+fn recently_lost() -> bool {
+    let at = LOST_AT.load(Ordering::Relaxed);
+    at != 0 && now_ms().saturating_sub(at) < PING_AFTER_LOSS.as_millis() as u64
+}
+
+/// Whether an error means the connection to the database is gone (the server ended the
+/// backend, restarted, or the network dropped it), rather than that the statement failed.
+pub fn connection_lost(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => match &**e {
+            sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolClosed => true,
+            sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+                // admin_shutdown, crash_shutdown, cannot_connect_now; connection exceptions
+                c.starts_with("57P0") || c.starts_with("08")
+            }),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at once
 /// (`BEGIN IMMEDIATE`) so that it waits for the busy timeout instead of failing later.
+///
+/// A transaction that could not begin because its connection was found dead is begun again
+/// once, on another connection (nothing of it ran).
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match begin_write_once(db).await {
+        Err(e) if connection_lost(&e) => {
+            tracing::warn!(error = %e, "a transaction's connection was lost before it began");
+            note_connection_lost();
+            begin_write_once(db).await
+        }
+        other => other,
+    }
+}
+
+async fn begin_write_once(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     if db.get_database_backend() == DbBackend::Sqlite {
         db.begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),

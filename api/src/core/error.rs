@@ -14,6 +14,8 @@ pub enum ErrorCode {
     Conflict,
     InvalidState,
     RateLimited,
+    /// The database connection was lost mid-request: nothing was committed, send it again.
+    Unavailable,
     Internal,
 }
 
@@ -27,6 +29,7 @@ impl ErrorCode {
             Self::Conflict => "CONFLICT",
             Self::InvalidState => "INVALID_STATE",
             Self::RateLimited => "RATE_LIMITED",
+            Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL",
         }
     }
@@ -51,6 +54,9 @@ pub enum AppError {
     Conflict(String),
     InvalidState(String),
     RateLimited,
+    /// The database connection was lost (a restart, a failover): sent as `UNAVAILABLE`,
+    /// asking the client to send the request again.
+    Unavailable,
     /// Logged with its detail, sent as `INTERNAL` with a generic message.
     Internal(String),
 }
@@ -93,6 +99,7 @@ impl AppError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::InvalidState(_) => ErrorCode::InvalidState,
             Self::RateLimited => ErrorCode::RateLimited,
+            Self::Unavailable => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -103,6 +110,7 @@ impl AppError {
             Self::BadInput { message, .. } => message.clone(),
             Self::Conflict(m) | Self::InvalidState(m) => m.clone(),
             Self::RateLimited => "操作过于频繁，请稍后再试".to_owned(),
+            Self::Unavailable => "数据库连接中断，请重试".to_owned(),
             Self::Internal(_) => INTERNAL_MESSAGE.to_owned(),
         }
     }
@@ -131,6 +139,11 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
+        if crate::core::db::connection_lost(&err) {
+            tracing::warn!(error = %err, "database connection lost");
+            crate::core::db::note_connection_lost();
+            return Self::Unavailable;
+        }
         match err.sql_err() {
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
                 tracing::warn!(error = %err, "foreign key violation");

@@ -406,6 +406,15 @@ pub(crate) async fn execute(
         .and_then(|v| v.to_str().ok())
         .map(|v| crate::graphql::guard::RequestId(v.to_owned()));
     let access_log = Arc::new(crate::account::privacy::AccessLog::default());
+    // What a read needs to be run again on a fresh connection, should the database drop the
+    // one it ran on (a request with files is a mutation, never run again).
+    let again = request.uploads.is_empty().then(|| Retry {
+        query: request.query.clone(),
+        operation_name: request.operation_name.clone(),
+        variables: request.variables.clone(),
+        viewer: viewer.clone(),
+        client: client.clone(),
+    });
     let mut request = request
         .data(viewer)
         .data(loader)
@@ -495,7 +504,33 @@ pub(crate) async fn execute(
                 _ if validated => &shared.validated,
                 _ => &shared.schema,
             };
-            let response = loaders::Tracked::new(schema.execute(request), stall).await;
+            let mut response = loaders::Tracked::new(schema.execute(request), stall).await;
+            // A read that lost its database connection runs once more (nothing was written):
+            // the pool pings its connections after a loss, so it gets a live one.
+            if mutation_fields.is_empty()
+                && let Some(again) = again
+                && lost_connection(&response)
+            {
+                let stall = Arc::new(loaders::Stall::default());
+                let mut retry = async_graphql::Request::new(again.query)
+                    .variables(again.variables)
+                    .data(again.viewer)
+                    .data(loaders::Loaders::new(
+                        shared.state.db.clone(),
+                        Some(stall.clone()),
+                    ))
+                    .data(again.client)
+                    .data(access_log.clone());
+                retry.operation_name = again.operation_name;
+                if let Some(id) = &request_id {
+                    retry = retry.data(id.clone());
+                }
+                if let Some(parsed) = &document {
+                    retry.set_parsed_query(parsed.doc.clone());
+                }
+                tracing::warn!(operation = %operation, "a read lost its database connection: run again");
+                response = loaders::Tracked::new(schema.execute(retry), stall).await;
+            }
             // Data (even partial) means the document passed validation.
             if without_variables
                 && !validated
@@ -573,6 +608,26 @@ pub(crate) async fn execute(
         );
     }
     graphql_json(StatusCode::OK, &response, "application/json")
+}
+
+/// A read to run again (see [`execute`]).
+struct Retry {
+    query: String,
+    operation_name: Option<String>,
+    variables: async_graphql::Variables,
+    viewer: crate::auth::Viewer,
+    client: ClientAddr,
+}
+
+/// Whether a response failed because its database connection was lost.
+fn lost_connection(response: &async_graphql::Response) -> bool {
+    let code = async_graphql::Value::from(ErrorCode::Unavailable.as_str());
+    response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == code)
+    })
 }
 
 /// A GraphQL response as JSON, written into a buffer sized for a page at once (axum's `Json`
