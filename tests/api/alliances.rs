@@ -16,7 +16,7 @@ async fn branch(app: &TestApp, name: &str, community: Option<i64>) -> (i64, Stri
         kind: Set(OrganizationKind::Branch),
         parent_id: Set(None),
         community_id: Set(community),
-        created_at: Set(chrono::Utc::now()),
+        created_at: Set(api::core::clock::now()),
         ..Default::default()
     }
     .insert(app.db())
@@ -198,7 +198,7 @@ async fn proposed_text_is_frozen_and_bad_terms_or_parties_are_refused() {
         kind: Set(OrganizationKind::Enterprise),
         parent_id: Set(None),
         community_id: Set(None),
-        created_at: Set(chrono::Utc::now()),
+        created_at: Set(api::core::clock::now()),
         ..Default::default()
     }
     .insert(app.db())
@@ -435,7 +435,7 @@ async fn statistics_match_the_rows_created() {
         kind: Set(OrganizationKind::Enterprise),
         parent_id: Set(None),
         community_id: Set(Some(c1)),
-        created_at: Set(chrono::Utc::now()),
+        created_at: Set(api::core::clock::now()),
         ..Default::default()
     }
     .insert(app.db())

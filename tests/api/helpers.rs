@@ -398,7 +398,7 @@ impl TestApp {
             user_id: Set(user_id),
             role: Set(role),
             grid_id: Set(grid),
-            created_at: Set(chrono::Utc::now()),
+            created_at: Set(api::core::clock::now()),
             ..Default::default()
         }
         .insert(self.db())

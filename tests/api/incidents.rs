@@ -162,8 +162,9 @@ async fn the_whole_path_with_every_out_of_order_step_refused() {
     let deadline =
         chrono::DateTime::parse_from_rfc3339(inc["deadline"].as_str().expect("deadline"))
             .expect("time");
-    let hours =
-        (deadline.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+    let hours = (deadline.with_timezone(&chrono::Utc) - api::core::clock::now()).num_minutes()
+        as f64
+        / 60.0;
     assert!((23.5..=24.0).contains(&hours), "{hours}");
     assert_code(
         &step(
@@ -555,7 +556,7 @@ async fn an_incident_past_its_deadline_is_overdue_and_filterable() {
         entity::incident::Entity::update_many()
             .col_expr(
                 entity::incident::Column::Deadline,
-                Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
+                Expr::value(api::core::clock::now() - chrono::Duration::hours(1)),
             )
             .filter(entity::incident::Column::Id.eq(late.parse::<i64>().expect("id")))
             .exec(app.db())
@@ -655,7 +656,7 @@ async fn an_overdue_incident_is_announced_once_per_dispatch() {
     let events = app.state.events.clone();
 
     // Within its 24 hours: not this one (the demo's overdue incident is announced now).
-    let now = chrono::Utc::now();
+    let now = api::core::clock::now();
     let first = announce_overdue(app.db(), &events, now).await.expect("job");
     assert_eq!(first.len(), 1);
     assert!(!first.contains(&num));

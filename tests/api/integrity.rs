@@ -306,7 +306,7 @@ async fn an_overdue_accepted_incident_may_be_redispatched_and_one_within_its_dea
     entity::incident::Entity::update_many()
         .col_expr(
             entity::incident::Column::Deadline,
-            Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
+            Expr::value(api::core::clock::now() - chrono::Duration::hours(1)),
         )
         .filter(entity::incident::Column::Id.eq(id.parse::<i64>().expect("id")))
         .exec(app.db())
@@ -635,7 +635,7 @@ async fn erasure_rewrites_only_the_persons_rows_and_never_fails() {
         entity::calendar_token::ActiveModel {
             user_id: sea_orm::Set(an_id),
             token: sea_orm::Set("an-calendar-token".into()),
-            created_at: sea_orm::Set(chrono::Utc::now()),
+            created_at: sea_orm::Set(api::core::clock::now()),
             ..Default::default()
         }
         .insert(app.db())

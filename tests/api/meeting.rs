@@ -349,7 +349,7 @@ async fn the_weekly_summary_and_ranking_count_what_was_done_in_the_week() {
         .earliest()
         .expect("instant")
         .with_timezone(&chrono::Utc);
-    let deadline = (chrono::Utc::now() - chrono::Duration::minutes(1)).max(week_start);
+    let deadline = (api::core::clock::now() - chrono::Duration::minutes(1)).max(week_start);
     entity::incident::Entity::update_many()
         .col_expr(entity::incident::Column::Deadline, Expr::value(deadline))
         .filter(entity::incident::Column::Id.eq(late.parse::<i64>().expect("id")))
@@ -384,7 +384,7 @@ async fn the_weekly_summary_and_ranking_count_what_was_done_in_the_week() {
     ] {
         ok(&app.gql(Some(token), q, json!({"id": wish})).await);
     }
-    let now = chrono::Utc::now();
+    let now = api::core::clock::now();
     let done = entity::shift_signup::Entity::update_many()
         .col_expr(
             entity::shift_signup::Column::Status,
@@ -512,7 +512,7 @@ async fn the_summary_of_100_grids_runs_as_many_statements_as_of_10() {
                     kind: Set(entity::grid::GridKind::Comprehensive),
                     households: Set(200),
                     description: Set(None),
-                    created_at: Set(chrono::Utc::now()),
+                    created_at: Set(api::core::clock::now()),
                     ..Default::default()
                 }
                 .insert(app.db())

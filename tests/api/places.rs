@@ -193,7 +193,7 @@ async fn listing_100_grids_runs_as_many_statements_as_listing_10() {
             }),
             households: Set(300 + i),
             description: Set(None),
-            created_at: Set(chrono::Utc::now()),
+            created_at: Set(api::core::clock::now()),
             ..Default::default()
         }
         .insert(app.db())

@@ -271,11 +271,11 @@ async fn ineligible_students_are_refused_with_the_right_code() {
     let all = shifts(&app, &open).await;
     let future: Vec<&Value> = all
         .iter()
-        .filter(|s| instant(&s["startsAt"]) > Utc::now())
+        .filter(|s| instant(&s["startsAt"]) > api::core::clock::now())
         .collect();
     let past: Vec<&Value> = all
         .iter()
-        .filter(|s| instant(&s["endsAt"]) < Utc::now())
+        .filter(|s| instant(&s["endsAt"]) < api::core::clock::now())
         .collect();
     let (_, eligible) = app.quick_user("eligible", &student(7)).await;
     ok(&app
@@ -348,7 +348,7 @@ async fn ineligible_students_are_refused_with_the_right_code() {
             shift_id: Set(sid),
             student_id: Set(uid),
             status: Set(entity::shift_signup::SignupStatus::NoShow),
-            signed_up_at: Set(Utc::now() - Duration::days(30)),
+            signed_up_at: Set(api::core::clock::now() - Duration::days(30)),
             ..Default::default()
         }
         .insert(app.db())
@@ -398,7 +398,7 @@ async fn check_out_after_a_three_hour_shift_credits_three_hours_and_points_once(
         .to_owned();
     // Cancelling is still possible days ahead, but let us keep it; time passes: the shift
     // took place yesterday afternoon.
-    let start = Utc::now() - Duration::hours(30);
+    let start = api::core::clock::now() - Duration::hours(30);
     let row = shift::Entity::find_by_id(shift_id.parse::<i64>().expect("id"))
         .one(app.db())
         .await
@@ -522,8 +522,8 @@ async fn cancellation_closes_before_the_start_and_frees_the_place() {
         .expect("db")
         .expect("shift");
     let mut am: shift::ActiveModel = row.into();
-    am.starts_at = Set(Utc::now() + Duration::hours(6));
-    am.ends_at = Set(Utc::now() + Duration::hours(9));
+    am.starts_at = Set(api::core::clock::now() + Duration::hours(6));
+    am.ends_at = Set(api::core::clock::now() + Duration::hours(9));
     am.update(app.db()).await.expect("move shift");
     assert_code(
         &app.gql(Some(&b), cancel, json!({"s": b_signup})).await,
@@ -583,7 +583,7 @@ async fn the_calendar_feed_lists_upcoming_shifts_and_dies_with_rotation() {
         .as_array()
         .expect("schedule")
         .iter()
-        .filter(|s| instant(&s["shift"]["startsAt"]) > Utc::now())
+        .filter(|s| instant(&s["shift"]["startsAt"]) > api::core::clock::now())
         .count();
     assert_eq!(events.len(), upcoming);
     assert_eq!(upcoming, 4);

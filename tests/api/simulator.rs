@@ -550,7 +550,7 @@ async fn agreement_round(seed: u64, tally: &mut Tally) {
             kind: Set(OrganizationKind::Branch),
             parent_id: Set(None),
             community_id: Set(None),
-            created_at: Set(chrono::Utc::now()),
+            created_at: Set(api::core::clock::now()),
             ..Default::default()
         }
         .insert(app.db())
@@ -824,7 +824,7 @@ async fn check_schedules(app: &TestApp, seed: u64, batch: usize) {
         .all(app.db())
         .await
         .expect("slots");
-    let now = chrono::Utc::now();
+    let now = api::core::clock::now();
     for sh in &shifts {
         let holding = signups
             .iter()

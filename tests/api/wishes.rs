@@ -388,7 +388,7 @@ async fn listing_100_wishes_runs_as_many_statements_as_listing_10() {
     for i in 0..5 {
         claimants.push(app.quick_user(&format!("m{i}"), &member(None)).await.0);
     }
-    let now = chrono::Utc::now();
+    let now = api::core::clock::now();
     for i in 0..110 {
         let claimed = i % 3 == 0;
         wish::ActiveModel {

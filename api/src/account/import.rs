@@ -6,7 +6,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::Utc;
 use entity::{
     grid, passbook, passbook::PassbookStatus, role_assignment, role_assignment::Role, role_grant,
     user,
@@ -569,7 +568,7 @@ async fn insert(
     people: &[Person],
     hash: &str,
 ) -> AppResult<(usize, usize)> {
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let today = validate::today();
     let mut created = 0;
     let mut books = 0;

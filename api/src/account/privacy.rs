@@ -4,7 +4,6 @@
 
 use std::collections::HashSet;
 
-use chrono::Utc;
 use entity::{personal_data_erasure, user, wish};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -95,7 +94,7 @@ pub async fn erase(
         user_id: Set(user_id),
         erased_by: Set(actor.id()),
         reason: Set(reason),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(&txn)
@@ -132,7 +131,10 @@ pub async fn erase(
             user::Column::TokenVersion,
             Expr::col(user::Column::TokenVersion).add(1),
         )
-        .col_expr(user::Column::ErasedAt, Expr::value(Utc::now()))
+        .col_expr(
+            user::Column::ErasedAt,
+            Expr::value(crate::core::clock::now()),
+        )
         .filter(user::Column::Id.eq(user_id))
         .filter(user::Column::ErasedAt.is_null())
         .exec(&txn)

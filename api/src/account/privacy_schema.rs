@@ -59,7 +59,7 @@ async fn passbook_ids(ctx: &Context<'_>, holder: i64) -> AppResult<Vec<i64>> {
 impl PersonalData {
     /// When this copy was made.
     async fn generated_at(&self) -> Timestamp {
-        Timestamp(chrono::Utc::now())
+        Timestamp(crate::core::clock::now())
     }
 
     /// The profile.

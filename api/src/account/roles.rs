@@ -4,7 +4,7 @@
 //! when revoked ([`apply_due`], run at start and every minute, and at once by a grant or a
 //! revocation that takes effect today).
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::{
     community, grid, organization, role_assignment, role_assignment::Role, role_grant, user,
 };
@@ -190,7 +190,10 @@ pub async fn revoke_role(
         return Err(AppError::invalid_state("不能撤销最后一位管理员的角色"));
     }
     let done = role_grant::Entity::update_many()
-        .col_expr(role_grant::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(
+            role_grant::Column::RevokedAt,
+            Expr::value(crate::core::clock::now()),
+        )
         .col_expr(role_grant::Column::RevokedBy, Expr::value(actor.id()))
         .col_expr(role_grant::Column::RevokeReason, Expr::value(reason))
         .filter(role_grant::Column::Id.eq(grant_id))
@@ -280,7 +283,7 @@ pub async fn record_grant(
         valid_from: Set(from),
         valid_until: Set(until),
         granted_by: Set(by),
-        granted_at: Set(Utc::now()),
+        granted_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(txn)
@@ -302,7 +305,10 @@ pub async fn revoke_grid_role(
     reason: &str,
 ) -> AppResult<()> {
     role_grant::Entity::update_many()
-        .col_expr(role_grant::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(
+            role_grant::Column::RevokedAt,
+            Expr::value(crate::core::clock::now()),
+        )
         .col_expr(role_grant::Column::RevokedBy, Expr::value(by))
         .col_expr(role_grant::Column::RevokeReason, Expr::value(reason))
         .filter(role_grant::Column::UserId.eq(user_id))
@@ -329,7 +335,7 @@ async fn put_in_force(txn: &DatabaseTransaction, g: &role_grant::Model) -> AppRe
         community_id: Set(g.community_id),
         grid_id: Set(g.grid_id),
         organization_id: Set(g.organization_id),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         grant_id: Set(Some(g.id)),
         ..Default::default()
     }
@@ -369,7 +375,7 @@ pub async fn apply_due(db: &DatabaseConnection, today: NaiveDate) -> AppResult<A
         .execute_raw(Statement::from_sql_and_values(
             backend,
             insert,
-            [Utc::now().into(), today.into()],
+            [crate::core::clock::now().into(), today.into()],
         ))
         .await?
         .rows_affected();

@@ -237,7 +237,7 @@ pub async fn insert_user(
 ) -> AppResult<user::Model> {
     let txn = db::begin_write(db).await?;
     let today = validate::today();
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let created = user::ActiveModel {
         username: Set(username.to_owned()),
         display_name: Set(display_name.to_owned()),

@@ -481,7 +481,7 @@ impl AccountMutation {
     async fn logout_everywhere(&self, ctx: &Context<'_>) -> AppResult<LogoutEverywherePayload> {
         lifecycle::logout_everywhere(db(ctx)?, actor(ctx)?).await?;
         Ok(LogoutEverywherePayload {
-            at: Timestamp(chrono::Utc::now()),
+            at: Timestamp(crate::core::clock::now()),
         })
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod bus;
 pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;

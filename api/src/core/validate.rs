@@ -115,9 +115,7 @@ pub fn count(field: &'static str, value: i32, max: i32) -> AppResult<i32> {
 pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2199;
 
 pub fn today() -> NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .date_naive()
+    crate::core::clock::today()
 }
 
 /// The instant a local (Asia/Shanghai) date begins.

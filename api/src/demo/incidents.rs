@@ -2,7 +2,7 @@
 //! one incident in every status, dispatched to 仙林供电所党支部 where dispatched; the handled
 //! one adopted as a 民生实事 project under the branch's ACTIVE agreement, and one overdue.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use entity::{
     agreement, incident,
     incident::{IncidentCategory as Cat, IncidentSubject as Sub, IncidentUrgency as Urg},
@@ -180,7 +180,7 @@ pub async fn seed(
     incident::Entity::update_many()
         .col_expr(
             incident::Column::Deadline,
-            Expr::value(Utc::now() - Duration::hours(6)),
+            Expr::value(crate::core::clock::now() - Duration::hours(6)),
         )
         .filter(incident::Column::Id.eq(i.id))
         .exec(db)

@@ -3,7 +3,7 @@
 
 mod incidents;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use entity::{
     community, grid, grid::GridKind, grid_registration, grid_registration::RegistrationStatus,
     grid_staff, grid_staff::StaffRole, organization, organization::OrganizationKind,
@@ -56,7 +56,7 @@ impl Seed<'_> {
             name: Set(name.into()),
             phone: Set(Some(phone.into())),
             address: Set(Some(address.into())),
-            created_at: Set(Utc::now()),
+            created_at: Set(crate::core::clock::now()),
             ..Default::default()
         }
         .insert(self.db)
@@ -78,7 +78,7 @@ impl Seed<'_> {
             kind: Set(kind),
             households: Set(households),
             description: Set(None),
-            created_at: Set(Utc::now()),
+            created_at: Set(crate::core::clock::now()),
             ..Default::default()
         }
         .insert(self.db)
@@ -97,7 +97,7 @@ impl Seed<'_> {
             kind: Set(kind),
             parent_id: Set(parent),
             community_id: Set(community),
-            created_at: Set(Utc::now()),
+            created_at: Set(crate::core::clock::now()),
             ..Default::default()
         }
         .insert(self.db)
@@ -141,7 +141,7 @@ impl Seed<'_> {
             start_date: Set(chrono::NaiveDate::from_ymd_opt(2024, 3, 1)
                 .ok_or_else(|| AppError::internal("date"))?),
             end_date: Set(None),
-            created_at: Set(Utc::now()),
+            created_at: Set(crate::core::clock::now()),
             ..Default::default()
         }
         .insert(self.db)
@@ -162,7 +162,7 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> AppResult<Vec<Dem
     let street = street::ActiveModel {
         name: Set("仙林街道".into()),
         phone: Set(Some("025-85550000".into())),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(db)
@@ -452,7 +452,7 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> AppResult<Vec<Dem
     .await?;
     incidents::seed(db, config, ht1.id, power_branch.id).await?;
 
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     grid_registration::ActiveModel {
         member_id: Set(member1.id),
         community_id: Set(huitong.id),
@@ -988,7 +988,7 @@ async fn seed_schedule(
         },
     )
     .await?;
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let past = shift::Entity::find()
         .filter(shift::Column::SlotId.eq(slot.id))
         .filter(shift::Column::EndsAt.lt(now))

@@ -1,6 +1,5 @@
 //! Storing photos with the step or wish they belong to, and fetching one for a viewer.
 
-use chrono::Utc;
 use entity::upload;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -31,7 +30,7 @@ pub async fn store(
     uploader: &AuthUser,
     photos: Vec<Image>,
 ) -> AppResult<()> {
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     for (position, p) in photos.into_iter().enumerate() {
         let (incident_id, incident_step_id, wish_id) = match to {
             Attach::IncidentStep {

@@ -11,7 +11,6 @@ use async_graphql::{
         DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
     },
 };
-use chrono::Utc;
 use entity::audit_log;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
@@ -358,7 +357,7 @@ pub async fn audit(
             target_id: Set(target_id),
             outcome: Set(outcome),
             request_id: Set(request_id.clone()),
-            created_at: Set(Utc::now()),
+            created_at: Set(crate::core::clock::now()),
             ..Default::default()
         };
         if let Err(e) = row.insert(&state.db).await {

@@ -101,7 +101,11 @@ pub fn bearer(value: &str) -> Option<&str> {
 /// token version) through the viewer cache.
 pub async fn user_of_token(state: &AppState, token: &str) -> Result<Arc<AuthUser>, AppError> {
     let (user_id, version) = state.viewers.verify(&state.config, token)?;
-    state.viewers.viewer(&state.db, user_id, version).await
+    match state.viewers.viewer(&state.db, user_id, version).await {
+        // The connection it read on was dead (the pool pings the next one): read again.
+        Err(AppError::Unavailable) => state.viewers.viewer(&state.db, user_id, version).await,
+        other => other,
+    }
 }
 
 /// The viewer of a request's `Authorization` header. No header: anonymous. A header that is

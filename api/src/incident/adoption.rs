@@ -2,7 +2,6 @@
 //! co-building agreements, recorded as an activity of that agreement (so the agreement's
 //! statistics count it). An incident is adopted at most once (a UNIQUE index holds it).
 
-use chrono::Utc;
 use entity::{agreement, agreement_activity, incident, incident::IncidentStatus, organization};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait,
@@ -103,7 +102,7 @@ pub async fn adopt(
         // (shown under the incident's policy) and copies none of its text.
         notes: Set(None),
         recorded_by: Set(actor.id()),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         incident_id: Set(Some(i.id)),
         ..Default::default()
     }

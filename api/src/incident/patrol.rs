@@ -1,7 +1,7 @@
 //! Patrols (网格巡查): one per grid worker, grid and date; logging it again amends it, and
 //! every version is kept (`patrol_revisions`).
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use entity::{grid, grid::GridKind, patrol, patrol_checklist_item, patrol_revision};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
@@ -95,7 +95,7 @@ pub async fn log(
         }
     }
     let checklist = serde_json::to_string(&done).map_err(AppError::internal)?;
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let txn = db::begin_write(db).await?;
     let existing = patrol::Entity::find()
         .filter(patrol::Column::WorkerId.eq(actor.id()))

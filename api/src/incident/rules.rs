@@ -73,7 +73,7 @@ pub async fn report(
             ));
         }
     }
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let txn = db::begin_write(db).await?;
     let created = incident::ActiveModel {
         grid_id: Set(grid.id),
@@ -179,7 +179,7 @@ pub async fn advance(
     if !allowed {
         return Err(AppError::forbidden());
     }
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let to = step_.to();
     let mut sets: Vec<(incident::Column, Expr)> = vec![
         (incident::Column::Status, Expr::value(to)),
@@ -383,7 +383,7 @@ fn step_row(
         actor_id: Set(actor.id()),
         organization_id: Set(i.organization_id),
         note: Set(note),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
 }
@@ -440,7 +440,7 @@ pub fn list(
         q = q.filter(incident::Column::Status.eq(s));
     }
     if let Some(overdue) = f.overdue {
-        let cond = overdue_condition(Utc::now());
+        let cond = overdue_condition(crate::core::clock::now());
         q = q.filter(if overdue { cond } else { cond.not() });
     }
     Ok(q)
@@ -530,7 +530,7 @@ pub fn spawn_overdue_job(db: DatabaseConnection, events: Bus) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
-            if let Err(e) = announce_overdue(&db, &events, Utc::now()).await {
+            if let Err(e) = announce_overdue(&db, &events, crate::core::clock::now()).await {
                 tracing::warn!(error = %e.message(), "overdue incidents not announced");
             }
         }

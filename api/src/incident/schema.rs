@@ -144,7 +144,7 @@ impl Incident {
     }
     /// Dispatched (or reopened, or accepted) and not handled by its deadline.
     async fn overdue(&self) -> bool {
-        self.0.overdue_at(chrono::Utc::now())
+        self.0.overdue_at(crate::core::clock::now())
     }
     /// The grid worker who reported it (a public office).
     async fn reported_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {

@@ -3,7 +3,7 @@
 //! one grouped statement over the whole community, so the number of statements does not grow
 //! with the number of grids.
 
-use chrono::{Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate};
 use entity::{
     grid, incident, incident::IncidentStatus, incident_step, patrol, service_slot, shift,
     shift_signup, wish,
@@ -226,7 +226,7 @@ pub async fn weekly(
         .filter(
             Condition::any()
                 .add(incident::Column::OverdueNotifiedAt.is_not_null())
-                .add(overdue_condition(Utc::now())),
+                .add(overdue_condition(crate::core::clock::now())),
         );
     let overdue = per_grid(db, overdue, incident::Column::GridId, incident::Column::Id).await?;
     set(&mut weeks, overdue, |w, n| w.overdue = n);
@@ -453,7 +453,7 @@ pub async fn units(
     if !viewer.is_staff_of(community_id) {
         return Err(AppError::forbidden());
     }
-    let overdue_now = Expr::case(overdue_condition(Utc::now()), 1).finally(0);
+    let overdue_now = Expr::case(overdue_condition(crate::core::clock::now()), 1).finally(0);
     let rows: Vec<(Option<i64>, i64, Option<i64>)> = incident::Entity::find()
         .select_only()
         .column(incident::Column::OrganizationId)

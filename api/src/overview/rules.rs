@@ -171,7 +171,9 @@ pub async fn overview(db: &DatabaseConnection, community_id: i64) -> AppResult<O
         .await?;
     let incidents_overdue = incident::Entity::find()
         .filter(incident::Column::CommunityId.eq(community_id))
-        .filter(crate::incident::rules::overdue_condition(chrono::Utc::now()))
+        .filter(crate::incident::rules::overdue_condition(
+            crate::core::clock::now(),
+        ))
         .count(db)
         .await? as i64;
     let sum_of = |kind: &str| {

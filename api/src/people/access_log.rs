@@ -3,7 +3,6 @@
 
 use std::sync::Mutex;
 
-use chrono::Utc;
 use entity::personal_data_access;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
@@ -97,7 +96,7 @@ pub async fn write(
     if views.is_empty() {
         return Ok(());
     }
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let rows = views
         .into_iter()
         .map(|v| personal_data_access::ActiveModel {

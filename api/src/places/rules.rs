@@ -1,6 +1,6 @@
 //! Places and organisations: streets, communities, grids and their staff, organisations.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::{
     community, grid, grid::GridKind, grid_staff, grid_staff::StaffRole, organization,
     organization::OrganizationKind, role_assignment, role_assignment::Role, street, user,
@@ -31,7 +31,7 @@ pub async fn create_street(
     street::ActiveModel {
         name: Set(name),
         phone: Set(phone),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(db)
@@ -74,7 +74,7 @@ pub async fn create_community(
         name: Set(name),
         phone: Set(phone),
         address: Set(address),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(db)
@@ -132,7 +132,7 @@ pub async fn create_grid(
         kind: Set(input.kind),
         households: Set(households),
         description: Set(description),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(db)
@@ -181,7 +181,7 @@ pub async fn assign_grid_staff(
         role: Set(input.role),
         start_date: Set(start_date),
         end_date: Set(None),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(&txn)
@@ -291,7 +291,7 @@ pub async fn create_organization(
         kind: Set(input.kind),
         parent_id: Set(input.parent_id),
         community_id: Set(input.community_id),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(db)

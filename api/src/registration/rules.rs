@@ -1,6 +1,5 @@
 //! Party-member registration (党员报到) with a community and assignment to a grid.
 
-use chrono::Utc;
 use entity::{
     community, grid, grid_registration, grid_registration::RegistrationStatus, organization,
     role_assignment::Role,
@@ -77,7 +76,7 @@ pub async fn register(
     if open > 0 {
         return Err(AppError::conflict("已有待审核或已通过的报到"));
     }
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     grid_registration::ActiveModel {
         member_id: Set(actor.id()),
         community_id: Set(community.id),
@@ -121,7 +120,7 @@ pub async fn review(
     if reg.status != RegistrationStatus::Pending {
         return Err(AppError::invalid_state("只能审核待审核的报到"));
     }
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let mut update = grid_registration::Entity::update_many()
         .col_expr(
             grid_registration::Column::ReviewedBy,
@@ -186,7 +185,7 @@ pub async fn withdraw(
         return Err(AppError::invalid_state("该报到已结束，不能撤回"));
     }
     let reason = validate::opt_text("reason", reason.as_deref(), 200)?;
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let txn = db::begin_write(db).await?;
     let res = grid_registration::Entity::update_many()
         .col_expr(

@@ -1,7 +1,7 @@
 //! Micro-wishes (微心愿): submitted for a resident, reviewed by staff, claimed by exactly one
 //! party member at a time, fulfilled, and confirmed with points for the claimant.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::{
     grid,
     ledger_entry::{EntryKind, EntrySource},
@@ -141,7 +141,7 @@ pub async fn submit(
             .unwrap_or(actor.user.display_name.clone());
         (Some(actor.id()), name, phone.or(actor.user.phone.clone()))
     };
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     Ok(wish::ActiveModel {
         community_id: Set(grid.community_id),
         grid_id: Set(grid.id),
@@ -189,7 +189,10 @@ async fn transition_if(
 ) -> AppResult<Option<wish::Model>> {
     let mut q = wish::Entity::update_many()
         .filter(also)
-        .col_expr(wish::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(
+            wish::Column::UpdatedAt,
+            Expr::value(crate::core::clock::now()),
+        )
         .filter(wish::Column::Id.eq(wish_id))
         .filter(wish::Column::Status.is_in(from.iter().copied()));
     if check_deadline {
@@ -236,7 +239,10 @@ pub async fn review(
     }
     let mut sets = vec![
         (wish::Column::ReviewedBy, Expr::value(actor.id())),
-        (wish::Column::ReviewedAt, Expr::value(Utc::now())),
+        (
+            wish::Column::ReviewedAt,
+            Expr::value(crate::core::clock::now()),
+        ),
     ];
     match decision {
         Review::Publish => sets.push((wish::Column::Status, Expr::value(WishStatus::Published))),
@@ -345,7 +351,7 @@ pub async fn claim(
         wish_id: Set(w.id),
         member_id: Set(actor.id()),
         status: Set(ClaimStatus::Active),
-        claimed_at: Set(Utc::now()),
+        claimed_at: Set(crate::core::clock::now()),
         ..Default::default()
     })
     .exec_without_returning(&txn)
@@ -379,7 +385,10 @@ async fn end_active_claim(
 ) -> AppResult<()> {
     wish_claim::Entity::update_many()
         .col_expr(wish_claim::Column::Status, Expr::value(status))
-        .col_expr(wish_claim::Column::EndedAt, Expr::value(Utc::now()))
+        .col_expr(
+            wish_claim::Column::EndedAt,
+            Expr::value(crate::core::clock::now()),
+        )
         .col_expr(wish_claim::Column::ReleaseReason, Expr::value(reason))
         .filter(wish_claim::Column::WishId.eq(wish_id))
         .filter(wish_claim::Column::Status.eq(ClaimStatus::Active))
@@ -471,7 +480,10 @@ pub async fn fulfil(
             (wish::Column::Status, Expr::value(WishStatus::Fulfilled)),
             (wish::Column::FulfilNote, Expr::value(note)),
             (wish::Column::FulfilPhotos, Expr::value(photos)),
-            (wish::Column::FulfilledAt, Expr::value(Utc::now())),
+            (
+                wish::Column::FulfilledAt,
+                Expr::value(crate::core::clock::now()),
+            ),
         ],
     )
     .await?;
@@ -526,7 +538,10 @@ pub async fn confirm(
             (wish::Column::Rating, Expr::value(rating)),
             (wish::Column::Feedback, Expr::value(feedback)),
             (wish::Column::ConfirmedBy, Expr::value(actor.id())),
-            (wish::Column::ConfirmedAt, Expr::value(Utc::now())),
+            (
+                wish::Column::ConfirmedAt,
+                Expr::value(crate::core::clock::now()),
+            ),
         ],
     )
     .await?;

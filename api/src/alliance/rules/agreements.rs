@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::{
     agreement, agreement::StoredAgreementStatus, agreement_activity, agreement_kind,
     agreement_kind::AgreementKind, agreement_party, agreement_signature, alliance, organization,
@@ -134,7 +134,7 @@ pub async fn propose(
         return Err(AppError::forbidden());
     }
     let t = check_text(db, text).await?;
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let txn = db::begin_write(db).await?;
     let row = agreement::ActiveModel {
         title: Set(t.title),
@@ -249,7 +249,10 @@ pub async fn submit_draft(
             agreement::Column::Status,
             Expr::value(StoredAgreementStatus::Proposed),
         )
-        .col_expr(agreement::Column::ProposedAt, Expr::value(Utc::now()))
+        .col_expr(
+            agreement::Column::ProposedAt,
+            Expr::value(crate::core::clock::now()),
+        )
         .filter(agreement::Column::Id.eq(a.id))
         .filter(agreement::Column::Status.eq(StoredAgreementStatus::Draft))
         .exec(db)
@@ -343,7 +346,7 @@ pub async fn sign(
     if signed_already > 0 {
         return Err(AppError::conflict("该组织已签署"));
     }
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     agreement_signature::ActiveModel {
         agreement_id: Set(a.id),
         organization_id: Set(org_id),
@@ -397,7 +400,10 @@ pub async fn terminate(
             Expr::value(StoredAgreementStatus::Terminated),
         )
         .col_expr(agreement::Column::TerminatedBy, Expr::value(actor.id()))
-        .col_expr(agreement::Column::TerminatedAt, Expr::value(Utc::now()))
+        .col_expr(
+            agreement::Column::TerminatedAt,
+            Expr::value(crate::core::clock::now()),
+        )
         .col_expr(agreement::Column::TerminationReason, Expr::value(reason))
         .filter(agreement::Column::Id.eq(a.id))
         .filter(agreement::Column::Status.ne(StoredAgreementStatus::Terminated))
@@ -448,7 +454,7 @@ pub async fn record_activity(
         participants: Set(participants),
         notes: Set(notes),
         recorded_by: Set(actor.id()),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         incident_id: Set(None),
         ..Default::default()
     }

@@ -1,6 +1,6 @@
 //! Agreement status as of a day, and alliances with their members.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::{
     agreement, agreement::StoredAgreementStatus, alliance, alliance::AllianceScope,
     alliance_member, community, organization, street,
@@ -144,7 +144,7 @@ pub async fn create_alliance(
         community_id: Set(community_id),
         description: Set(description),
         created_by: Set(actor.id()),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(&txn)
@@ -155,7 +155,7 @@ pub async fn create_alliance(
         organization_id: Set(lead.id),
         joined_on: Set(validate::today()),
         left_on: Set(None),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(&txn)
@@ -201,7 +201,7 @@ pub async fn add_member(
         organization_id: Set(org.id),
         joined_on: Set(joined_on),
         left_on: Set(None),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(db)

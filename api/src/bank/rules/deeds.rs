@@ -1,6 +1,6 @@
 //! Good deeds: reported, reviewed, deposited once.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::{
     good_deed,
     good_deed::DeedStatus,
@@ -71,7 +71,7 @@ pub async fn report_good_deed(
         reported_by: Set(actor.id()),
         status: Set(DeedStatus::Pending),
         points: Set(None),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(db)
@@ -106,7 +106,7 @@ pub async fn review_good_deed(
         txn.rollback().await?;
         return get::<good_deed::Entity, _>(db, id, "好人好事记录不存在").await;
     }
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let update = good_deed::Entity::update_many()
         .col_expr(good_deed::Column::ReviewedBy, Expr::value(actor.id()))
         .col_expr(good_deed::Column::ReviewedAt, Expr::value(now))

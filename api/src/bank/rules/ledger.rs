@@ -103,7 +103,7 @@ async fn post_where<C: ConnectionTrait>(
         operator_id: Set(p.operator_id),
         balance_after: Set(book.balance),
         reverses_entry_id: Set(p.reverses),
-        created_at: Set(p.at.unwrap_or_else(Utc::now)),
+        created_at: Set(p.at.unwrap_or_else(crate::core::clock::now)),
         ..Default::default()
     }
     .insert(txn)
@@ -131,7 +131,7 @@ pub async fn open_in<C: ConnectionTrait>(
         opened_on: Set(validate::today()),
         status: Set(PassbookStatus::Active),
         balance: Set(0),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(txn)
@@ -225,7 +225,7 @@ pub async fn idem_start(
         key: Set(key.clone()),
         request: Set(request.to_owned()),
         result_id: Set(None),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(&savepoint)

@@ -1,6 +1,6 @@
 //! The 爱心超市: rewards, redemptions, reversals and rankings.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::{
     ledger_entry,
     ledger_entry::{EntryKind, EntrySource},
@@ -55,7 +55,7 @@ pub async fn create_reward(
         cost: Set(input.cost),
         stock: Set(stock),
         active: Set(true),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(db)
@@ -174,7 +174,7 @@ pub async fn redeem(
         ledger_entry_id: Set(entry.id),
         reversed: Set(false),
         created_by: Set(actor.id()),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(&txn)

@@ -65,7 +65,7 @@ pub async fn check_in(
 ) -> AppResult<shift_signup::Model> {
     let (s, sh, slot) = load_signup(db, signup_id).await?;
     check_attendance_taker(db, actor, &slot).await?;
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let at = at.unwrap_or(now);
     if at > now + Duration::minutes(1) {
         return Err(AppError::bad_field("at", "签到时间不能晚于现在"));
@@ -115,7 +115,7 @@ pub async fn check_out(
     let checked_in = s
         .checked_in_at
         .ok_or_else(|| AppError::invalid_state("尚未签到"))?;
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let at = at.unwrap_or(now);
     if at > now + Duration::minutes(1) {
         return Err(AppError::bad_field("at", "签退时间不能晚于现在"));
@@ -173,7 +173,7 @@ pub async fn mark_no_show(
 ) -> AppResult<shift_signup::Model> {
     let (s, sh, slot) = load_signup(db, signup_id).await?;
     check_attendance_taker(db, actor, &slot).await?;
-    if Utc::now() < sh.starts_at {
+    if crate::core::clock::now() < sh.starts_at {
         return Err(AppError::invalid_state("班次尚未开始"));
     }
     let res = shift_signup::Entity::update_many()

@@ -145,7 +145,7 @@ pub async fn rotate_calendar_token(db: &DatabaseConnection, actor: &AuthUser) ->
     calendar_token::ActiveModel {
         user_id: Set(actor.id()),
         token: Set(token.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(&txn)
@@ -172,7 +172,7 @@ pub async fn calendar_feed(db: &DatabaseConnection, token: &str) -> AppResult<Op
     if !active {
         return Ok(None);
     }
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let items = schedule(db, row.user_id, now, now + Duration::days(400)).await?;
     let slots = service_slot::Entity::find()
         .filter(

@@ -148,7 +148,7 @@ pub(crate) async fn take(
     actor: &AuthUser,
     sh: &shift::Model,
 ) -> AppResult<Result<(shift_signup::Model, shift::Model), NotTaken>> {
-    if sh.starts_at <= Utc::now() {
+    if sh.starts_at <= crate::core::clock::now() {
         return Ok(Err(NotTaken::Closed));
     }
     let txn = db::begin_write(db).await?;
@@ -182,7 +182,7 @@ async fn take_in(
     actor: &AuthUser,
     shift_id: i64,
 ) -> AppResult<Result<(shift_signup::Model, shift::Model), NotTaken>> {
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let taken = shift::Entity::update_many()
         .col_expr(shift::Column::Taken, Expr::col(shift::Column::Taken).add(1))
         .filter(shift::Column::Id.eq(shift_id))
@@ -339,7 +339,7 @@ pub async fn sign_up(
         return Err(not_eligible());
     }
     check_no_shows(config, u64::try_from(no_shows).unwrap_or(0))?;
-    if sh.starts_at <= Utc::now() {
+    if sh.starts_at <= crate::core::clock::now() {
         return Err(NotTaken::Closed.error());
     }
     let (signup, shift) = take_in(&txn, actor, sh.id)
@@ -387,7 +387,7 @@ pub async fn sign_up_series(
     check_student(db, config, actor, &slot).await?;
     let shifts = shift::Entity::find()
         .filter(shift::Column::SlotId.eq(slot.id))
-        .filter(shift::Column::StartsAt.gt(Utc::now()))
+        .filter(shift::Column::StartsAt.gt(crate::core::clock::now()))
         .order_by_asc(shift::Column::StartsAt)
         .all(db)
         .await?;
@@ -433,7 +433,7 @@ pub async fn cancel(
     if s.status != SignupStatus::SignedUp {
         return Err(AppError::invalid_state("该报名不能取消"));
     }
-    if Utc::now() > sh.starts_at - Duration::hours(config.cancel_hours) {
+    if crate::core::clock::now() > sh.starts_at - Duration::hours(config.cancel_hours) {
         return Err(AppError::invalid_state(format!(
             "开始前 {} 小时内不能取消",
             config.cancel_hours
@@ -445,7 +445,10 @@ pub async fn cancel(
             shift_signup::Column::Status,
             Expr::value(SignupStatus::Cancelled),
         )
-        .col_expr(shift_signup::Column::CancelledAt, Expr::value(Utc::now()))
+        .col_expr(
+            shift_signup::Column::CancelledAt,
+            Expr::value(crate::core::clock::now()),
+        )
         .filter(shift_signup::Column::Id.eq(s.id))
         .filter(shift_signup::Column::Status.eq(SignupStatus::SignedUp))
         .exec_with_returning(&txn)

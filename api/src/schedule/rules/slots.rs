@@ -163,7 +163,7 @@ pub async fn create_slot(
         valid_to: Set(input.valid_to),
         skipped_dates: Set(serde_json::to_string(&skipped).map_err(AppError::internal)?),
         created_by: Set(actor.id()),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::core::clock::now()),
         ..Default::default()
     }
     .insert(&txn)
@@ -208,7 +208,7 @@ pub async fn update_slot(
     if !actor.is_staff_of(slot.community_id) {
         return Err(AppError::forbidden());
     }
-    let now = Utc::now();
+    let now = crate::core::clock::now();
     let txn = db::begin_write(db).await?;
     // Lock the slot and its future shifts (PostgreSQL; SQLite write transactions are
     // serial): a sign-up racing this change either committed before (its place is seen

@@ -2,7 +2,6 @@
 
 use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use chrono::Utc;
 use entity::{service_slot, shift};
 
 use crate::core::error::{AppError, AppResult};
@@ -186,7 +185,7 @@ impl Shift {
     }
     /// Whether sign-up is still open (not started, places left).
     async fn open(&self) -> bool {
-        self.0.starts_at > Utc::now() && self.0.taken < self.0.capacity
+        self.0.starts_at > crate::core::clock::now() && self.0.taken < self.0.capacity
     }
     /// Sign-ups (not cancelled). Names are shown to staff, grid workers and the student.
     async fn signups(&self, ctx: &Context<'_>) -> AppResult<Vec<ShiftSignup>> {
