@@ -663,6 +663,30 @@ async fn erasure_rewrites_only_the_persons_rows_and_never_fails() {
         }
     };
     assert_eq!(throttled(&app).await, 1);
+    // A manual adjustment on `an`'s own passbook whose memo names her and her phone: the
+    // ledger is immutable, save for the redaction path.
+    {
+        use entity::ledger_entry::{EntryKind, EntrySource};
+        let book = api::bank::rules::ensure_passbook(app.db(), an_id, huitong, None)
+            .await
+            .expect("passbook");
+        api::bank::rules::post(
+            app.db(),
+            api::bank::rules::Posting {
+                passbook_id: book.id,
+                amount: 7,
+                kind: EntryKind::Adjustment,
+                source: EntrySource::Manual,
+                source_id: None,
+                memo: "补记：an 协助邻居，电话 139 1234 5678".into(),
+                operator_id: None,
+                reverses: None,
+                at: None,
+            },
+        )
+        .await
+        .expect("entry");
+    }
     for (login, id, phone) in people.clone() {
         let before = dump(&app).await;
         let v = app
@@ -687,7 +711,16 @@ async fn erasure_rewrites_only_the_persons_rows_and_never_fails() {
             }
             changed += 1;
             let (table, row_id) = key;
+            let her_books: Vec<i64> = before
+                .iter()
+                .filter(|((t, _), r)| t == "passbooks" && r["holder_id"].as_i64() == Some(id))
+                .map(|((_, pid), _)| *pid)
+                .collect();
             let theirs = (table == "users" && *row_id == id)
+                || (table == "ledger_entries"
+                    && row["passbook_id"]
+                        .as_i64()
+                        .is_some_and(|b| her_books.contains(&b)))
                 || references
                     .iter()
                     .any(|(t, c)| t == table && row[c.as_str()].as_i64() == Some(id));
@@ -715,6 +748,29 @@ async fn erasure_rewrites_only_the_persons_rows_and_never_fails() {
         0,
         "the throttle forgot the erased login"
     );
+    {
+        let entries = entity::ledger_entry::Entity::find()
+            .filter(entity::ledger_entry::Column::Amount.eq(7))
+            .all(app.db())
+            .await
+            .expect("entries");
+        let mine: Vec<_> = entries
+            .iter()
+            .filter(|e| e.memo.starts_with("补记"))
+            .collect();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].memo, "补记：[已删除] 协助邻居，电话 [已删除]");
+        // Nothing else of an entry may change, redaction or not.
+        use sea_orm::ConnectionTrait;
+        let refused = app
+            .db()
+            .execute_unprepared(&format!(
+                "UPDATE ledger_entries SET amount = 8, memo = '[已删除]' WHERE id = {}",
+                mine[0].id
+            ))
+            .await;
+        assert!(refused.is_err(), "the amount changed");
+    }
     assert_eq!(
         app.get_bytes(None, "/calendar/an-calendar-token.ics")
             .await
