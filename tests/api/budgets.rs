@@ -433,3 +433,32 @@ async fn a_40_mb_anonymous_multipart_body_is_refused_without_reading_it() {
     // The sender had not finished: the body was refused, not read.
     assert!(!sender.is_finished() || !sender.await.expect("sender"));
 }
+
+#[tokio::test]
+async fn a_csv_of_three_million_rows_or_five_million_columns_is_refused_at_the_budget() {
+    let app = TestApp::with_demo().await;
+    // 6 MB: three million one-cell rows.
+    let mut tall = "用户名,姓名,手机号,身份,网格,开通存折\n"
+        .as_bytes()
+        .to_vec();
+    while tall.len() < 6 * 1024 * 1024 {
+        tall.extend_from_slice(b"a\n");
+    }
+    // 5 MB: one row of five million empty cells.
+    let mut wide = "用户名,姓名,手机号,身份,网格,开通存折\n"
+        .as_bytes()
+        .to_vec();
+    wide.resize(wide.len() + 5 * 1024 * 1024, b',');
+    for (what, file, needle) in [("tall CSV", tall, "20000"), ("wide CSV", wide, "64")] {
+        let (v, took, slowest, grew) = import_watched(&app, file).await;
+        assert_refused(what, &v, took, slowest, grew);
+        assert_eq!(v["errors"][0]["extensions"]["field"], "file", "{v}");
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(needle),
+            "{what}: {v}"
+        );
+    }
+}

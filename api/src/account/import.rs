@@ -131,6 +131,19 @@ fn cells(bytes: &[u8]) -> Result<Vec<Vec<String>>, Unread> {
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| format!("CSV 格式有误：第 {} 行", line_of(&e)))?;
+        // The same budgets as a sheet's, checked before a row is kept.
+        if rows.len() > MAX_ROWS {
+            return Err(Unread::OverBudget(format!(
+                "第 {} 行超出上限：一个文件最多 {MAX_ROWS} 行（不含表头）",
+                rows.len() + 1
+            )));
+        }
+        if record.len() > MAX_COLUMNS {
+            return Err(Unread::OverBudget(format!(
+                "第 {} 行超出上限：最多 {MAX_COLUMNS} 列",
+                rows.len() + 1
+            )));
+        }
         rows.push(record.iter().map(|c| c.trim().to_owned()).collect());
     }
     Ok(rows)

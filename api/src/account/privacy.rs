@@ -288,8 +288,15 @@ async fn redact_linked<C: ConnectionTrait>(
             continue;
         }
         let list: Vec<String> = free.iter().map(|c| quote(c)).collect();
+        // The rows are read and written back in this transaction: on PostgreSQL they are
+        // locked as they are read, so a change racing the erasure is not overwritten (on
+        // SQLite the transaction is the only writer).
+        let lock = match backend {
+            DbBackend::Postgres => " FOR UPDATE",
+            _ => "",
+        };
         let sql = format!(
-            "SELECT id, {} FROM {} WHERE {}",
+            "SELECT id, {} FROM {} WHERE {}{lock}",
             list.join(", "),
             quote(&table),
             conditions.join(" OR ")

@@ -38,18 +38,6 @@ impl<K: Hash + Eq, V: Clone> Bounded<K, V> {
         self.lock().put(key, value);
     }
 
-    pub fn remove<Q>(&self, key: &Q)
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.lock().pop(key);
-    }
-
-    pub fn clear(&self) {
-        self.lock().clear();
-    }
-
     pub fn len(&self) -> usize {
         self.lock().len()
     }

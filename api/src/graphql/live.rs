@@ -202,11 +202,6 @@ impl Live {
         }
         next
     }
-
-    /// Whether the connection has been closed.
-    pub fn is_closed(&self) -> bool {
-        self.closed.borrow().is_some()
-    }
 }
 
 /// The connection's live viewer, for a subscription resolver: checked again before each
