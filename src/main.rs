@@ -68,9 +68,32 @@ enum Command {
         /// `development` (GraphiQL on) or `production` (GraphiQL, introspection and suggestions off).
         #[arg(long = "env", env = "LIANXIN_ENV", default_value = "development")]
         environment: String,
-        /// Token lifetime in hours.
-        #[arg(long, env = "LIANXIN_TOKEN_TTL_HOURS", default_value_t = 12)]
-        token_ttl_hours: u64,
+        /// Access token lifetime in minutes (refresh it with `refreshToken`).
+        #[arg(long, env = "LIANXIN_TOKEN_TTL_MINUTES", default_value_t = 30)]
+        token_ttl_minutes: u64,
+        /// Refresh token lifetime in days.
+        #[arg(long, env = "LIANXIN_REFRESH_TTL_DAYS", default_value_t = 30)]
+        refresh_ttl_days: u64,
+        /// The WeChat API's base address (`https://api.weixin.qq.com`); with the app id and
+        /// secret it enables `loginWithWeChat`.
+        #[arg(long, env = "LIANXIN_WECHAT_API_BASE", default_value = "https://api.weixin.qq.com")]
+        wechat_api_base: String,
+        /// The mini-program's AppID.
+        #[arg(long, env = "LIANXIN_WECHAT_APP_ID")]
+        wechat_app_id: Option<String>,
+        /// The mini-program's AppSecret.
+        #[arg(long, env = "LIANXIN_WECHAT_APP_SECRET", hide_env_values = true)]
+        wechat_app_secret: Option<String>,
+        /// The address clients reach this server at (`https://api.example.cn`), for absolute
+        /// photo URLs.
+        #[arg(long, env = "LIANXIN_PUBLIC_BASE_URL")]
+        public_base_url: Option<String>,
+        /// Trusted documents, comma-separated: JSON manifests (`{ "<id>": "<document>" }`,
+        /// as graphql-codegen's persisted-documents output writes them) or folders of
+        /// `.graphql` files (each addressed by the SHA-256 of its text, e.g.
+        /// `docs/operations`). In production only these run.
+        #[arg(long, env = "LIANXIN_TRUSTED_DOCUMENTS", value_delimiter = ',')]
+        trusted_documents: Vec<PathBuf>,
         /// Allowed CORS origins, comma-separated; empty allows any origin.
         #[arg(long, env = "LIANXIN_CORS_ORIGINS", value_delimiter = ',')]
         cors_origins: Vec<String>,
@@ -163,7 +186,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo,
             jwt_secret,
             environment,
-            token_ttl_hours,
+            token_ttl_minutes,
+            refresh_ttl_days,
+            wechat_api_base,
+            wechat_app_id,
+            wechat_app_secret,
+            public_base_url,
+            trusted_documents,
             cors_origins,
             request_timeout_secs,
             graphiql_assets,
@@ -194,7 +223,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!(e.message()))?;
             config.bind = bind;
             config.environment = environment;
-            config.token_ttl = Duration::from_secs(token_ttl_hours.max(1) * 3600);
+            config.token_ttl = Duration::from_secs(token_ttl_minutes.clamp(1, 24 * 60) * 60);
+            config.refresh_ttl = Duration::from_secs(refresh_ttl_days.clamp(1, 365) * 24 * 3600);
+            if let (Some(app_id), Some(secret)) = (wechat_app_id, wechat_app_secret) {
+                config.wechat = Some(api::config::WeChatConfig {
+                    api_base: wechat_api_base,
+                    app_id,
+                    app_secret: Secret::new(secret),
+                });
+            }
+            config.public_base_url = public_base_url;
+            if !trusted_documents.is_empty() {
+                let manifest = api::http::trusted::load(&trusted_documents)?;
+                println!("trusted documents: {}", manifest.by_id.len());
+                config.trusted_documents = Some(std::sync::Arc::new(manifest));
+            }
             config.cors_origins = cors_origins
                 .into_iter()
                 .filter(|o| !o.trim().is_empty())

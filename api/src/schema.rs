@@ -34,6 +34,7 @@ pub struct QueryRoot(
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
     crate::account::schema::AccountMutation,
+    crate::account::sessions::SessionMutation,
     crate::account::privacy_schema::PrivacyMutation,
     crate::places::schema::GridMutation,
     crate::registration::schema::RegistrationMutation,
@@ -125,6 +126,11 @@ fn builder(
     .limit_directives(50);
     if config.is_production() {
         builder = builder.disable_introspection().disable_suggestions();
+    }
+    if config.is_production()
+        && let Some(trusted) = &config.trusted_documents
+    {
+        builder = builder.extension(crate::http::trusted::TrustedOnly(trusted.clone()));
     }
     if config.trace_resolvers {
         builder = builder.extension(async_graphql::extensions::Tracing);

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, error_code, ok};
 
 /// Mutations that need no login.
-const PUBLIC: &[&str] = &["login"];
+/// Mutations that prove the caller themselves (a password, a refresh token, a WeChat code
+/// or ticket): no bearer token is asked for (tests/api/sessions.rs covers them).
+const PUBLIC: &[&str] = &["login", "refreshToken", "logout", "loginWithWeChat", "bindWeChat"];
 
 struct Case {
     mutation: &'static str,
@@ -507,6 +509,12 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         Case {
             mutation: "changePassword",
             query: "mutation { changePassword(input: {oldPassword: \"lianxin-demo\", newPassword: \"Changed-pass-1\"}) { token } }".into(),
+            variables: json!({}),
+            forbidden_for: vec![],
+        },
+        Case {
+            mutation: "unbindWeChat",
+            query: "mutation { unbindWeChat { at } }".into(),
             variables: json!({}),
             forbidden_for: vec![],
         },

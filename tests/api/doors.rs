@@ -344,6 +344,8 @@ const KNOWN_ROUTES: &[(&str, &str, Gate)] = &[
         Gate::GraphQL,
     ),
     ("/graphql/ws", "", Gate::GraphQL),
+    ("/graphql/stream", "", Gate::GraphQL),
+    ("/uploads", "", Gate::Login),
     ("/healthz", "/healthz", Gate::Open),
     ("/metrics", "/metrics", Gate::Open),
     ("/graphiql/{file}", "", Gate::Open),
@@ -466,7 +468,8 @@ async fn every_route_passes_its_gate_with_the_codes_graphql_gives() {
     }
 
     for (path, example, gate) in KNOWN_ROUTES {
-        if !matches!(gate, Gate::Login | Gate::FileLink) {
+        // The POST routes (`/uploads`) are checked below.
+        if !matches!(gate, Gate::Login | Gate::FileLink) || example.is_empty() {
             continue;
         }
         let url = example.replace("{photo}", &photo);
@@ -501,6 +504,45 @@ async fn every_route_passes_its_gate_with_the_codes_graphql_gives() {
         };
         assert_eq!(status, expected, "{path} anonymous");
     }
+    // The POST doors (a wx.uploadFile upload, a GraphQL SSE stream) answer the same, before
+    // reading the body.
+    let post = |path: &'static str, token: Option<String>| {
+        let app = &app;
+        async move {
+            let mut req = axum::http::Request::post(path)
+                .header("content-type", "multipart/form-data; boundary=x")
+                .header("accept", "text/event-stream");
+            if let Some(t) = token {
+                req = req.header("authorization", format!("Bearer {t}"));
+            }
+            app.send(req.body(axum::body::Body::from("--x--\r\n")).expect("request"))
+                .await
+        }
+    };
+    for path in ["/uploads", "/graphql/stream"] {
+        let (status, body) = post(path, Some(must_change.clone())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path} with a must-change token");
+        assert_eq!(
+            code_and_reason(&body),
+            ("FORBIDDEN".into(), "PASSWORD_CHANGE_REQUIRED".into()),
+            "{path}"
+        );
+        for (who, token) in [("an old token version", &old), ("a deactivated account", &gone)] {
+            let (status, body) = post(path, Some(token.clone())).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} with {who}");
+            assert_eq!(
+                code_and_reason(&body),
+                ("UNAUTHENTICATED".into(), "TOKEN_REVOKED".into()),
+                "{path} with {who}"
+            );
+        }
+    }
+    let (status, body) = post("/uploads", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "/uploads anonymous");
+    assert_eq!(
+        code_and_reason(&body),
+        ("UNAUTHENTICATED".into(), "AUTHENTICATION_REQUIRED".into())
+    );
     // The GraphQL routes: GET with the must-change token runs nothing but `me`.
     let (status, _, body) = app
         .get_bytes(

@@ -596,7 +596,9 @@ async fn an_incident_past_its_deadline_is_overdue_and_filterable() {
 /// arrives, which is published after everything else.
 async fn overdue_events(
     app: &TestApp,
-    rx: &mut tokio::sync::broadcast::Receiver<api::incident::events::IncidentChanged>,
+    rx: &mut tokio::sync::broadcast::Receiver<
+        api::core::bus::Stamped<api::incident::events::IncidentChanged>,
+    >,
     id: i64,
 ) -> usize {
     use api::incident::events::{IncidentChanged, IncidentEventKind};
@@ -616,7 +618,7 @@ async fn overdue_events(
             .await
             .expect("the sentinel arrives")
             .expect("bus open");
-        let IncidentChanged { kind, incident_id } = ev;
+        let IncidentChanged { kind, incident_id } = ev.event;
         if incident_id == 0 {
             return n;
         }

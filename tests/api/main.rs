@@ -31,5 +31,6 @@ mod readme;
 mod registration;
 mod roles;
 mod schedules;
+mod sessions;
 mod simulator;
 mod wishes;

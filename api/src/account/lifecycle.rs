@@ -2,7 +2,6 @@
 //! reactivation, logging out everywhere. Each raises the user's token version, so every
 //! token issued before fails on its next request (the viewer is checked against it).
 
-use chrono::Utc;
 use entity::user;
 use sea_orm::{
     ColumnTrait, EntityTrait, QueryFilter,
@@ -44,8 +43,7 @@ pub fn strong_password(username: &str, value: &str) -> AppResult<String> {
 
 /// A new token for the user after a change of their own password.
 pub struct NewToken {
-    pub token: String,
-    pub expires_at: chrono::DateTime<Utc>,
+    pub tokens: auth::refresh::TokenPair,
 }
 
 /// Changes the caller's own password (the old one required). Every earlier token of the
@@ -82,14 +80,18 @@ pub async fn change_password(
             Expr::col(user::Column::TokenVersion).add(1),
         )
         .filter(user::Column::Id.eq(current.id))
-        .filter(user::Column::PasswordHash.eq(current.password_hash))
+        .filter(user::Column::PasswordHash.eq(current.password_hash.clone()))
         .exec(db)
         .await?;
     if done.rows_affected != 1 {
         return Err(AppError::conflict("密码已被修改，请重新登录后再试"));
     }
-    let (token, expires_at) = auth::issue_token(config, current.id, current.token_version + 1)?;
-    Ok(NewToken { token, expires_at })
+    let changed = user::Model {
+        token_version: current.token_version + 1,
+        ..current
+    };
+    let tokens = auth::refresh::issue(db, config, &changed, None).await?;
+    Ok(NewToken { tokens })
 }
 
 /// The target of an account change, checked against the actor's scope.

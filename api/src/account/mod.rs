@@ -10,3 +10,5 @@ pub mod register;
 pub mod roles;
 pub mod rules;
 pub mod schema;
+pub mod sessions;
+pub mod wechat;

@@ -105,6 +105,19 @@ pub async fn erase(
         .filter(entity::calendar_token::Column::UserId.eq(user_id))
         .exec(&txn)
         .await?;
+    // Sessions, the WeChat binding and files never attached go with them.
+    entity::refresh_token::Entity::delete_many()
+        .filter(entity::refresh_token::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
+    entity::wechat_binding::Entity::delete_many()
+        .filter(entity::wechat_binding::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
+    entity::pending_upload::Entity::delete_many()
+        .filter(entity::pending_upload::Column::OwnerId.eq(user_id))
+        .exec(&txn)
+        .await?;
     let backend = txn.get_database_backend();
     let throttle_key = crate::account::rules::throttle::user_key(&target.user.username);
     txn.execute_raw(Statement::from_sql_and_values(

@@ -285,6 +285,64 @@ impl PersonalData {
             .collect())
     }
 
+    /// The WeChat user bound to the caller's account (its openid for this mini-program):
+    /// none or one.
+    async fn wechat_bindings(&self, ctx: &Context<'_>) -> AppResult<Vec<WeChatBindingRecord>> {
+        Ok(entity::wechat_binding::Entity::find_by_id(self.id())
+            .one(db(ctx)?)
+            .await?
+            .into_iter()
+            .map(|b| WeChatBindingRecord {
+                openid: b.openid,
+                bound_at: Timestamp(b.bound_at),
+            })
+            .collect())
+    }
+
+    /// The caller's sessions: one per refresh token issued (never the token itself).
+    async fn sessions(&self, ctx: &Context<'_>) -> AppResult<Vec<SessionRecord>> {
+        let rows = entity::refresh_token::Entity::find()
+            .filter(entity::refresh_token::Column::UserId.eq(self.id()))
+            .order_by_asc(entity::refresh_token::Column::Id)
+            .all(db(ctx)?)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|t| SessionRecord {
+                created_at: Timestamp(t.created_at),
+                expires_at: Timestamp(t.expires_at),
+                used_at: t.used_at.map(Timestamp),
+                revoked_at: t.revoked_at.map(Timestamp),
+            })
+            .collect())
+    }
+
+    /// Files the caller uploaded that no mutation has attached yet (removed after 24 h).
+    async fn pending_uploads(&self, ctx: &Context<'_>) -> AppResult<Vec<PendingUploadRecord>> {
+        use sea_orm::QuerySelect;
+        let rows: Vec<(i64, String, i32, chrono::DateTime<chrono::Utc>)> =
+            entity::pending_upload::Entity::find()
+                .select_only()
+                .column(entity::pending_upload::Column::Id)
+                .column(entity::pending_upload::Column::Purpose)
+                .column(entity::pending_upload::Column::Size)
+                .column(entity::pending_upload::Column::CreatedAt)
+                .filter(entity::pending_upload::Column::OwnerId.eq(self.id()))
+                .order_by_asc(entity::pending_upload::Column::Id)
+                .into_tuple()
+                .all(db(ctx)?)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, purpose, size, created_at)| PendingUploadRecord {
+                id: ID(id.to_string()),
+                purpose,
+                size,
+                created_at: Timestamp(created_at),
+            })
+            .collect())
+    }
+
     /// The caller's calendar-feed tokens (a student's schedule feed).
     async fn calendar_tokens(&self, ctx: &Context<'_>) -> AppResult<Vec<CalendarTokenRecord>> {
         let rows = entity::calendar_token::Entity::find()
@@ -341,6 +399,41 @@ pub struct CalendarTokenRecord {
     pub created_at: Timestamp,
 }
 
+/// The WeChat user bound to the caller.
+#[derive(SimpleObject)]
+pub struct WeChatBindingRecord {
+    /// The openid (of this mini-program).
+    pub openid: String,
+    /// When it was bound.
+    pub bound_at: Timestamp,
+}
+
+/// A session of the caller (a refresh token issued).
+#[derive(SimpleObject)]
+pub struct SessionRecord {
+    /// When it was issued.
+    pub created_at: Timestamp,
+    /// When it would stop working.
+    pub expires_at: Timestamp,
+    /// When it was traded for a new pair.
+    pub used_at: Option<Timestamp>,
+    /// When it was ended.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A file of the caller waiting to be attached.
+#[derive(SimpleObject)]
+pub struct PendingUploadRecord {
+    /// The upload's id.
+    pub id: ID,
+    /// What it was uploaded for.
+    pub purpose: String,
+    /// Its size in bytes.
+    pub size: i32,
+    /// When it was uploaded.
+    pub created_at: Timestamp,
+}
+
 /// Where each reference to a person in the database is exported by `myPersonalData`, by
 /// (table, column): the field that holds it.
 pub const EXPORTED: &[(&str, &str, &str)] = &[
@@ -364,6 +457,9 @@ pub const EXPORTED: &[(&str, &str, &str)] = &[
     ("audit_log", "user_id", "auditLog"),
     ("idempotency_keys", "user_id", "idempotencyKeys"),
     ("calendar_tokens", "user_id", "calendarTokens"),
+    ("wechat_bindings", "user_id", "wechatBindings"),
+    ("refresh_tokens", "user_id", "sessions"),
+    ("pending_uploads", "owner_id", "pendingUploads"),
 ];
 
 /// References to a person that `myPersonalData` leaves out, with why: records of what an

@@ -1,6 +1,5 @@
 //! Accounts: login and user creation with roles and scopes.
 
-use chrono::Utc;
 use entity::{role_assignment, role_assignment::Role, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -10,13 +9,12 @@ use crate::auth;
 use crate::auth::AuthUser;
 use crate::core::config::Config;
 use crate::core::db;
-use crate::core::error::AppError;
+use crate::core::error::{AppError, ErrorReason};
 use crate::core::error::AppResult;
 use crate::core::validate;
 
 pub struct LoginResult {
-    pub token: String,
-    pub expires_at: chrono::DateTime<Utc>,
+    pub tokens: auth::refresh::TokenPair,
     pub user: user::Model,
 }
 
@@ -105,6 +103,19 @@ pub async fn login(
     username: &str,
     password: &str,
 ) -> AppResult<LoginResult> {
+    let user = authenticate(db, config, client, username, password).await?;
+    let tokens = auth::refresh::issue(db, config, &user, None).await?;
+    Ok(LoginResult { tokens, user })
+}
+
+/// [`login`]'s checks (throttle, password, active), without issuing tokens: the account.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    config: &Config,
+    client: Option<&str>,
+    username: &str,
+    password: &str,
+) -> AppResult<user::Model> {
     let user_key = throttle::user_key(username);
     let by_user = throttle::count(db, config, &user_key).await?;
     let by_address = match client {
@@ -112,9 +123,9 @@ pub async fn login(
         None => 0,
     };
     if by_user > config.login_attempts_per_user || by_address > config.login_attempts_per_address {
-        return Err(AppError::RateLimited);
+        return Err(AppError::RateLimited(Some(ErrorReason::LoginThrottled)));
     }
-    let result = check_login(db, config, username, password).await;
+    let result = check_login(db, username, password).await;
     if result.is_ok() {
         throttle::clear(db, &user_key).await?;
     }
@@ -129,11 +140,10 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 async fn check_login(
     db: &DatabaseConnection,
-    config: &Config,
     username: &str,
     password: &str,
-) -> AppResult<LoginResult> {
-    let refused = AppError::Unauthenticated("用户名或密码错误");
+) -> AppResult<user::Model> {
+    let refused = AppError::Unauthenticated(ErrorReason::InvalidCredentials);
     // A username longer than any account's is never looked up (no statement carries it).
     let username = username.trim();
     let found = if username.len() > MAX_USERNAME_BYTES {
@@ -165,12 +175,7 @@ async fn check_login(
     if !ok || too_long || !user.active || !auth::usable_hash(&user.password_hash) {
         return Err(refused);
     }
-    let (token, expires_at) = auth::issue_token(config, user.id, user.token_version)?;
-    Ok(LoginResult {
-        token,
-        expires_at,
-        user,
-    })
+    Ok(user)
 }
 
 pub use crate::account::roles::RoleGrant;

@@ -28,13 +28,20 @@ pub struct LoginInput {
     pub password: String,
 }
 
-/// A bearer token and the account it belongs to.
+/// An access token, a refresh token and the account they belong to.
 #[derive(SimpleObject)]
 pub struct LoginPayload {
-    /// Send as `Authorization: Bearer <token>`.
+    /// The access token: send as `Authorization: Bearer <token>`. Short-lived (30 minutes by
+    /// default); before `expiresAt` (or on `extensions.reason: TOKEN_EXPIRED`), trade the
+    /// refresh token for a new pair with `refreshToken`.
     pub token: String,
-    /// When the token stops working.
+    /// When the access token stops working.
     pub expires_at: Timestamp,
+    /// The refresh token (30 days by default), usable once: keep it in the app's storage,
+    /// never send it as a bearer token.
+    pub refresh_token: String,
+    /// When the refresh token stops working.
+    pub refresh_expires_at: Timestamp,
     /// The user. (Personal fields follow the usual rules: this request is still anonymous;
     /// query `me` with the token for them.)
     pub user: User,
@@ -55,13 +62,18 @@ pub struct ChangePasswordInput {
     pub new_password: String,
 }
 
-/// A new token: every earlier token of the caller has stopped working.
+/// A new pair of tokens: every earlier token of the caller (access and refresh) has stopped
+/// working.
 #[derive(SimpleObject)]
 pub struct ChangePasswordPayload {
     /// Send as `Authorization: Bearer <token>` from now on.
     pub token: String,
     /// When the token stops working.
     pub expires_at: Timestamp,
+    /// The new refresh token.
+    pub refresh_token: String,
+    /// When the refresh token stops working.
+    pub refresh_expires_at: Timestamp,
 }
 
 /// A person whose password is reset, and the temporary password.
@@ -151,8 +163,11 @@ pub struct ImportPeopleInput {
     /// The community the people belong to (grids are looked up by name inside it).
     pub community_id: ID,
     /// An `.xlsx` (first sheet) or UTF-8 `.csv` file, sent as a GraphQL multipart request;
-    /// columns as in `GET /templates/people.xlsx` (README, "Importing people").
-    pub file: Upload,
+    /// columns as in `GET /templates/people.xlsx` (README, "Importing people"). Either this
+    /// or `fileUploadId`.
+    pub file: Option<Upload>,
+    /// The file uploaded ahead with `POST /uploads` (purpose `PEOPLE_IMPORT`).
+    pub file_upload_id: Option<ID>,
     /// Every new account's password until its first login, where it must be changed (same
     /// rule as `changePassword`). Without it, an account logs in after `resetPassword`.
     pub initial_password: Option<String>,
@@ -282,18 +297,7 @@ impl AccountMutation {
             &input.password,
         )
         .await?;
-        let roles = entity::role_assignment::Entity::find()
-            .filter(entity::role_assignment::Column::UserId.eq(r.user.id))
-            .all(db(ctx)?)
-            .await
-            .map_err(AppError::from)?;
-        Ok(LoginPayload {
-            token: r.token,
-            expires_at: Timestamp(r.expires_at),
-            must_change_password: r.user.must_change_password,
-            user: User::own(r.user),
-            roles: roles.into_iter().map(RoleAssignment).collect(),
-        })
+        login_payload(db(ctx)?, r.user, r.tokens).await
     }
 
     /// Creates a user with roles (ADMIN; COMMUNITY_STAFF within their community).
@@ -346,8 +350,10 @@ impl AccountMutation {
         )
         .await?;
         Ok(ChangePasswordPayload {
-            token: t.token,
-            expires_at: Timestamp(t.expires_at),
+            token: t.tokens.access_token,
+            expires_at: Timestamp(t.tokens.access_expires_at),
+            refresh_token: t.tokens.refresh_token,
+            refresh_expires_at: Timestamp(t.tokens.refresh_expires_at),
         })
     }
 
@@ -449,18 +455,42 @@ impl AccountMutation {
     ) -> AppResult<ImportPeoplePayload> {
         let community_id = parse_id("communityId", &input.community_id)?;
         let actor = actor(ctx)?;
-        let file = input
-            .file
-            .value(ctx)
-            .map_err(|_| AppError::bad_field("file", "未收到文件"))?;
+        let (bytes, pending) = match (input.file, input.file_upload_id) {
+            (Some(file), None) => {
+                let value = file
+                    .value(ctx)
+                    .map_err(|_| AppError::bad_field("file", "未收到文件"))?;
+                (value.content.to_vec(), None)
+            }
+            (None, Some(id)) => {
+                let id = parse_id("fileUploadId", &id)?;
+                (
+                    crate::files::pending::file(db(ctx)?, actor.id(), id).await?,
+                    Some(id),
+                )
+            }
+            _ => {
+                return Err(AppError::bad_field(
+                    "file",
+                    "请提供 file 或 fileUploadId（二选一）",
+                ));
+            }
+        };
         let outcome = crate::account::import::import_people(
             db(ctx)?,
             actor,
             community_id,
-            &file.content,
+            &bytes,
             input.initial_password.as_deref(),
         )
         .await?;
+        // A file that was imported is used up; one refused stays for another try until it
+        // expires.
+        if let Some(id) = pending
+            && outcome.problems.is_empty()
+        {
+            crate::files::pending::take(db(ctx)?, actor.id(), id).await?;
+        }
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         Ok(ImportPeoplePayload {
             created: count(outcome.created),
@@ -484,6 +514,28 @@ impl AccountMutation {
             at: Timestamp(crate::core::clock::now()),
         })
     }
+}
+
+/// The payload of a login (by password, WeChat or a refresh): the pair, the user and roles.
+pub(crate) async fn login_payload(
+    db: &sea_orm::DatabaseConnection,
+    user: entity::user::Model,
+    tokens: crate::auth::refresh::TokenPair,
+) -> AppResult<LoginPayload> {
+    let roles = entity::role_assignment::Entity::find()
+        .filter(entity::role_assignment::Column::UserId.eq(user.id))
+        .all(db)
+        .await
+        .map_err(AppError::from)?;
+    Ok(LoginPayload {
+        token: tokens.access_token,
+        expires_at: Timestamp(tokens.access_expires_at),
+        refresh_token: tokens.refresh_token,
+        refresh_expires_at: Timestamp(tokens.refresh_expires_at),
+        must_change_password: user.must_change_password,
+        user: User::own(user),
+        roles: roles.into_iter().map(RoleAssignment).collect(),
+    })
 }
 
 async fn grant_payload(

@@ -1,5 +1,7 @@
 //! Passwords (argon2), tokens (JWT HS256) and the viewer of a request with its roles and scopes.
 
+pub mod refresh;
+
 use std::{collections::HashMap, sync::Arc};
 
 use argon2::{
@@ -16,7 +18,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySe
 use serde::{Deserialize, Serialize};
 
 use crate::core::config::Config;
-use crate::core::error::AppError;
+use crate::core::error::{AppError, ErrorReason};
 use crate::core::error::AppResult;
 
 pub const ISSUER: &str = "lianxin";
@@ -121,13 +123,16 @@ fn verify_token_until(config: &Config, token: &str) -> AppResult<(i64, i64, i64)
     )
     .map_err(|e| {
         tracing::debug!(error = %e, "token refused");
-        AppError::Unauthenticated("登录凭证无效或已过期，请重新登录")
+        AppError::Unauthenticated(match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => ErrorReason::TokenExpired,
+            _ => ErrorReason::TokenInvalid,
+        })
     })?;
     let id = data
         .claims
         .sub
         .parse()
-        .map_err(|_| AppError::Unauthenticated("登录凭证无效或已过期，请重新登录"))?;
+        .map_err(|_| AppError::Unauthenticated(ErrorReason::TokenInvalid))?;
     Ok((id, data.claims.ver, data.claims.exp))
 }
 
@@ -184,7 +189,7 @@ pub fn verify_file_link(
     token: &str,
     file_id: i64,
 ) -> AppResult<Option<(i64, i64)>> {
-    let bad = AppError::Unauthenticated("链接无效或已过期");
+    let bad = AppError::Unauthenticated(ErrorReason::LinkInvalid);
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[FILE_AUDIENCE]);
@@ -374,7 +379,7 @@ impl ViewerCache {
         user_id: i64,
         token_version: i64,
     ) -> AppResult<Arc<AuthUser>> {
-        let stale = AppError::Unauthenticated("登录凭证已失效，请重新登录");
+        let stale = AppError::Unauthenticated(ErrorReason::TokenRevoked);
         let (cached, current, epoch) = {
             let mut entries = self.lock();
             let cached = entries.map.get(&user_id).cloned();
@@ -594,7 +599,7 @@ pub async fn load_auth_user(db: &DatabaseConnection, user_id: i64) -> AppResult<
         .one(db)
         .await?
         .filter(|u| u.active)
-        .ok_or(AppError::Unauthenticated("账号不存在或已停用"))?;
+        .ok_or(AppError::Unauthenticated(ErrorReason::TokenRevoked))?;
     scopes_of(db, user).await
 }
 

@@ -90,6 +90,37 @@ pub struct Config {
     pub login_attempts_per_address: i64,
     /// The login throttle's window.
     pub login_window: Duration,
+    /// How long a refresh token may be traded (30 days).
+    pub refresh_ttl: Duration,
+    /// The WeChat mini-program's API (`jscode2session`, `stable_token`, the phone number):
+    /// none disables `loginWithWeChat`.
+    pub wechat: Option<WeChatConfig>,
+    /// The address clients reach this server at (`https://api.example.cn`), for absolute
+    /// photo URLs (a mini-program's `<image>` has no base); none: URLs are relative.
+    pub public_base_url: Option<String>,
+    /// Production accepts only these documents, by id (`--trusted-documents`).
+    pub trusted_documents: Option<std::sync::Arc<TrustedDocuments>>,
+    /// How long a pending upload waits to be attached (24 h).
+    pub pending_upload_ttl: Duration,
+    /// How long published events are kept for a subscription to resume after (24 h).
+    pub event_retention: Duration,
+}
+
+/// The WeChat mini-program's credentials and the API's base address
+/// (`https://api.weixin.qq.com`; tests point it at a local stand-in).
+#[derive(Clone, Debug)]
+pub struct WeChatConfig {
+    pub api_base: String,
+    pub app_id: String,
+    pub app_secret: Secret,
+}
+
+/// Trusted documents by id: the front-ends' operations, registered ahead.
+#[derive(Clone, Debug, Default)]
+pub struct TrustedDocuments {
+    pub by_id: std::collections::HashMap<String, String>,
+    /// The SHA-256 of every trusted text, to admit a text sent in full.
+    pub texts: std::collections::HashSet<String>,
 }
 
 /// Points for a confirmed wish, per category.
@@ -162,7 +193,7 @@ impl Config {
             database_url: database_url.into(),
             jwt_secret,
             environment: Environment::Development,
-            token_ttl: Duration::from_secs(12 * 3600),
+            token_ttl: Duration::from_secs(30 * 60),
             cors_origins: Vec::new(),
             request_timeout: Duration::from_secs(30),
             body_limit: 1024 * 1024,
@@ -182,6 +213,12 @@ impl Config {
             login_attempts_per_user: 10,
             login_attempts_per_address: 300,
             login_window: Duration::from_secs(600),
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            wechat: None,
+            public_base_url: None,
+            trusted_documents: None,
+            pending_upload_ttl: Duration::from_secs(24 * 3600),
+            event_retention: Duration::from_secs(24 * 3600),
         })
     }
 

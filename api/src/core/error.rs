@@ -35,6 +35,56 @@ impl ErrorCode {
     }
 }
 
+/// Why a request was refused, sent as `extensions.reason` beside the code: one stable name
+/// per distinct case, so that a client branches on it rather than on the message.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ErrorReason {
+    /// UNAUTHENTICATED: the operation needs a login and none was sent.
+    AuthenticationRequired,
+    /// UNAUTHENTICATED: the access token has expired; refresh it (`refreshToken`).
+    TokenExpired,
+    /// UNAUTHENTICATED: the token is not one this server issued (forged, damaged, another
+    /// kind of token).
+    TokenInvalid,
+    /// UNAUTHENTICATED: the token was ended: the account was deactivated or erased, its
+    /// password changed or reset, `logoutEverywhere` was called, or a refresh token was used
+    /// twice (every token of its family ends).
+    TokenRevoked,
+    /// UNAUTHENTICATED: the username or password is wrong (never says which).
+    InvalidCredentials,
+    /// RATE_LIMITED: too many failed logins for this username or from this address.
+    LoginThrottled,
+    /// FORBIDDEN: the password was reset; only `me` and `changePassword` run until it is
+    /// changed.
+    PasswordChangeRequired,
+    /// UNAUTHENTICATED: a photo's signed link is invalid or has expired.
+    LinkInvalid,
+    /// BAD_USER_INPUT: WeChat refused the login code (expired, used, or from another app).
+    WechatCodeInvalid,
+    /// UNAVAILABLE: WeChat's server did not answer or was busy; try again.
+    WechatUnavailable,
+    /// BAD_USER_INPUT: the WeChat binding ticket is invalid or has expired (log in with
+    /// WeChat again).
+    BindingTicketInvalid,
+    /// CONFLICT: this WeChat user is bound to another account, or this account to another
+    /// WeChat user.
+    WechatAlreadyBound,
+    /// NOT_FOUND: the account has no WeChat binding.
+    WechatNotBound,
+    /// BAD_USER_INPUT: the phone number WeChat confirmed is not the phone of exactly one
+    /// account (recorded by staff); bind with the username and password instead.
+    PhoneNotRegistered,
+    /// NOT_FOUND: no pending upload of the caller has this id (another user's, attached
+    /// already, or expired).
+    UploadNotFound,
+    /// BAD_USER_INPUT: the upload was made for another purpose (a photo where a spreadsheet
+    /// is asked, say).
+    UploadWrongPurpose,
+    /// PERSISTED_QUERY_NOT_FOUND: this server accepts only its trusted documents, and the
+    /// request named none of them (or sent a document's text).
+    DocumentNotTrusted,
+}
+
 /// Generic message sent for internal errors.
 pub const INTERNAL_MESSAGE: &str = "服务器内部错误，请稍后再试";
 
@@ -44,7 +94,7 @@ pub const INTERNAL_MESSAGE: &str = "服务器内部错误，请稍后再试";
 /// only, dropping the code.
 #[derive(Clone, Debug)]
 pub enum AppError {
-    Unauthenticated(&'static str),
+    Unauthenticated(ErrorReason),
     Forbidden(&'static str),
     NotFound(&'static str),
     BadInput {
@@ -53,7 +103,13 @@ pub enum AppError {
     },
     Conflict(String),
     InvalidState(String),
-    RateLimited,
+    RateLimited(Option<ErrorReason>),
+    /// A refusal with its own code, reason and message.
+    Refused {
+        code: ErrorCode,
+        reason: ErrorReason,
+        message: &'static str,
+    },
     /// The database connection was lost (a restart, a failover): sent as `UNAVAILABLE`,
     /// asking the client to send the request again.
     Unavailable,
@@ -98,7 +154,8 @@ impl AppError {
             Self::BadInput { .. } => ErrorCode::BadUserInput,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::InvalidState(_) => ErrorCode::InvalidState,
-            Self::RateLimited => ErrorCode::RateLimited,
+            Self::RateLimited(_) => ErrorCode::RateLimited,
+            Self::Refused { code, .. } => *code,
             Self::Unavailable => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -106,12 +163,36 @@ impl AppError {
 
     pub fn message(&self) -> String {
         match self {
-            Self::Unauthenticated(m) | Self::Forbidden(m) | Self::NotFound(m) => (*m).to_owned(),
+            Self::Unauthenticated(reason) => unauthenticated_message(*reason).to_owned(),
+            Self::Forbidden(m) | Self::NotFound(m) => (*m).to_owned(),
+            Self::Refused { message, .. } => (*message).to_owned(),
             Self::BadInput { message, .. } => message.clone(),
             Self::Conflict(m) | Self::InvalidState(m) => m.clone(),
-            Self::RateLimited => "操作过于频繁，请稍后再试".to_owned(),
+            Self::RateLimited(_) => "操作过于频繁，请稍后再试".to_owned(),
             Self::Unavailable => "数据库连接中断，请重试".to_owned(),
             Self::Internal(_) => INTERNAL_MESSAGE.to_owned(),
+        }
+    }
+
+    /// The reason sent as `extensions.reason`, when the refusal has one.
+    pub fn reason(&self) -> Option<ErrorReason> {
+        match self {
+            Self::Unauthenticated(reason) => Some(*reason),
+            Self::RateLimited(reason) => *reason,
+            Self::Refused { reason, .. } => Some(*reason),
+            Self::Forbidden(m) if *m == crate::auth::MUST_CHANGE_MESSAGE => {
+                Some(ErrorReason::PasswordChangeRequired)
+            }
+            _ => None,
+        }
+    }
+
+    /// A refusal with a code, a reason and a message.
+    pub const fn refused(code: ErrorCode, reason: ErrorReason, message: &'static str) -> Self {
+        Self::Refused {
+            code,
+            reason,
+            message,
         }
     }
 
@@ -129,7 +210,7 @@ impl AppError {
     }
 
     pub fn unauthenticated() -> Self {
-        Self::Unauthenticated("请先登录")
+        Self::Unauthenticated(ErrorReason::AuthenticationRequired)
     }
 
     pub fn forbidden() -> Self {
@@ -160,15 +241,39 @@ impl From<AppError> for async_graphql::Error {
             tracing::error!(%detail, "internal error");
         }
         let code = err.code().as_str();
+        let reason = err.reason();
         let field = match &err {
             AppError::BadInput { field, .. } => *field,
             _ => None,
         };
         async_graphql::Error::new(err.message()).extend_with(|_, ext| {
             ext.set("code", code);
+            if let Some(reason) = reason {
+                ext.set("reason", reason_name(reason));
+            }
             if let Some(field) = field {
                 ext.set("field", field);
             }
         })
+    }
+}
+
+/// The message of an authentication failure.
+fn unauthenticated_message(reason: ErrorReason) -> &'static str {
+    match reason {
+        ErrorReason::TokenExpired => "登录已过期，请刷新登录凭证",
+        ErrorReason::TokenInvalid => "登录凭证无效，请重新登录",
+        ErrorReason::TokenRevoked => "登录凭证已失效，请重新登录",
+        ErrorReason::InvalidCredentials => "用户名或密码错误",
+        ErrorReason::LinkInvalid => "链接无效或已过期",
+        _ => "请先登录",
+    }
+}
+
+/// The name of a reason as the schema spells it (`TOKEN_EXPIRED`).
+pub fn reason_name(reason: ErrorReason) -> String {
+    match async_graphql::InputType::to_value(&reason) {
+        async_graphql::Value::Enum(name) => name.to_string(),
+        other => other.to_string(),
     }
 }

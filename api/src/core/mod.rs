@@ -14,3 +14,4 @@ pub mod rows;
 pub mod scope;
 pub mod telemetry;
 pub mod validate;
+pub mod wechat;

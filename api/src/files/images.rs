@@ -23,6 +23,8 @@ pub const MAX_DECODED_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A checked image, ready to store.
 pub struct Image {
+    /// The pending upload it was taken from (`POST /uploads`), removed when it is stored.
+    pub pending_id: Option<i64>,
     pub media_type: &'static str,
     pub content: Vec<u8>,
     pub width: u32,
@@ -83,6 +85,7 @@ pub fn process(field: &'static str, bytes: &[u8]) -> AppResult<Image> {
         jpeg(&small, 80)?
     };
     Ok(Image {
+        pending_id: None,
         media_type,
         content,
         width: img.width(),

@@ -5,5 +5,6 @@
 
 pub mod images;
 pub mod loaders;
+pub mod pending;
 pub mod rules;
 pub mod schema;

@@ -32,6 +32,10 @@ pub async fn store(
 ) -> AppResult<()> {
     let now = crate::core::clock::now();
     for (position, p) in photos.into_iter().enumerate() {
+        // A pending upload is attached once: taken out in this transaction.
+        if let Some(pending) = p.pending_id {
+            crate::files::pending::take(txn, uploader.id(), pending).await?;
+        }
         let (incident_id, incident_step_id, wish_id) = match to {
             Attach::IncidentStep {
                 incident_id,

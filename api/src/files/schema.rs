@@ -22,7 +22,12 @@ impl Photo {
     fn link(&self, ctx: &Context<'_>, suffix: &str) -> AppResult<String> {
         let who = viewer(ctx).user().map(|u| (u.id(), u.user.token_version));
         let token = auth::issue_file_link(config(ctx)?, self.0.id, who)?;
-        Ok(format!("/files/{}{suffix}?access={token}", self.0.id))
+        let base = config(ctx)?
+            .public_base_url
+            .as_deref()
+            .unwrap_or("")
+            .trim_end_matches('/');
+        Ok(format!("{base}/files/{}{suffix}?access={token}", self.0.id))
     }
 }
 
@@ -62,18 +67,33 @@ impl Photo {
     }
 }
 
-/// Reads and checks the photos of an input field: at most `max`, each an image of at most
-/// 5 MB. Decoding runs off the async threads.
+/// Reads and checks the photos of an input: files sent with the request (`Upload`), then
+/// the caller's pending uploads named by id (`photoUploadIds`, `POST /uploads`), at most
+/// `max` in all, each an image of at most 5 MB. Decoding runs off the async threads.
 pub async fn read_photos(
     ctx: &Context<'_>,
     field: &'static str,
     uploads: Option<Vec<Upload>>,
+    upload_ids: Option<Vec<ID>>,
+    purpose: crate::files::pending::UploadPurpose,
     max: usize,
 ) -> AppResult<Vec<Image>> {
     let uploads = uploads.unwrap_or_default();
-    if uploads.len() > max {
+    let upload_ids = upload_ids.unwrap_or_default();
+    if uploads.len() + upload_ids.len() > max {
         return Err(AppError::bad_field(field, format!("最多 {max} 张照片")));
     }
+    let mut ids = Vec::with_capacity(upload_ids.len());
+    for id in &upload_ids {
+        ids.push(crate::graphql::context::parse_id("photoUploadIds", id)?);
+    }
+    let pending = if ids.is_empty() {
+        Vec::new()
+    } else {
+        let owner = viewer(ctx).require()?.id();
+        crate::files::pending::photos(crate::graphql::context::db(ctx)?, owner, purpose, &ids)
+            .await?
+    };
     let mut out = Vec::with_capacity(uploads.len());
     for upload in uploads {
         let value = upload
@@ -94,5 +114,6 @@ pub async fn read_photos(
             .map_err(AppError::internal)??;
         out.push(image);
     }
+    out.extend(pending);
     Ok(out)
 }

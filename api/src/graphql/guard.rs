@@ -328,7 +328,12 @@ pub async fn audit(
         Value::Object(map) => Some(map),
         _ => None,
     };
-    for (key, name) in fields.into_iter().filter(|(_, n)| n != "login") {
+    // Logins and token trades are not actions on the data (their payloads hold tokens).
+    const NOT_AUDITED: &[&str] = &["login", "refreshToken", "loginWithWeChat", "bindWeChat"];
+    for (key, name) in fields
+        .into_iter()
+        .filter(|(_, n)| !NOT_AUDITED.contains(&n.as_str()))
+    {
         let error = response.errors.iter().find(
             |e| matches!(e.path.first(), Some(async_graphql::PathSegment::Field(f)) if *f == key),
         );

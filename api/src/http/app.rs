@@ -78,6 +78,11 @@ impl Application {
     pub async fn run_until_stopped(self, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
         crate::account::roles::spawn_job(self.state.db.clone());
         crate::incident::rules::spawn_overdue_job(self.state.db.clone(), self.state.events.clone());
+        crate::files::pending::spawn_housekeeping(
+            self.state.db.clone(),
+            self.state.config.pending_upload_ttl,
+            self.state.config.event_retention,
+        );
         axum::serve(
             listener,
             self.router
@@ -116,6 +121,8 @@ pub fn router(state: AppState, graphiql: Option<GraphiqlPage>) -> Router {
         let handler: axum::routing::MethodRouter<Shared> = match route.path {
             "/graphql" => axum::routing::post(graphql_handler).get(graphql_get),
             "/graphql/ws" => get(super::ws::graphql_ws),
+            "/graphql/stream" => axum::routing::post(super::sse::graphql_stream),
+            "/uploads" => axum::routing::post(super::uploads::upload),
             "/healthz" => get(healthz),
             "/metrics" => get(metrics),
             "/graphiql/{file}" => match graphiql.clone() {

@@ -12,7 +12,7 @@ use axum::{
 };
 
 use crate::auth::{AuthUser, Viewer};
-use crate::core::error::{AppError, ErrorCode};
+use crate::core::error::{AppError, ErrorCode, ErrorReason};
 use crate::graphql::state::AppState;
 
 /// What a route asks of its caller before it does any work.
@@ -48,6 +48,14 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/graphql/ws",
         gate: Gate::GraphQL,
+    },
+    Route {
+        path: "/graphql/stream",
+        gate: Gate::GraphQL,
+    },
+    Route {
+        path: "/uploads",
+        gate: Gate::Login,
     },
     Route {
         path: "/healthz",
@@ -87,7 +95,6 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-use crate::auth::MUST_CHANGE_MESSAGE;
 pub use crate::auth::{MUST_CHANGE, MUST_CHANGE_REASON, admit};
 
 /// The bearer token of an `Authorization` header value (`Bearer …`, any case).
@@ -114,7 +121,7 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Viewer, A
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Viewer::Anonymous);
     };
-    let bad = AppError::Unauthenticated("登录凭证无效或已过期，请重新登录");
+    let bad = AppError::Unauthenticated(ErrorReason::TokenInvalid);
     let token = value.to_str().ok().and_then(bearer).ok_or(bad)?;
     Ok(Viewer::User(user_of_token(state, token).await?))
 }
@@ -124,7 +131,7 @@ pub async fn login(state: &AppState, headers: &HeaderMap) -> Result<Arc<AuthUser
     let viewer = identify(state, headers).await.map_err(|e| refuse(&e))?;
     match viewer {
         Viewer::User(user) => admit(user).map_err(|e| refuse(&e)),
-        Viewer::Anonymous => Err(refuse(&AppError::Unauthenticated("请先登录"))),
+        Viewer::Anonymous => Err(refuse(&AppError::unauthenticated())),
     }
 }
 
@@ -159,8 +166,8 @@ pub fn refuse(e: &AppError) -> Response {
     }
     let message = e.message();
     let mut extensions = serde_json::json!({ "code": code.as_str() });
-    if matches!(e, AppError::Forbidden(m) if *m == MUST_CHANGE_MESSAGE) {
-        extensions["reason"] = MUST_CHANGE_REASON.into();
+    if let Some(reason) = e.reason() {
+        extensions["reason"] = crate::core::error::reason_name(reason).into();
     }
     if let AppError::BadInput {
         field: Some(field), ..

@@ -90,7 +90,7 @@ pub(crate) async fn graphql_handler(
                 }
             }
             Ok(crate::auth::Viewer::Anonymous) => {
-                return gate::refuse(&AppError::Unauthenticated("上传文件须先登录"));
+                return gate::refuse(&AppError::unauthenticated());
             }
             Err(e) => return gate::refuse(&e),
         }
@@ -131,7 +131,7 @@ pub(crate) async fn graphql_handler(
             .max_num_files(MAX_FILES);
         let reader = futures_util::io::Cursor::new(body.to_vec());
         return match async_graphql::http::receive_body(Some(content_type), reader, options).await {
-            Ok(request) => execute(shared, client, headers, request, false).await,
+            Ok(request) => execute(shared, client, headers, request, None, false).await,
             Err(async_graphql::ParseRequestError::PayloadTooLarge) => coded_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorCode::BadUserInput,
@@ -176,7 +176,22 @@ pub(crate) async fn graphql_handler(
             );
         }
     };
-    execute(shared, client, headers, request, false).await
+    let document_id = document_id_of(&body);
+    execute(shared, client, headers, request, document_id, false).await
+}
+
+/// The `documentId` of a JSON body (a trusted document), read only when the body names one.
+pub(crate) fn document_id_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        #[serde(rename = "documentId")]
+        document_id: Option<String>,
+    }
+    memchr::memmem::find(body, b"documentId")?;
+    serde_json::from_slice::<Named>(body)
+        .ok()?
+        .document_id
+        .filter(|id| id.len() <= 200)
 }
 
 /// `GET /graphql`: GraphiQL for a browser asking for HTML (development); otherwise a query
@@ -193,7 +208,11 @@ pub(crate) async fn graphql_get(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
-    if wants_html && !params.contains_key("query") && !params.contains_key("extensions") {
+    if wants_html
+        && !params.contains_key("query")
+        && !params.contains_key("extensions")
+        && !params.contains_key("documentId")
+    {
         return match &shared.graphiql {
             Some(page) => page.page().into_response(),
             None => StatusCode::NOT_FOUND.into_response(),
@@ -235,7 +254,8 @@ pub(crate) async fn graphql_get(
             );
         }
     };
-    execute(shared, client, headers, request, true).await
+    let document_id = params.get("documentId").filter(|id| id.len() <= 200).cloned();
+    execute(shared, client, headers, request, document_id, true).await
 }
 
 /// Automatic persisted queries (Apollo's protocol): `extensions.persistedQuery.sha256Hash`
@@ -319,6 +339,35 @@ fn persisted(shared: &Shared, request: &mut async_graphql::Request) -> Result<()
     Ok(())
 }
 
+/// Replaces a trusted document's id by its text (`documentId`, or a persisted query's hash
+/// found among the trusted documents); an id named with `documentId` that is not trusted is
+/// refused. Whether a text may run is the schema's [`super::trusted::TrustedOnly`] check.
+pub(crate) fn trusted_document(
+    shared: &Shared,
+    request: &mut async_graphql::Request,
+    document_id: Option<&str>,
+) -> Result<(), Box<Response>> {
+    let refuse = || {
+        let body = serde_json::json!({ "errors": [super::trusted::refusal()] });
+        Box::new(Json(body).into_response())
+    };
+    let trusted = shared.state.config.trusted_documents.as_deref();
+    let Some(id) = super::trusted::named_id(document_id, request) else {
+        return Ok(());
+    };
+    match trusted.and_then(|t| t.by_id.get(&id)) {
+        Some(text) if request.query.trim().is_empty() || request.query == *text => {
+            request.query = text.clone();
+            request.extensions.remove("persistedQuery");
+            Ok(())
+        }
+        // An id that is not trusted: refused when named as a document id; a persisted
+        // query's hash goes on to the automatic persisted queries (development).
+        _ if document_id.is_some() => Err(refuse()),
+        _ => Ok(()),
+    }
+}
+
 /// The marker async-graphql puts in a variable for an uploaded file.
 const UPLOAD_MARKER: &str = "#__graphql_file__:";
 
@@ -357,8 +406,12 @@ pub(crate) async fn execute(
     client: ClientAddr,
     headers: HeaderMap,
     mut request: async_graphql::Request,
+    document_id: Option<String>,
     is_get: bool,
 ) -> Response {
+    if let Err(response) = trusted_document(&shared, &mut request, document_id.as_deref()) {
+        return *response;
+    }
     if let Err(response) = persisted(&shared, &mut request) {
         return *response;
     }
@@ -394,7 +447,9 @@ pub(crate) async fn execute(
                 .state
                 .metrics
                 .record(&operation, started.elapsed(), &[code.as_str().to_owned()]);
-            return coded_error(StatusCode::OK, code, &e.message());
+            let mut response = gate::refuse(&e);
+            *response.status_mut() = StatusCode::OK;
+            return response;
         }
     };
     let user_id = viewer.user().map(|u| u.id());
@@ -601,13 +656,44 @@ pub(crate) async fn execute(
         } else {
             StatusCode::OK
         };
-        return graphql_json(
+        let mut sent = graphql_json(
             status,
             &response,
             "application/graphql-response+json; charset=utf-8",
         );
+        cache_headers(&mut sent, is_get, user_id.is_some(), &response);
+        return sent;
     }
-    graphql_json(StatusCode::OK, &response, "application/json")
+    let mut sent = graphql_json(StatusCode::OK, &response, "application/json");
+    cache_headers(&mut sent, is_get, user_id.is_some(), &response);
+    sent
+}
+
+/// How long a shared cache may keep an anonymous GET answer without errors.
+pub const PUBLIC_MAX_AGE_SECS: u32 = 30;
+
+/// Caching of a GET answer: a viewer's answer is theirs alone (`private, no-store`; it may
+/// hold a whole phone number); an anonymous one without errors may be kept by shared caches
+/// for [`PUBLIC_MAX_AGE_SECS`]. Either way it varies by `Authorization`. POST answers are
+/// never cached (`no-store`).
+fn cache_headers(
+    sent: &mut Response,
+    is_get: bool,
+    logged_in: bool,
+    response: &async_graphql::Response,
+) {
+    let headers = sent.headers_mut();
+    let value = if !is_get || logged_in || !response.errors.is_empty() {
+        if is_get && logged_in {
+            "private, no-store"
+        } else {
+            "no-store"
+        }
+    } else {
+        "public, max-age=30"
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    headers.insert(header::VARY, HeaderValue::from_static("Authorization"));
 }
 
 /// A read to run again (see [`execute`]).

@@ -56,7 +56,7 @@ pub(crate) async fn personal_data(
         return refusal;
     }
     let request = async_graphql::Request::new(crate::account::privacy_schema::DOWNLOAD_QUERY);
-    let response = execute(shared, client, headers, request, false).await;
+    let response = execute(shared, client, headers, request, None, false).await;
     let (head, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return gate::refuse(&AppError::internal("personal data: body unreadable"));

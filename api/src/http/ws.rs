@@ -127,6 +127,12 @@ async fn watch_live(mut slot: watch::Receiver<Option<Arc<Live>>>, state: AppStat
             std::future::pending::<()>().await;
         }
     };
+    watch_live_of(live, state).await
+}
+
+/// Resolves when a live viewer no longer passes the gate (every door that streams: the
+/// WebSocket, SSE).
+pub(crate) async fn watch_live_of(live: Arc<Live>, state: AppState) -> Closed {
     let mut closed = live.closed();
     let mut tick = tokio::time::interval(LIVE_CHECK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

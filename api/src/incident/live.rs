@@ -13,6 +13,9 @@ use crate::incident::schema::Incident;
 /// Something that happened to an incident.
 #[derive(SimpleObject)]
 pub struct IncidentEvent {
+    /// The event's cursor: subscribe again with `after: <cursor>` to receive what happened
+    /// since (events are kept 24 hours).
+    pub cursor: String,
     /// What happened.
     pub kind: IncidentEventKind,
     /// The incident after it.
@@ -30,16 +33,20 @@ impl IncidentSubscription {
     async fn incident_events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Replay first the events since this cursor (of an event received \
+                          earlier) that the subscriber may see, then go live.")]
+        after: Option<String>,
     ) -> Result<impl Stream<Item = IncidentEvent>> {
         let st = state(ctx)?.clone();
         viewer(ctx).require()?;
         let live = live::of(ctx);
-        let rx = st.events.subscribe::<IncidentChanged>();
+        let after = after.as_deref().map(bus::parse_cursor).transpose()?;
+        let rx = st.events.resume::<IncidentChanged>(&st.db, after).await?;
         Ok(stream::unfold(
             (rx, st, live),
             move |(mut rx, st, live)| async move {
                 loop {
-                    let ev = bus::next(&mut rx).await?;
+                    let bus::Stamped { cursor, event: ev } = rx.next().await?;
                     let who = match live.before_event(&st).await {
                         Next::Send(who) => who,
                         Next::Skip => continue,
@@ -56,6 +63,7 @@ impl IncidentSubscription {
                     }
                     return Some((
                         IncidentEvent {
+                            cursor: cursor.to_string(),
                             kind: ev.kind,
                             incident: Incident(i),
                         },

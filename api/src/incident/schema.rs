@@ -366,6 +366,9 @@ pub struct ReportIncidentInput {
     /// Up to 6 photos (JPEG, PNG or WebP, at most 5 MB each), sent as a GraphQL multipart
     /// request.
     pub photos: Option<Vec<Upload>>,
+    /// Photos uploaded ahead with `POST /uploads` (purpose `INCIDENT_PHOTO`), by id; with
+    /// `photos`, at most 6 in all.
+    pub photo_upload_ids: Option<Vec<ID>>,
 }
 
 /// An incident and a note for the step.
@@ -406,6 +409,9 @@ pub struct HandleIncidentInput {
     /// Up to 6 photos of the result (JPEG, PNG or WebP, at most 5 MB each), sent as a
     /// GraphQL multipart request.
     pub photos: Option<Vec<Upload>>,
+    /// Photos uploaded ahead with `POST /uploads` (purpose `INCIDENT_PHOTO`), by id; with
+    /// `photos`, at most 6 in all.
+    pub photo_upload_ids: Option<Vec<ID>>,
 }
 
 /// The resident's confirmation.
@@ -482,7 +488,15 @@ impl IncidentMutation {
                 description: input.description,
                 urgency: input.urgency.unwrap_or(IncidentUrgency::Normal).into(),
                 raised_by: parse_opt_id("raisedById", input.raised_by_id.as_ref())?,
-                photos: read_photos(ctx, "photos", input.photos, MAX_PER_STEP).await?,
+                photos: read_photos(
+                    ctx,
+                    "photos",
+                    input.photos,
+                    input.photo_upload_ids,
+                    crate::files::pending::UploadPurpose::IncidentPhoto,
+                    MAX_PER_STEP,
+                )
+                .await?,
             },
         )
         .await?;
@@ -554,7 +568,15 @@ impl IncidentMutation {
             &input.incident_id,
             Step::Handle {
                 result: input.result,
-                photos: read_photos(ctx, "photos", input.photos, MAX_PER_STEP).await?,
+                photos: read_photos(
+                    ctx,
+                    "photos",
+                    input.photos,
+                    input.photo_upload_ids,
+                    crate::files::pending::UploadPurpose::IncidentPhoto,
+                    MAX_PER_STEP,
+                )
+                .await?,
             },
         )
         .await

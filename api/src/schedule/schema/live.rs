@@ -13,6 +13,9 @@ use crate::schedule::events::{ShiftEventKind, SignupChanged};
 /// Something that happened on a shift.
 #[derive(SimpleObject)]
 pub struct ShiftEvent {
+    /// The event's cursor: subscribe again with `after: <cursor>` to receive what happened
+    /// since (events are kept 24 hours).
+    pub cursor: String,
     /// What happened.
     pub kind: ShiftEventKind,
     /// The shift.
@@ -32,17 +35,21 @@ impl ShiftSubscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only events of shifts of this slot.")] slot_id: ID,
+        #[graphql(desc = "Replay first the events since this cursor (of an event received \
+                          earlier), then go live.")]
+        after: Option<String>,
     ) -> Result<impl Stream<Item = ShiftEvent>> {
         let slot = parse_id("slotId", &slot_id)?;
         let st = state(ctx)?.clone();
         crate::core::db::get::<entity::service_slot::Entity, _>(&st.db, slot, "排班不存在").await?;
         let live = live::of(ctx);
-        let rx = st.events.subscribe::<SignupChanged>();
+        let after = after.as_deref().map(bus::parse_cursor).transpose()?;
+        let rx = st.events.resume::<SignupChanged>(&st.db, after).await?;
         Ok(stream::unfold(
             (rx, st, live),
             move |(mut rx, st, live)| async move {
                 loop {
-                    let ev = bus::next(&mut rx).await?;
+                    let bus::Stamped { cursor, event: ev } = rx.next().await?;
                     if ev.slot_id != slot {
                         continue;
                     }
@@ -68,6 +75,7 @@ impl ShiftSubscription {
                         crate::schedule::policy::sees_student(who.user(), &sl, signup.student_id);
                     return Some((
                         ShiftEvent {
+                            cursor: cursor.to_string(),
                             kind: ev.kind,
                             shift: Shift(sh),
                             signup: ShiftSignup {

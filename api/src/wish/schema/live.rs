@@ -13,6 +13,9 @@ use crate::wish::events::{WishChanged, WishEventKind};
 /// Something that happened to a wish.
 #[derive(SimpleObject)]
 pub struct WishEvent {
+    /// The event's cursor: subscribe again with `after: <cursor>` to receive what happened
+    /// since (events are kept 24 hours).
+    pub cursor: String,
     /// What happened.
     pub kind: WishEventKind,
     /// The wish after it.
@@ -30,18 +33,22 @@ impl WishSubscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only events of this community.")] community_id: ID,
+        #[graphql(desc = "Replay first the events since this cursor (of an event received \
+                          earlier) that the subscriber may see, then go live.")]
+        after: Option<String>,
     ) -> Result<impl Stream<Item = WishEvent>> {
         let community = parse_id("communityId", &community_id)?;
         let st = state(ctx)?.clone();
         crate::core::db::get::<entity::community::Entity, _>(&st.db, community, "社区不存在")
             .await?;
         let live = live::of(ctx);
-        let rx = st.events.subscribe::<WishChanged>();
+        let after = after.as_deref().map(bus::parse_cursor).transpose()?;
+        let rx = st.events.resume::<WishChanged>(&st.db, after).await?;
         Ok(stream::unfold(
             (rx, st, live),
             move |(mut rx, st, live)| async move {
                 loop {
-                    let ev = bus::next(&mut rx).await?;
+                    let bus::Stamped { cursor, event: ev } = rx.next().await?;
                     if ev.community_id != community {
                         continue;
                     }
@@ -61,6 +68,7 @@ impl WishSubscription {
                     }
                     return Some((
                         WishEvent {
+                            cursor: cursor.to_string(),
                             kind: ev.kind,
                             wish: Wish(w),
                         },

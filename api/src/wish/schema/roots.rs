@@ -98,6 +98,9 @@ pub struct FulfillWishInput {
     /// Photos of the fulfilment (JPEG, PNG or WebP, at most 5 MB each), sent as a GraphQL
     /// multipart request.
     pub photos: Option<Vec<async_graphql::Upload>>,
+    /// Photos uploaded ahead with `POST /uploads` (purpose `WISH_PHOTO`), by id; with
+    /// `photos`, at most 9 in all.
+    pub photo_upload_ids: Option<Vec<ID>>,
     /// Addresses of photos kept elsewhere (older clients; at most 9 photos in all).
     #[graphql(default)]
     pub photo_urls: Vec<String>,
@@ -330,6 +333,8 @@ impl WishMutation {
                 ctx,
                 "photos",
                 input.photos,
+                input.photo_upload_ids,
+                crate::files::pending::UploadPurpose::WishPhoto,
                 crate::files::rules::MAX_PER_WISH,
             )
             .await?,
