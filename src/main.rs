@@ -76,7 +76,11 @@ enum Command {
         refresh_ttl_days: u64,
         /// The WeChat API's base address (`https://api.weixin.qq.com`); with the app id and
         /// secret it enables `loginWithWeChat`.
-        #[arg(long, env = "LIANXIN_WECHAT_API_BASE", default_value = "https://api.weixin.qq.com")]
+        #[arg(
+            long,
+            env = "LIANXIN_WECHAT_API_BASE",
+            default_value = "https://api.weixin.qq.com"
+        )]
         wechat_api_base: String,
         /// The mini-program's AppID.
         #[arg(long, env = "LIANXIN_WECHAT_APP_ID")]

@@ -9,7 +9,13 @@ use crate::helpers::{TestApp, error_code, ok};
 /// Mutations that need no login.
 /// Mutations that prove the caller themselves (a password, a refresh token, a WeChat code
 /// or ticket): no bearer token is asked for (tests/api/sessions.rs covers them).
-const PUBLIC: &[&str] = &["login", "refreshToken", "logout", "loginWithWeChat", "bindWeChat"];
+const PUBLIC: &[&str] = &[
+    "login",
+    "refreshToken",
+    "logout",
+    "loginWithWeChat",
+    "bindWeChat",
+];
 
 struct Case {
     mutation: &'static str,

@@ -515,19 +515,29 @@ async fn every_route_passes_its_gate_with_the_codes_graphql_gives() {
             if let Some(t) = token {
                 req = req.header("authorization", format!("Bearer {t}"));
             }
-            app.send(req.body(axum::body::Body::from("--x--\r\n")).expect("request"))
-                .await
+            app.send(
+                req.body(axum::body::Body::from("--x--\r\n"))
+                    .expect("request"),
+            )
+            .await
         }
     };
     for path in ["/uploads", "/graphql/stream"] {
         let (status, body) = post(path, Some(must_change.clone())).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{path} with a must-change token");
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "{path} with a must-change token"
+        );
         assert_eq!(
             code_and_reason(&body),
             ("FORBIDDEN".into(), "PASSWORD_CHANGE_REQUIRED".into()),
             "{path}"
         );
-        for (who, token) in [("an old token version", &old), ("a deactivated account", &gone)] {
+        for (who, token) in [
+            ("an old token version", &old),
+            ("a deactivated account", &gone),
+        ] {
             let (status, body) = post(path, Some(token.clone())).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} with {who}");
             assert_eq!(

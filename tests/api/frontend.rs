@@ -30,9 +30,12 @@ async fn codegen_inspector_linter_and_apollo_work_against_the_live_server() {
     }
     let app = TestApp::with_demo().await;
     let addr = serve(app.router.clone()).await;
+    let persisted = std::env::temp_dir().join(format!("lx-persisted-{}", std::process::id()));
+    std::fs::create_dir_all(&persisted).expect("dir");
     let run = tokio::process::Command::new("node")
         .arg(folder().join("check.mjs"))
         .arg(format!("http://{addr}"))
+        .env("LIANXIN_PERSISTED_OUT", &persisted)
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(240), run)
@@ -47,7 +50,7 @@ async fn codegen_inspector_linter_and_apollo_work_against_the_live_server() {
                 String::from_utf8_lossy(&out.stderr)
             )
         });
-    for step in ["lint", "inspector", "codegen", "apollo"] {
+    for step in ["lint", "inspector", "codegen", "apollo", "sse", "persisted"] {
         assert_eq!(
             report["steps"][step]["ok"], true,
             "{step}: {}",
@@ -64,4 +67,56 @@ async fn codegen_inspector_linter_and_apollo_work_against_the_live_server() {
         "{apollo}"
     );
     assert_eq!(apollo["event"]["kind"], "CLAIMED", "{apollo}");
+    // graphql-sse received the release of that claim.
+    let sse = &report["steps"]["sse"]["detail"];
+    assert_eq!(sse["event"]["kind"], "RELEASED", "{sse}");
+
+    // graphql-codegen's persisted-documents.json, as written, is what production trusts.
+    let manifest = report["steps"]["persisted"]["detail"]["manifest"]
+        .as_str()
+        .expect("manifest path")
+        .to_owned();
+    let trusted = api::http::trusted::load(&[std::path::PathBuf::from(&manifest)])
+        .expect("codegen's manifest loads");
+    std::fs::remove_dir_all(&persisted).ok();
+    let wall_id = trusted
+        .by_id
+        .iter()
+        .find(|(_, doc)| doc.contains("query WishWall"))
+        .map(|(id, _)| id.clone())
+        .expect("the wish wall is in the manifest");
+    let trusted = std::sync::Arc::new(trusted);
+    let production = TestApp::spawn_with(move |c| {
+        c.environment = api::config::Environment::Production;
+        c.trusted_documents = Some(trusted);
+    })
+    .await;
+    api::demo::seed(&production.state.db, &production.state.config)
+        .await
+        .expect("demo");
+    let (_, v) = production
+        .post_raw(
+            None,
+            serde_json::json!({"documentId": wall_id, "variables": {"communityId": "1", "after": null}})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert!(
+        v["data"]["wishes"]["totalCount"]
+            .as_i64()
+            .is_some_and(|n| n >= 1),
+        "{v}"
+    );
+    let v = production
+        .gql(
+            None,
+            "query { wishes { totalCount } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        v["errors"][0]["extensions"]["reason"], "DOCUMENT_NOT_TRUSTED",
+        "{v}"
+    );
 }

@@ -21,6 +21,7 @@ mod integrity;
 mod limits;
 mod live;
 mod meeting;
+mod miniprogram;
 mod operations;
 mod patrols;
 mod photos;

@@ -50,7 +50,10 @@ async fn access_tokens_are_short_and_refresh_tokens_rotate_once_each() {
     let expires = chrono::DateTime::parse_from_rfc3339(l["expiresAt"].as_str().expect("exp"))
         .expect("rfc3339");
     let left = expires.timestamp() - chrono::Utc::now().timestamp();
-    assert!((29 * 60..=30 * 60).contains(&left), "access token lives {left} s");
+    assert!(
+        (29 * 60..=30 * 60).contains(&left),
+        "access token lives {left} s"
+    );
     let refresh_exp =
         chrono::DateTime::parse_from_rfc3339(l["refreshExpiresAt"].as_str().expect("exp"))
             .expect("rfc3339");
@@ -65,7 +68,9 @@ async fn access_tokens_are_short_and_refresh_tokens_rotate_once_each() {
     let second = pair["refreshToken"].as_str().expect("refresh").to_owned();
     assert_ne!(second, first);
     let access = pair["token"].as_str().expect("token").to_owned();
-    let me = app.gql(Some(&access), "{ me { username } }", json!({})).await;
+    let me = app
+        .gql(Some(&access), "{ me { username } }", json!({}))
+        .await;
     assert_eq!(ok(&me)["me"]["username"], "member1");
     let third = ok(&refresh(&app, &second).await)["refreshToken"]["refreshToken"]
         .as_str()
@@ -134,7 +139,11 @@ async fn every_revocation_ends_the_refresh_tokens_and_logout_ends_one_family() {
     let (access, r1) = login_pair(&app, "member1", "lianxin-demo").await;
     let (_, r2) = login_pair(&app, "member1", "lianxin-demo").await;
     ok(&app
-        .gql(Some(&access), "mutation { logoutEverywhere { at } }", json!({}))
+        .gql(
+            Some(&access),
+            "mutation { logoutEverywhere { at } }",
+            json!({}),
+        )
         .await);
     for r in [&r1, &r2] {
         assert_eq!(
@@ -238,7 +247,11 @@ async fn each_authentication_failure_has_its_own_reason() {
         .await;
     assert_eq!(reason(&v), ("UNAUTHENTICATED", "INVALID_CREDENTIALS"));
     let v = app
-        .gql(None, LOGIN, json!({"u": "nobody-here", "p": "wrong-password"}))
+        .gql(
+            None,
+            LOGIN,
+            json!({"u": "nobody-here", "p": "wrong-password"}),
+        )
         .await;
     assert_eq!(reason(&v), ("UNAUTHENTICATED", "INVALID_CREDENTIALS"));
     // Throttled: RATE_LIMITED with LOGIN_THROTTLED.
@@ -257,9 +270,7 @@ async fn each_authentication_failure_has_its_own_reason() {
     assert_eq!(reason(&v), ("UNAUTHENTICATED", "AUTHENTICATION_REQUIRED"));
     // A forged token (signed with another secret) and a damaged one: TOKEN_INVALID.
     let now = chrono::Utc::now().timestamp();
-    let claims = |exp: i64| {
-        json!({"sub": "1", "exp": exp, "iat": now - 3600, "iss": "lianxin", "aud": "lianxin-api", "ver": 0})
-    };
+    let claims = |exp: i64| json!({"sub": "1", "exp": exp, "iat": now - 3600, "iss": "lianxin", "aud": "lianxin-api", "ver": 0});
     let sign = |secret: &str, exp: i64| {
         jsonwebtoken::encode(
             &jsonwebtoken::Header::default(),
@@ -285,7 +296,11 @@ async fn each_authentication_failure_has_its_own_reason() {
     // A revoked one (logoutEverywhere): TOKEN_REVOKED.
     let token = app.login("grid").await;
     ok(&app
-        .gql(Some(&token), "mutation { logoutEverywhere { at } }", json!({}))
+        .gql(
+            Some(&token),
+            "mutation { logoutEverywhere { at } }",
+            json!({}),
+        )
         .await);
     app.settle().await;
     let v = app.gql(Some(&token), "{ me { id } }", json!({})).await;
@@ -357,7 +372,9 @@ async fn phone_number(
         let mut seen = seen.lock().expect("lock");
         if seen.stale_once {
             seen.stale_once = false;
-            return Json(json!({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}));
+            return Json(
+                json!({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}),
+            );
         }
     }
     let code = body["code"].as_str().unwrap_or("");
@@ -521,8 +538,8 @@ async fn wechat_refusals_and_outages_are_coded_and_a_phone_binds_by_staff_record
 
     // The phone WeChat confirms is resident1's, recorded by staff: bound. The access token
     // is fetched once, refreshed (force) once when WeChat says it is stale.
-    let ticket = ok(&app.gql(None, WX_LOGIN, json!({"c": "code-carol"})).await)
-        ["loginWithWeChat"]["bindingTicket"]
+    let ticket = ok(&app.gql(None, WX_LOGIN, json!({"c": "code-carol"})).await)["loginWithWeChat"]
+        ["bindingTicket"]
         .as_str()
         .expect("ticket")
         .to_owned();

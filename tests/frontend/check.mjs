@@ -4,7 +4,11 @@
 //   3. graphql-codegen (typescript + typescript-operations) over the live introspection and
 //      every operation of docs/operations/ and the README, then `tsc --noEmit --strict`;
 //   4. Apollo Client + graphql-ws: log in, page the wish wall with cursors, subscribe to
-//      wishEvents, claim a wish and receive the event.
+//      wishEvents, claim a wish and receive the event;
+//   5. graphql-sse (distinct connections): subscribe to wishEvents over SSE, release the
+//      claimed wish and receive the event;
+//   6. graphql-codegen's client preset with persisted documents (sha256): its
+//      persisted-documents.json is written to LIANXIN_PERSISTED_OUT for the server to trust.
 // Usage: node tests/frontend/check.mjs http://127.0.0.1:PORT
 // Prints one JSON report as its last line: { steps: { name: { ok, detail } } }.
 
@@ -27,6 +31,7 @@ import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from '@apollo/
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
 import { createClient } from 'graphql-ws';
+import { createClient as createSseClient } from 'graphql-sse';
 import WebSocket from 'ws';
 
 // Node 20 has no global WebSocket; Apollo's link refers to it when it reads a close.
@@ -309,6 +314,101 @@ await step('apollo', async () => {
     client.stop();
     await ws.dispose();
   }
+});
+
+await step('sse', async () => {
+  const login = await post(
+    'mutation FrontendSseLogin($u: String!, $p: String!) { login(input: {username: $u, password: $p}) { token } }',
+    { u: 'member1', p: 'lianxin-demo' },
+  );
+  const token = login?.data?.login?.token;
+  if (!token) throw new Error(`login failed: ${JSON.stringify(login)}`);
+  const mine = await post(
+    'query FrontendMine { wishes(claimedByMe: true, status: CLAIMED, first: 1) { nodes { id } } }',
+    {},
+    token,
+  );
+  const target = mine?.data?.wishes?.nodes?.[0];
+  if (!target) throw new Error(`no claimed wish to release: ${JSON.stringify(mine)}`);
+  const client = createSseClient({
+    url: `${endpoint}/stream`,
+    headers: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+  });
+  try {
+    const received = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no SSE event within 20 s')), 20000);
+      client.subscribe(
+        {
+          query: 'subscription FrontendSseWishEvents { wishEvents(communityId: "1") { cursor kind wish { id status } } }',
+        },
+        {
+          next: (r) => {
+            if (r.errors) {
+              clearTimeout(timer);
+              reject(new Error(JSON.stringify(r.errors)));
+              return;
+            }
+            const e = r.data?.wishEvents;
+            if (e && e.wish.id === target.id) {
+              clearTimeout(timer);
+              resolve(e);
+            }
+          },
+          error: (err) => {
+            clearTimeout(timer);
+            reject(err);
+          },
+          complete: () => {},
+        },
+      );
+    });
+    received.catch(() => {});
+    await new Promise((r) => setTimeout(r, 500));
+    const release = await post(
+      'mutation FrontendRelease($id: ID!) { releaseWishClaim(input: {wishId: $id, reason: "临时有事"}) { wish { id status } } }',
+      { id: target.id },
+      token,
+    );
+    if (release?.data?.releaseWishClaim?.wish?.status !== 'PUBLISHED') {
+      throw new Error(`release: ${JSON.stringify(release)}`);
+    }
+    const event = await received;
+    if (event.kind !== 'RELEASED' || !/^[0-9]+$/.test(event.cursor)) {
+      throw new Error(`event: ${JSON.stringify(event)}`);
+    }
+    return { event };
+  } finally {
+    client.dispose();
+  }
+});
+
+await step('persisted', async () => {
+  const out = process.env.LIANXIN_PERSISTED_OUT;
+  if (!out) return 'skipped: LIANXIN_PERSISTED_OUT not set';
+  const dir = join(root, 'docs', 'operations');
+  const docs = readdirSync(dir)
+    .filter((f) => f.endsWith('.graphql'))
+    .map((f) => join(dir, f));
+  const target = join(out, 'gql') + '/';
+  await generate(
+    {
+      schema: join(root, 'schema.graphql'),
+      documents: docs,
+      silent: true,
+      errorsOnly: true,
+      generates: {
+        [target]: {
+          preset: 'client',
+          presetConfig: { persistedDocuments: { hashAlgorithm: 'sha256' }, fragmentMasking: false },
+          config: { scalars: { Date: 'string', DateTime: 'string', Upload: 'File' } },
+        },
+      },
+    },
+    true,
+  );
+  const manifest = JSON.parse(readFileSync(join(target, 'persisted-documents.json'), 'utf8'));
+  return { documents: Object.keys(manifest).length, manifest: join(target, 'persisted-documents.json') };
 });
 
 console.log(JSON.stringify({ steps }));

@@ -9,8 +9,8 @@ use crate::auth;
 use crate::auth::AuthUser;
 use crate::core::config::Config;
 use crate::core::db;
-use crate::core::error::{AppError, ErrorReason};
 use crate::core::error::AppResult;
+use crate::core::error::{AppError, ErrorReason};
 use crate::core::validate;
 
 pub struct LoginResult {

@@ -135,10 +135,9 @@ impl SessionMutation {
             .data_opt::<crate::graphql::state::ClientAddr>()
             .and_then(|c| c.0.as_deref());
         let proof = match (&input.username, &input.password, &input.phone_code) {
-            (Some(username), Some(password), None) => wechat::Proof::Password {
-                username,
-                password,
-            },
+            (Some(username), Some(password), None) => {
+                wechat::Proof::Password { username, password }
+            }
             (None, None, Some(code)) => wechat::Proof::PhoneCode(code),
             _ => {
                 return Err(AppError::bad_field(

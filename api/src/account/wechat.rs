@@ -118,7 +118,10 @@ pub async fn login(db: &DatabaseConnection, config: &Config, code: &str) -> AppR
 
 /// How `bindWeChat` proves the account.
 pub enum Proof<'a> {
-    Password { username: &'a str, password: &'a str },
+    Password {
+        username: &'a str,
+        password: &'a str,
+    },
     PhoneCode(&'a str),
 }
 

@@ -18,8 +18,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySe
 use serde::{Deserialize, Serialize};
 
 use crate::core::config::Config;
-use crate::core::error::{AppError, ErrorReason};
 use crate::core::error::AppResult;
+use crate::core::error::{AppError, ErrorReason};
 
 pub const ISSUER: &str = "lianxin";
 pub const AUDIENCE: &str = "lianxin-api";

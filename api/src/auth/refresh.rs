@@ -58,14 +58,9 @@ pub async fn issue<C: ConnectionTrait>(
     use base64::Engine;
     let (access_token, access_expires_at) =
         crate::auth::issue_token(config, user.id, user.token_version)?;
-    let refresh_token =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_hex(32));
-    let family = family.unwrap_or_else(|| {
-        random_hex(16)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    });
+    let refresh_token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_hex(32));
+    let family =
+        family.unwrap_or_else(|| random_hex(16).iter().map(|b| format!("{b:02x}")).collect());
     let now = Utc::now();
     let refresh_expires_at =
         now + chrono::Duration::from_std(config.refresh_ttl).map_err(AppError::internal)?;
@@ -112,8 +107,8 @@ pub async fn refresh(
         return Err(invalid);
     }
     let txn = db::begin_write(db).await?;
-    let mut find =
-        refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(digest(presented)));
+    let mut find = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(digest(presented)));
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
         find = find.lock_exclusive();
     }
@@ -125,7 +120,10 @@ pub async fn refresh(
     }
     if row.used_at.is_some() {
         // Presented again after it was traded: copied. The family ends.
-        tracing::warn!(user_id = row.user_id, "a retired refresh token was used again");
+        tracing::warn!(
+            user_id = row.user_id,
+            "a retired refresh token was used again"
+        );
         end_family(&txn, &row.family).await?;
         txn.commit().await?;
         return Err(revoked);

@@ -103,7 +103,10 @@ impl Bus {
                 }),
             }
         });
-        match channel.sender.downcast_ref::<broadcast::Sender<Stamped<T>>>() {
+        match channel
+            .sender
+            .downcast_ref::<broadcast::Sender<Stamped<T>>>()
+        {
             Some(tx) => tx.clone(),
             // Two types under one topic name: a programming error, kept apart (never mixed).
             None => {
@@ -242,7 +245,10 @@ impl Bus {
 }
 
 /// Removes recorded events older than `keep` (a job; any number of instances may run it).
-pub async fn prune(db: &DatabaseConnection, keep: std::time::Duration) -> crate::core::error::AppResult<u64> {
+pub async fn prune(
+    db: &DatabaseConnection,
+    keep: std::time::Duration,
+) -> crate::core::error::AppResult<u64> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let before = chrono::Utc::now()
         - chrono::Duration::from_std(keep).unwrap_or_else(|_| chrono::Duration::days(1));
@@ -283,7 +289,12 @@ mod tests {
         bus.deliver(7, Rang { n: 1 });
         bus.deliver_json(r#"{"topic": "test.rang", "cursor": 9, "event": {"n": 2}}"#);
         bus.deliver_json(r#"{"topic": "other", "cursor": 10, "event": {"n": 3}}"#);
-        let stamped = |cursor, n| Some(Stamped { cursor, event: Rang { n } });
+        let stamped = |cursor, n| {
+            Some(Stamped {
+                cursor,
+                event: Rang { n },
+            })
+        };
         assert_eq!(next(&mut rx).await, stamped(7, 1));
         assert_eq!(next(&mut rx).await, stamped(9, 2));
         assert!(rx.try_recv().is_err());

@@ -64,7 +64,10 @@ pub async fn openid_of_code(config: &WeChatConfig, code: &str) -> AppResult<Stri
     if code.is_empty() || code.len() > 128 {
         return Err(code_invalid());
     }
-    let url = format!("{}/sns/jscode2session", config.api_base.trim_end_matches('/'));
+    let url = format!(
+        "{}/sns/jscode2session",
+        config.api_base.trim_end_matches('/')
+    );
     let answer = http()
         .get(url)
         .query(&[
@@ -116,7 +119,10 @@ pub async fn access_token(config: &WeChatConfig, force: bool) -> AppResult<Strin
     {
         return Ok(token.clone());
     }
-    let url = format!("{}/cgi-bin/stable_token", config.api_base.trim_end_matches('/'));
+    let url = format!(
+        "{}/cgi-bin/stable_token",
+        config.api_base.trim_end_matches('/')
+    );
     let answer: TokenAnswer = http()
         .post(url)
         .json(&serde_json::json!({

@@ -7,8 +7,8 @@
 
 use entity::pending_upload;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set,
 };
 
 use crate::core::error::{AppError, AppResult, ErrorCode, ErrorReason};
@@ -158,7 +158,10 @@ pub async fn photos(
     unique.sort_unstable();
     unique.dedup();
     if unique.len() != ids.len() {
-        return Err(AppError::bad_field("photoUploadIds", "同一上传不能使用两次"));
+        return Err(AppError::bad_field(
+            "photoUploadIds",
+            "同一上传不能使用两次",
+        ));
     }
     let rows = pending_upload::Entity::find()
         .filter(pending_upload::Column::Id.is_in(ids.to_vec()))

@@ -254,7 +254,10 @@ pub(crate) async fn graphql_get(
             );
         }
     };
-    let document_id = params.get("documentId").filter(|id| id.len() <= 200).cloned();
+    let document_id = params
+        .get("documentId")
+        .filter(|id| id.len() <= 200)
+        .cloned();
     execute(shared, client, headers, request, document_id, true).await
 }
 

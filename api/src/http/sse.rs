@@ -95,6 +95,7 @@ pub(crate) async fn graphql_stream(
     let (tx, rx) = tokio::sync::mpsc::channel::<String>(16);
     tokio::spawn(async move {
         let expires = live.expires();
+        let ended_by = live.closed();
         let closed = super::ws::watch_live_of(live, state);
         futures_util::pin_mut!(closed);
         let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
@@ -107,6 +108,11 @@ pub(crate) async fn graphql_stream(
                         &serde_json::to_string(&response).unwrap_or_else(|_| "{}".to_owned()),
                     ),
                     None => {
+                        // The subscription ended because the login did: say why first.
+                        let why = *ended_by.borrow();
+                        if let Some(why) = why {
+                            let _ = tx.send(frame("next", &ended(why, expires).to_string())).await;
+                        }
                         let _ = tx.send(frame("complete", "")).await;
                         break;
                     }

@@ -74,7 +74,9 @@ fn check(text: &str, name: &str) -> anyhow::Result<()> {
 /// An id as looked up: lower-case, without a `sha256:` prefix.
 pub fn normalise(id: &str) -> String {
     let id = id.trim();
-    id.strip_prefix("sha256:").unwrap_or(id).to_ascii_lowercase()
+    id.strip_prefix("sha256:")
+        .unwrap_or(id)
+        .to_ascii_lowercase()
 }
 
 /// The refusal of a document that is not trusted.

@@ -41,7 +41,8 @@ pub(crate) async fn upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let bad = |message: &str| gate::coded(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, message);
+    let bad =
+        |message: &str| gate::coded(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, message);
     let Ok(boundary) = multer::parse_boundary(&content_type) else {
         return bad("请以 multipart/form-data 上传文件");
     };
@@ -93,7 +94,10 @@ pub(crate) async fn upload(
         }
     }
     let Some(purpose) = purpose else {
-        return gate::refuse(&AppError::bad_field("purpose", "请在 formData 中注明 purpose"));
+        return gate::refuse(&AppError::bad_field(
+            "purpose",
+            "请在 formData 中注明 purpose",
+        ));
     };
     let Some(file) = file else {
         return gate::refuse(&AppError::bad_field("file", "未收到文件"));

@@ -33,8 +33,10 @@ impl IncidentSubscription {
     async fn incident_events(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Replay first the events since this cursor (of an event received \
-                          earlier) that the subscriber may see, then go live.")]
+        #[graphql(
+            desc = "Replay first the events since this cursor (of an event received \
+                          earlier) that the subscriber may see, then go live."
+        )]
         after: Option<String>,
     ) -> Result<impl Stream<Item = IncidentEvent>> {
         let st = state(ctx)?.clone();

@@ -35,8 +35,10 @@ impl ShiftSubscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only events of shifts of this slot.")] slot_id: ID,
-        #[graphql(desc = "Replay first the events since this cursor (of an event received \
-                          earlier), then go live.")]
+        #[graphql(
+            desc = "Replay first the events since this cursor (of an event received \
+                          earlier), then go live."
+        )]
         after: Option<String>,
     ) -> Result<impl Stream<Item = ShiftEvent>> {
         let slot = parse_id("slotId", &slot_id)?;

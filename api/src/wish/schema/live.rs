@@ -33,8 +33,10 @@ impl WishSubscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only events of this community.")] community_id: ID,
-        #[graphql(desc = "Replay first the events since this cursor (of an event received \
-                          earlier) that the subscriber may see, then go live.")]
+        #[graphql(
+            desc = "Replay first the events since this cursor (of an event received \
+                          earlier) that the subscriber may see, then go live."
+        )]
         after: Option<String>,
     ) -> Result<impl Stream<Item = WishEvent>> {
         let community = parse_id("communityId", &community_id)?;
