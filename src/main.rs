@@ -51,6 +51,8 @@ struct RuleArgs {
     points_per_hour: i64,
 }
 
+// Parsed once at start: the size of `Serve` (its many settings) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Runs the server (migrations run at start).

@@ -393,7 +393,11 @@ async fn uploads_in_two_steps_attach_once_to_their_owner_only_and_expire() {
     let (_, v) = upload(&app, &grid, "WISH_PHOTO", "tmp.png", &png(16, 16, 2)).await;
     let wish_photo = v["id"].as_str().expect("id").to_owned();
     let v = app
-        .gql(Some(&grid), report, input(&[wish_photo.clone()]))
+        .gql(
+            Some(&grid),
+            report,
+            input(std::slice::from_ref(&wish_photo)),
+        )
         .await;
     assert_eq!(
         v["errors"][0]["extensions"]["reason"], "UPLOAD_WRONG_PURPOSE",

@@ -31,7 +31,7 @@ struct TicketClaims {
 
 /// What a WeChat login gives: a login, or a ticket to bind the WeChat user to an account.
 pub enum WeChatLogin {
-    LoggedIn(LoginResult),
+    LoggedIn(Box<LoginResult>),
     Unbound {
         ticket: String,
         expires_at: chrono::DateTime<Utc>,
@@ -113,7 +113,10 @@ pub async fn login(db: &DatabaseConnection, config: &Config, code: &str) -> AppR
         .filter(|u| u.active && u.erased_at.is_none())
         .ok_or(AppError::Unauthenticated(ErrorReason::InvalidCredentials))?;
     let tokens = auth::refresh::issue(db, config, &user, None).await?;
-    Ok(WeChatLogin::LoggedIn(LoginResult { tokens, user }))
+    Ok(WeChatLogin::LoggedIn(Box::new(LoginResult {
+        tokens,
+        user,
+    })))
 }
 
 /// How `bindWeChat` proves the account.

@@ -78,9 +78,12 @@ impl<T: Topic> Resumed<T> {
 }
 
 /// One topic's channel, with a way to deliver it an event that arrived as JSON.
+/// Delivers an event that arrived as JSON, with its cursor, to a topic's subscribers.
+type DeliverJson = Box<dyn Fn(i64, &serde_json::Value) + Send + Sync>;
+
 struct Channel {
     sender: Box<dyn Any + Send + Sync>,
-    deliver_json: Box<dyn Fn(i64, &serde_json::Value) + Send + Sync>,
+    deliver_json: DeliverJson,
 }
 
 #[derive(Clone, Default)]
