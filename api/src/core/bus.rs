@@ -180,12 +180,26 @@ impl Bus {
     }
 
     /// Publishes an event after a successful change: recorded in `live_events` (its id is
-    /// the cursor), then through PostgreSQL NOTIFY (all instances, this one included,
-    /// receive it), or in-process for SQLite. An event that could not be recorded is still
-    /// delivered live, with cursor 0 (it cannot be replayed).
+    /// the cursor) and announced through PostgreSQL NOTIFY in the same statement (all
+    /// instances, this one included, receive it), or recorded and delivered in-process for
+    /// SQLite (an event that could not be recorded there is still delivered, with cursor 0:
+    /// it cannot be replayed).
     pub async fn publish<T: Topic>(&self, db: &DatabaseConnection, event: T) {
         use sea_orm::{ActiveModelTrait, Set};
         let text = serde_json::to_string(&event).unwrap_or_default();
+        if db.get_database_backend() == DbBackend::Postgres {
+            // One statement: the record and the announcement carrying its cursor.
+            let stmt = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "WITH e AS (INSERT INTO live_events (topic, payload, created_at) VALUES ($1, $2, now()) RETURNING id) \
+                 SELECT pg_notify($3, json_build_object('topic', $1::text, 'cursor', e.id, 'event', $2::json)::text) FROM e",
+                [T::TOPIC.into(), text.into(), CHANNEL.into()],
+            );
+            if let Err(e) = db.execute_raw(stmt).await {
+                tracing::warn!(error = %e, topic = T::TOPIC, "event not published");
+            }
+            return;
+        }
         let cursor = match (entity::live_event::ActiveModel {
             topic: Set(T::TOPIC.to_owned()),
             payload: Set(text),
@@ -201,20 +215,7 @@ impl Bus {
                 0
             }
         };
-        if db.get_database_backend() != DbBackend::Postgres {
-            self.deliver(cursor, event);
-            return;
-        }
-        let payload =
-            serde_json::json!({ "topic": T::TOPIC, "cursor": cursor, "event": event }).to_string();
-        let stmt = Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [CHANNEL.into(), payload.into()],
-        );
-        if let Err(e) = db.execute_raw(stmt).await {
-            tracing::warn!(error = %e, topic = T::TOPIC, "event not published");
-        }
+        self.deliver(cursor, event);
     }
 
     /// Forwards PostgreSQL notifications to this instance's subscribers, reconnecting on

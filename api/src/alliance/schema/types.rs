@@ -124,8 +124,14 @@ impl Alliance {
     async fn members(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default, desc = "Also organisations that have left.")] include_former: bool,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Also organisations that have left."
+        )]
+        include_former: Option<bool>,
     ) -> AppResult<Vec<AllianceMember>> {
+        // Nullable so that an omitted variable lets the default apply.
+        let include_former = include_former.unwrap_or(false);
         let rows = loader(ctx)?
             .load_one(MembersOf(self.0.id))
             .await?

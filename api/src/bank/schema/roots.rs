@@ -245,13 +245,19 @@ impl BankQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
-        #[graphql(default = true, desc = "Only rewards that can be redeemed.")] active_only: bool,
+        #[graphql(
+            default_with = "Some(true)",
+            desc = "Only rewards that can be redeemed."
+        )]
+        active_only: Option<bool>,
         #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
         #[graphql(
             desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
         )]
         after: Option<String>,
     ) -> AppResult<Conn<Reward>> {
+        // Nullable so that an omitted variable lets the default apply.
+        let active_only = active_only.unwrap_or(true);
         let page = Page::new(ctx, first, after.as_deref())?;
         let mut q = reward::Entity::find();
         if let Some(c) = parse_opt_id("communityId", community_id.as_ref())? {
@@ -280,8 +286,12 @@ impl BankQuery {
         #[graphql(desc = "Only items of this grid.")] grid_id: Option<ID>,
         #[graphql(desc = "Count points earned from this day (inclusive).")] from: Date,
         #[graphql(desc = "Count points earned up to this day (inclusive).")] to: Date,
-        #[graphql(default = 20, desc = "How many places to return.")] first: i32,
+        #[graphql(default_with = "Some(20)", desc = "How many places to return.")] first: Option<
+            i32,
+        >,
     ) -> AppResult<Vec<RankingEntry>> {
+        // Nullable so that an omitted variable lets the default apply.
+        let first = first.unwrap_or(20);
         if !(1..=100).contains(&first) {
             return Err(AppError::bad_field("first", "first 须在 1 到 100 之间"));
         }

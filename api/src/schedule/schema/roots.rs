@@ -146,13 +146,19 @@ impl ScheduleQuery {
         #[graphql(desc = "Only slots on this weekday (1 = Monday … 7 = Sunday).")] weekday: Option<
             i32,
         >,
-        #[graphql(default, desc = "Only slots the caller may sign up for.")] open_for_me: bool,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Only slots the caller may sign up for."
+        )]
+        open_for_me: Option<bool>,
         #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
         #[graphql(
             desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
         )]
         after: Option<String>,
     ) -> AppResult<Conn<ServiceSlot>> {
+        // Nullable so that an omitted variable lets the default apply.
+        let open_for_me = open_for_me.unwrap_or(false);
         let page = Page::new(ctx, first, after.as_deref())?;
         let mut q = service_slot::Entity::find();
         if let Some(c) = parse_opt_id("communityId", community_id.as_ref())? {
@@ -190,13 +196,16 @@ impl ScheduleQuery {
         #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
         #[graphql(desc = "From this day (inclusive).")] from: Option<Date>,
         #[graphql(desc = "To this day (inclusive).")] to: Option<Date>,
-        #[graphql(default, desc = "Only shifts with places left.")] has_free_places: bool,
+        #[graphql(default_with = "Some(false)", desc = "Only shifts with places left.")]
+        has_free_places: Option<bool>,
         #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
         #[graphql(
             desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
         )]
         after: Option<String>,
     ) -> AppResult<Conn<Shift>> {
+        // Nullable so that an omitted variable lets the default apply.
+        let has_free_places = has_free_places.unwrap_or(false);
         let page = Page::new(ctx, first, after.as_deref())?;
         let mut q = shift::Entity::find();
         if let Some(s) = parse_opt_id("slotId", slot_id.as_ref())? {

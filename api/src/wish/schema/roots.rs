@@ -147,14 +147,26 @@ impl WishQuery {
         #[graphql(desc = "Only items of this grid.")] grid_id: Option<ID>,
         #[graphql(desc = "Only items in this status.")] status: Option<WishStatus>,
         #[graphql(desc = "Only wishes of this category.")] category: Option<WishCategory>,
-        #[graphql(default, desc = "Only wishes the caller has claimed.")] claimed_by_me: bool,
-        #[graphql(default, desc = "Only wishes the caller submitted.")] submitted_by_me: bool,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Only wishes the caller has claimed."
+        )]
+        claimed_by_me: Option<bool>,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Only wishes the caller submitted."
+        )]
+        submitted_by_me: Option<bool>,
         #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
         #[graphql(
             desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
         )]
         after: Option<String>,
     ) -> AppResult<Conn<Wish>> {
+        // Nullable so that an omitted variable lets the default apply.
+        let submitted_by_me = submitted_by_me.unwrap_or(false);
+        // Nullable so that an omitted variable lets the default apply.
+        let claimed_by_me = claimed_by_me.unwrap_or(false);
         let page = Page::new(ctx, first, after.as_deref())?;
         let me = viewer(ctx).user();
         let mut q = wish::Entity::find();
