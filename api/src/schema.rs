@@ -71,7 +71,9 @@ pub fn build_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
         // on, whatever the configuration).
         let mut development = config.clone();
         development.environment = crate::core::config::Environment::Development;
-        nulls::learn_from(builder(None, &development).finish());
+        let development = builder(None, &development).finish();
+        errors::learn_schema(&development.sdl());
+        nulls::learn_from(development);
     }
     builder(state, config).finish()
 }
@@ -92,7 +94,10 @@ pub fn build_validated_schema(state: Option<AppState>, config: &Config) -> ApiSc
 /// done by extensions, since no handler sees each operation of a WebSocket connection.
 pub fn build_ws_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
     builder(state, config)
-        .extension(errors::ErrorCodes)
+        .extension(errors::ErrorCodes(errors::Limits {
+            depth: config.max_depth,
+            complexity: config.max_complexity,
+        }))
         .extension(guard::Guards)
         .extension(nulls::Propagation)
         .finish()

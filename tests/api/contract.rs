@@ -82,7 +82,7 @@ async fn the_standard_introspection_query_is_answered_and_ordinary_depth_is_stil
     // An ordinary query as deep is still refused.
     let deep = "{ grids { nodes { community { grids { nodes { community { grids { nodes { community { grids { nodes { community { name } } } } } } } } } } } } }";
     let v = app.gql(None, deep, json!({})).await;
-    assert_code(&v, "BAD_USER_INPUT");
+    assert_code(&v, "GRAPHQL_VALIDATION_FAILED");
     assert!(v["data"].is_null(), "{v}");
 }
 
@@ -140,7 +140,7 @@ async fn validation_is_remembered_only_for_what_passed_it() {
         let v = app
             .gql(Some(&member), "{ wishes { nodes { id nope } } }", json!({}))
             .await;
-        assert_code(&v, "BAD_USER_INPUT");
+        assert_code(&v, "GRAPHQL_VALIDATION_FAILED");
         assert!(v["data"].is_null(), "{v}");
         assert!(
             v["errors"][0]["extensions"]["detail"]
@@ -155,7 +155,7 @@ async fn validation_is_remembered_only_for_what_passed_it() {
         ok(&app.gql(Some(&member), q, json!({})).await);
     }
     let v = app.gql(Some(&member), q, json!({"s": "NOPE"})).await;
-    assert_code(&v, "BAD_USER_INPUT");
+    assert_code(&v, "BAD_REQUEST");
     assert!(v["data"].is_null(), "{v}");
 }
 
@@ -164,11 +164,11 @@ async fn variable_problems_are_bad_user_input_naming_the_variable() {
     let app = TestApp::spawn().await;
     let q = "query($id: ID!, $n: Int) { wish(id: $id) { id } wishes(first: $n) { totalCount } }";
     let v = app.gql(None, q, json!({})).await;
-    assert_code(&v, "BAD_USER_INPUT");
+    assert_code(&v, "BAD_REQUEST");
     assert_eq!(v["errors"][0]["extensions"]["variable"], "id");
     assert_eq!(v["errors"][0]["message"], "缺少必填变量 $id");
     let v = app.gql(None, q, json!({"id": "1", "n": "twenty"})).await;
-    assert_code(&v, "BAD_USER_INPUT");
+    assert_code(&v, "BAD_REQUEST");
     assert_eq!(v["errors"][0]["extensions"]["variable"], "n");
     let v = app.gql(None, q, json!({"id": null})).await;
     assert_eq!(v["errors"][0]["extensions"]["variable"], "id");
@@ -180,7 +180,7 @@ async fn variable_problems_are_bad_user_input_naming_the_variable() {
             json!({"s": "NOPE"}),
         )
         .await;
-    assert_code(&v, "BAD_USER_INPUT");
+    assert_code(&v, "BAD_REQUEST");
     let message = v["errors"][0]["message"].as_str().expect("message");
     assert!(
         !message.contains("NOPE") && !message.is_ascii(),
@@ -325,7 +325,7 @@ async fn get_requests_and_persisted_queries() {
     let bad = format!("/graphql?query={}", enc("{ nosuchfield }"));
     let (status, _, v) = get(&app, &bad, "application/graphql-response+json").await;
     assert_eq!(status, 400);
-    assert_code(&v, "BAD_USER_INPUT");
+    assert_code(&v, "GRAPHQL_VALIDATION_FAILED");
     let (status, _, _) = get(&app, &bad, "application/json").await;
     assert_eq!(status, 200);
     // Mutations are never run by GET.

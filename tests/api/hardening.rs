@@ -23,14 +23,14 @@ async fn aliases_directives_and_fragment_cycles_are_refused_before_running() {
     assert_eq!(ok(&v)["a14"]["totalCount"], 9);
     let before = app.statements();
     let v = app.gql(Some(&token), &aliases(16), json!({})).await;
-    assert_code(&v, "BAD_USER_INPUT");
+    assert_code(&v, "GRAPHQL_VALIDATION_FAILED");
     assert!(v["data"].is_null());
     // Only the caller's token was checked (3 statements), nothing of the query ran.
     assert!(app.statements() - before <= 3);
     // The same texts again come from the parsed-document cache with the same verdicts.
     assert_code(
         &app.gql(Some(&token), &aliases(16), json!({})).await,
-        "BAD_USER_INPUT",
+        "GRAPHQL_VALIDATION_FAILED",
     );
     let v = app.gql(Some(&token), &aliases(15), json!({})).await;
     assert_eq!(ok(&v)["a14"]["totalCount"], 9);
@@ -41,15 +41,21 @@ async fn aliases_directives_and_fragment_cycles_are_refused_before_running() {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    assert_code(&app.gql(None, &bomb, json!({})).await, "BAD_USER_INPUT");
+    assert_code(
+        &app.gql(None, &bomb, json!({})).await,
+        "GRAPHQL_VALIDATION_FAILED",
+    );
     let directives = format!("{{ me {} {{ id }} }}", "@include(if: true) ".repeat(51));
     assert_code(
         &app.gql(None, &directives, json!({})).await,
-        "BAD_USER_INPUT",
+        "GRAPHQL_VALIDATION_FAILED",
     );
     let cycle =
         "query { me { ...A } } fragment A on User { id ...B } fragment B on User { username ...A }";
-    assert_code(&app.gql(None, cycle, json!({})).await, "BAD_USER_INPUT");
+    assert_code(
+        &app.gql(None, cycle, json!({})).await,
+        "GRAPHQL_VALIDATION_FAILED",
+    );
     // The server keeps answering.
     assert_eq!(
         ok(&app
@@ -110,7 +116,7 @@ async fn privileged_mutations_are_audited_and_readable_by_admin_only() {
     let v = app
         .gql(Some(&staff), "mutation { createGrid(input: {communityId: \"1\", name: \"未运行\", kind: DEDICATED}) { nope } }", json!({}))
         .await;
-    assert_code(&v, "BAD_USER_INPUT");
+    assert_code(&v, "GRAPHQL_VALIDATION_FAILED");
     let bomb: Vec<String> = (0..16)
         .map(|i| format!("a{i}: createGrid(input: {{communityId: \"1\", name: \"炸{i}\", kind: DEDICATED}}) {{ grid {{ id }} }}"))
         .collect();
@@ -121,7 +127,7 @@ async fn privileged_mutations_are_audited_and_readable_by_admin_only() {
             json!({}),
         )
         .await;
-    assert_code(&v, "BAD_USER_INPUT");
+    assert_code(&v, "GRAPHQL_VALIDATION_FAILED");
     let two = json!({
         "query": "query Q { me { id } } mutation M { createGrid(input: {communityId: \"1\", name: \"没选中\", kind: DEDICATED}) { grid { id } } }",
         "operationName": "Q",
@@ -187,6 +193,9 @@ async fn two_thousand_malformed_requests_each_get_a_coded_error() {
     let enums = ["BOGUS", "comprehensive", "123", "MICRO_GRID"];
     let codes = [
         "BAD_USER_INPUT",
+        "BAD_REQUEST",
+        "GRAPHQL_VALIDATION_FAILED",
+        "GRAPHQL_PARSE_FAILED",
         "NOT_FOUND",
         "FORBIDDEN",
         "UNAUTHENTICATED",
@@ -244,11 +253,13 @@ async fn two_thousand_malformed_requests_each_get_a_coded_error() {
             "{text}"
         );
         *counts
-            .entry(if code == "BAD_USER_INPUT" {
-                "bad"
-            } else {
-                "other"
-            })
+            .entry(
+                if ["BAD_USER_INPUT", "BAD_REQUEST"].contains(&code.as_str()) {
+                    "bad"
+                } else {
+                    "other"
+                },
+            )
             .or_insert(0) += 1;
     }
     assert!(counts.len() >= 2, "{counts:?}");

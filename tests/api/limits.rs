@@ -20,7 +20,7 @@ async fn too_deep_or_too_complex_queries_are_refused_before_running() {
     deep.push_str(" } } }");
     let before = app.statements();
     let v = app.gql(None, &deep, json!({})).await;
-    assert_code(&v, "BAD_USER_INPUT");
+    assert_code(&v, "GRAPHQL_VALIDATION_FAILED");
     assert!(v["data"].is_null());
     assert_eq!(
         app.statements(),
@@ -31,7 +31,7 @@ async fn too_deep_or_too_complex_queries_are_refused_before_running() {
     let complex = "{ a: grids(first: 100) { nodes { community { grids(first: 100) { nodes { name staff { user { displayName } } } } } } } }";
     let before = app.statements();
     let v = app.gql(None, complex, json!({})).await;
-    assert_code(&v, "BAD_USER_INPUT");
+    assert_code(&v, "GRAPHQL_VALIDATION_FAILED");
     assert_eq!(app.statements(), before);
 
     // A page size over 100 is refused with a coded error.

@@ -13,6 +13,7 @@ mod budgets;
 mod contract;
 mod doors;
 mod frontend;
+mod guessable;
 mod hardening;
 mod helpers;
 mod import;

@@ -17,6 +17,14 @@ pub enum ErrorCode {
     /// The database connection was lost mid-request: nothing was committed, send it again.
     Unavailable,
     Internal,
+    /// The document is not GraphQL text (a developer's mistake).
+    GraphqlParseFailed,
+    /// The document does not fit the schema or its limits (a developer's mistake).
+    GraphqlValidationFailed,
+    /// Variables or argument values that do not fit the schema's types: a missing or
+    /// mistyped variable, an unknown enum value, a missing input field, an unparsable scalar
+    /// (a developer's mistake; `BAD_USER_INPUT` is for what a person typed).
+    BadRequest,
 }
 
 impl ErrorCode {
@@ -31,6 +39,9 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL",
+            Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Self::BadRequest => "BAD_REQUEST",
         }
     }
 }

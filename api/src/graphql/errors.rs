@@ -1,10 +1,16 @@
 //! Every error leaving the schema carries `extensions.code`.
 //!
-//! Errors are classified by where they come from, never by their wording: every resolver
-//! returns `AppResult` (the project's error type, always coded, internals hidden), so an
-//! error without a code was raised by async-graphql itself — parsing, validation and limits
-//! (no path), or the coercion of a field's arguments (at the field's path). Both are the
-//! client's: `BAD_USER_INPUT`.
+//! Every resolver returns `AppResult` (the project's error type, always coded, internals
+//! hidden), so an error without a code was raised by async-graphql itself: a developer's
+//! mistake, never what a person typed (`BAD_USER_INPUT`). It is classified:
+//! - `GRAPHQL_PARSE_FAILED`: the text is not GraphQL;
+//! - `BAD_REQUEST`: an argument or variable value does not fit its type (an unknown enum
+//!   value, with `extensions.allowedValues`; a missing input field; an unparsable scalar),
+//!   with the path of the input field at fault in `extensions.field` (`input.subject`);
+//! - `GRAPHQL_VALIDATION_FAILED`: anything else about the document (unknown fields, missing
+//!   arguments, the depth and cost limits, with `extensions.limit`).
+//!
+//! The English wording of async-graphql stays in `extensions.detail`.
 
 use std::sync::Arc;
 
@@ -17,21 +23,28 @@ use async_graphql::{
 
 use crate::core::error::ErrorCode;
 
-pub struct ErrorCodes;
+/// The limits a schema was built with (depth, complexity), named in refusals.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    pub depth: usize,
+    pub complexity: usize,
+}
+
+pub struct ErrorCodes(pub Limits);
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
+        Arc::new(ErrorCodesExtension(self.0))
     }
 }
 
-struct ErrorCodesExtension;
+struct ErrorCodesExtension(Limits);
 
 #[async_trait::async_trait]
 impl Extension for ErrorCodesExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        code_errors(&mut response);
+        code_errors(&mut response, self.0);
         response
     }
 
@@ -43,9 +56,10 @@ impl Extension for ErrorCodesExtension {
         stream: BoxStream<'s, Response>,
         next: NextSubscribe<'_>,
     ) -> BoxStream<'s, Response> {
+        let limits = self.0;
         next.run(ctx, stream)
-            .map(|mut response| {
-                code_errors(&mut response);
+            .map(move |mut response| {
+                code_errors(&mut response, limits);
                 response
             })
             .boxed()
@@ -60,7 +74,7 @@ pub const MAX_MESSAGE_CHARS: usize = 200;
 
 /// Gives every error of a response an `extensions.code`, bounds each message's length and
 /// the number of errors (the rest are counted in `extensions.omittedErrors` of a last one).
-pub fn code_errors(response: &mut Response) {
+pub fn code_errors(response: &mut Response, limits: Limits) {
     if response.errors.len() > MAX_ERRORS {
         let omitted = response.errors.len() - MAX_ERRORS;
         response.errors.truncate(MAX_ERRORS);
@@ -83,21 +97,150 @@ pub fn code_errors(response: &mut Response) {
         if has_code {
             continue;
         }
-        let code = ErrorCode::BadUserInput;
-        // async-graphql's own wording (English, may quote the document) goes to `detail`;
-        // the message is short and Chinese, chosen by where the error arose.
         let detail: String = err.message.chars().take(MAX_MESSAGE_CHARS).collect();
-        err.message = match err.path.last() {
-            Some(async_graphql::PathSegment::Field(f)) => format!("字段 {f} 的参数无效"),
-            Some(_) => "参数无效".to_owned(),
-            None if err.locations.is_empty() => "请求无效或超出限制".to_owned(),
-            None => "查询不符合接口定义".to_owned(),
-        };
-        err.extensions
-            .get_or_insert_with(Default::default)
-            .set("detail", Value::from(detail));
-        err.extensions
-            .get_or_insert_with(Default::default)
-            .set("code", Value::from(code.as_str()));
+        let found = classify(&err.message, !err.path.is_empty(), limits);
+        err.message = found.message;
+        let ext = err.extensions.get_or_insert_with(Default::default);
+        ext.set("detail", Value::from(detail));
+        ext.set("code", Value::from(found.code.as_str()));
+        if let Some(field) = found.field {
+            ext.set("field", Value::from(field));
+        }
+        if let Some(values) = found.allowed {
+            ext.set(
+                "allowedValues",
+                Value::List(values.into_iter().map(Value::from).collect()),
+            );
+        }
+        if let Some(limit) = found.limit {
+            ext.set("limit", Value::from(limit as u64));
+        }
     }
+}
+
+/// What an uncoded error of async-graphql is.
+struct Classified {
+    code: ErrorCode,
+    message: String,
+    field: Option<String>,
+    allowed: Option<Vec<String>>,
+    limit: Option<usize>,
+}
+
+/// Each enum of the schema with its values, for `allowedValues`.
+static ENUMS: std::sync::OnceLock<std::collections::HashMap<String, Vec<String>>> =
+    std::sync::OnceLock::new();
+
+/// Learns the enums' values from the schema's SDL (once per process).
+pub fn learn_schema(sdl: &str) {
+    if ENUMS.get().is_some() {
+        return;
+    }
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let mut enums = std::collections::HashMap::new();
+    if let Ok(doc) = async_graphql::parser::parse_schema(sdl) {
+        for def in doc.definitions {
+            if let TypeSystemDefinition::Type(t) = def
+                && let TypeKind::Enum(e) = &t.node.kind
+            {
+                enums.insert(
+                    t.node.name.node.to_string(),
+                    e.values
+                        .iter()
+                        .map(|v| v.node.value.node.to_string())
+                        .collect(),
+                );
+            }
+        }
+    }
+    let _ = ENUMS.set(enums);
+}
+
+/// The text between the first `"` after `after` and the next `"`.
+fn quoted_after<'a>(text: &'a str, after: &str) -> Option<&'a str> {
+    let rest = &text[text.find(after)? + after.len()..];
+    let start = rest.find('"')? + 1;
+    let len = rest[start..].find('"')?;
+    Some(&rest[start..start + len])
+}
+
+fn classify(message: &str, at_field: bool, limits: Limits) -> Classified {
+    let plain = |code: ErrorCode, message: String| Classified {
+        code,
+        message,
+        field: None,
+        allowed: None,
+        limit: None,
+    };
+    if message.starts_with(" --> ") || message.contains("\n  = expected") {
+        return plain(
+            ErrorCode::GraphqlParseFailed,
+            "查询文本不是有效的 GraphQL".to_owned(),
+        );
+    }
+    let (max_depth, max_complexity) = (limits.depth, limits.complexity);
+    if message == "Query is nested too deep." {
+        let mut c = plain(
+            ErrorCode::GraphqlValidationFailed,
+            format!("查询嵌套超过 {max_depth} 层的上限"),
+        );
+        c.limit = Some(max_depth);
+        return c;
+    }
+    if message == "Query is too complex." {
+        let mut c = plain(
+            ErrorCode::GraphqlValidationFailed,
+            format!("查询代价超过 {max_complexity} 的上限（每个列表按请求的条数计）"),
+        );
+        c.limit = Some(max_complexity);
+        return c;
+    }
+    if message.starts_with("Invalid value for argument") {
+        let argument = quoted_after(message, "argument").unwrap_or("");
+        let field = match quoted_after(message, ", field") {
+            Some(f) if message.contains("is required but not provided") => {
+                format!("{argument}.{f}")
+            }
+            _ => argument.to_owned(),
+        };
+        let mut c = plain(
+            ErrorCode::BadRequest,
+            format!("参数 {field} 的值不符合类型"),
+        );
+        if message.contains("is required but not provided") {
+            c.message = format!("缺少必填字段 {field}");
+        }
+        let enum_name = quoted_after(message, "enumeration type").or_else(|| {
+            quoted_after(message, "expected type")
+                .filter(|t| ENUMS.get().is_some_and(|e| e.contains_key(*t)))
+        });
+        if let Some(enum_name) = enum_name {
+            let allowed = ENUMS.get().and_then(|e| e.get(enum_name)).cloned();
+            c.message = match &allowed {
+                Some(values) => format!("{field} 只能是 {}", values.join("、")),
+                None => format!("{field} 不是 {enum_name} 的可选值"),
+            };
+            c.allowed = allowed;
+        }
+        c.field = Some(field);
+        return c;
+    }
+    if at_field || message.starts_with("Failed to parse") {
+        // A value that reached a resolver's argument and could not be read (a date that is
+        // not a date): the argument is named where async-graphql says so.
+        let field = quoted_after(message, "occurred while parsing").map(str::to_owned);
+        let mut c = plain(
+            ErrorCode::BadRequest,
+            match &field {
+                Some(f) => format!("参数 {f} 的值无法解析"),
+                None => "参数的值无法解析".to_owned(),
+            },
+        );
+        c.field = field;
+        return c;
+    }
+    plain(
+        ErrorCode::GraphqlValidationFailed,
+        "查询不符合接口定义（见 extensions.detail）".to_owned(),
+    )
 }

@@ -9,5 +9,6 @@ pub mod guard;
 pub mod live;
 pub mod loaders;
 pub mod nulls;
+pub mod order;
 pub mod scalars;
 pub mod state;

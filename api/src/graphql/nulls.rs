@@ -358,6 +358,7 @@ impl Extension for PropagationExtension {
         let mut response = next.run(ctx, operation_name).await;
         if let Some((doc, _)) = kept(&self.doc) {
             propagate(&mut response, &doc, operation_name).await;
+            super::order::reorder(&mut response.data, &doc, operation_name);
         }
         response
     }
@@ -375,6 +376,7 @@ impl Extension for PropagationExtension {
                 async move {
                     if let Some((doc, name)) = kept(&doc) {
                         propagate(&mut response, &doc, name.as_deref()).await;
+                        super::order::reorder(&mut response.data, &doc, name.as_deref());
                     }
                     response
                 }

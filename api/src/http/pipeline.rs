@@ -526,24 +526,25 @@ pub(crate) async fn execute(
         && let Some((variable, message)) =
             guard::check_variables(&parsed.doc, operation_name.as_deref(), &request.variables)
     {
-        shared.state.metrics.record(
-            &operation,
-            started.elapsed(),
-            &["BAD_USER_INPUT".to_owned()],
-        );
+        shared
+            .state
+            .metrics
+            .record(&operation, started.elapsed(), &["BAD_REQUEST".to_owned()]);
         let body = serde_json::json!({
             "errors": [{
                 "message": message,
-                "extensions": { "code": "BAD_USER_INPUT", "variable": variable }
+                "extensions": { "code": "BAD_REQUEST", "variable": variable }
             }]
         });
         return Json(body).into_response();
     }
     let mut response = match guard_error {
         Some(message) => {
-            async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
-                message, None,
-            )])
+            let mut e = async_graphql::ServerError::new(message, None);
+            e.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", ErrorCode::GraphqlValidationFailed.as_str());
+            async_graphql::Response::from_errors(vec![e])
         }
         None => {
             if let Some(id) = &request_id {
@@ -629,8 +630,15 @@ pub(crate) async fn execute(
     if let Some(parsed) = &document {
         crate::graphql::nulls::propagate(&mut response, &parsed.doc, operation_name.as_deref())
             .await;
+        crate::graphql::order::reorder(&mut response.data, &parsed.doc, operation_name.as_deref());
     }
-    errors::code_errors(&mut response);
+    errors::code_errors(
+        &mut response,
+        errors::Limits {
+            depth: shared.state.config.max_depth,
+            complexity: shared.state.config.max_complexity,
+        },
+    );
     let codes: Vec<String> = response
         .errors
         .iter()
