@@ -111,3 +111,51 @@ async fn response_keys_follow_the_selection_order() {
         "{raw}"
     );
 }
+
+#[tokio::test]
+async fn developer_mistakes_have_their_own_codes_with_the_path_to_fix() {
+    let app = TestApp::with_demo().await;
+    let grid = app.login("grid").await;
+    let report = "mutation($in: ReportIncidentInput!) { reportIncident(input: $in) { incident { id } } }";
+    let input = json!({"gridId": "1", "location": "汇通路 1 号", "category": "PAIN", "subject": "SAFETY", "description": "路灯不亮"});
+    // A wrong enum value: BAD_REQUEST naming `input.subject`, with the allowed values.
+    let mut wrong = input.clone();
+    wrong["subject"] = json!("FOO");
+    let v = app.gql(Some(&grid), report, json!({"in": wrong})).await;
+    let ext = &v["errors"][0]["extensions"];
+    assert_eq!(ext["code"], "BAD_REQUEST", "{v}");
+    assert_eq!(ext["field"], "input.subject", "{v}");
+    let allowed = ext["allowedValues"].as_array().expect("allowed values");
+    assert!(allowed.contains(&json!("SAFETY")), "{v}");
+    assert!(v["errors"][0]["message"].as_str().unwrap_or("").contains("SAFETY"), "{v}");
+    // A missing field inside the input variable: its path.
+    let mut missing = input.clone();
+    missing.as_object_mut().expect("object").remove("location");
+    let v = app.gql(Some(&grid), report, json!({"in": missing})).await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{v}");
+    assert_eq!(v["errors"][0]["extensions"]["field"], "input.location", "{v}");
+    // A literal enum value in the document.
+    let v = app
+        .gql(None, "{ wishes(status: FOO) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "status", "{v}");
+    assert!(v["errors"][0]["extensions"]["allowedValues"]
+        .as_array()
+        .is_some_and(|a| a.contains(&json!("PUBLISHED"))));
+    // An unknown field and broken text: validation and parse failures.
+    let v = app.gql(None, "{ wishes { nope } }", json!({})).await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    let v = app.gql(None, "{ wishes { ", json!({})).await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
+    // The limits say themselves.
+    let deep = format!("{{ me {} id {} }}", "{ roles { community { grids { nodes ".repeat(4), "} } } }".repeat(4));
+    let v = app.gql(None, &deep, json!({})).await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{v}");
+    assert_eq!(v["errors"][0]["extensions"]["limit"], 12, "{v}");
+    // What a person typed stays BAD_USER_INPUT, with the field.
+    let mut typed = input.clone();
+    typed["location"] = json!("");
+    let v = app.gql(Some(&grid), report, json!({"in": typed})).await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{v}");
+    assert_eq!(v["errors"][0]["extensions"]["field"], "location", "{v}");
+}
