@@ -27,6 +27,7 @@ pub struct QueryRoot(
     crate::incident::schema::IncidentQuery,
     crate::incident::patrol_schema::PatrolQuery,
     crate::incident::summary_schema::SummaryQuery,
+    crate::graphql::errors::ErrorReasonQuery,
 );
 
 /// The root of every change: one mutation per business action, each taking one `input`.

@@ -116,7 +116,8 @@ async fn response_keys_follow_the_selection_order() {
 async fn developer_mistakes_have_their_own_codes_with_the_path_to_fix() {
     let app = TestApp::with_demo().await;
     let grid = app.login("grid").await;
-    let report = "mutation($in: ReportIncidentInput!) { reportIncident(input: $in) { incident { id } } }";
+    let report =
+        "mutation($in: ReportIncidentInput!) { reportIncident(input: $in) { incident { id } } }";
     let input = json!({"gridId": "1", "location": "汇通路 1 号", "category": "PAIN", "subject": "SAFETY", "description": "路灯不亮"});
     // A wrong enum value: BAD_REQUEST naming `input.subject`, with the allowed values.
     let mut wrong = input.clone();
@@ -127,35 +128,129 @@ async fn developer_mistakes_have_their_own_codes_with_the_path_to_fix() {
     assert_eq!(ext["field"], "input.subject", "{v}");
     let allowed = ext["allowedValues"].as_array().expect("allowed values");
     assert!(allowed.contains(&json!("SAFETY")), "{v}");
-    assert!(v["errors"][0]["message"].as_str().unwrap_or("").contains("SAFETY"), "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("SAFETY"),
+        "{v}"
+    );
     // A missing field inside the input variable: its path.
     let mut missing = input.clone();
     missing.as_object_mut().expect("object").remove("location");
     let v = app.gql(Some(&grid), report, json!({"in": missing})).await;
     assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{v}");
-    assert_eq!(v["errors"][0]["extensions"]["field"], "input.location", "{v}");
+    assert_eq!(
+        v["errors"][0]["extensions"]["field"], "input.location",
+        "{v}"
+    );
     // A literal enum value in the document.
     let v = app
         .gql(None, "{ wishes(status: FOO) { totalCount } }", json!({}))
         .await;
     assert_eq!(v["errors"][0]["extensions"]["field"], "status", "{v}");
-    assert!(v["errors"][0]["extensions"]["allowedValues"]
-        .as_array()
-        .is_some_and(|a| a.contains(&json!("PUBLISHED"))));
+    assert!(
+        v["errors"][0]["extensions"]["allowedValues"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("PUBLISHED")))
+    );
     // An unknown field and broken text: validation and parse failures.
     let v = app.gql(None, "{ wishes { nope } }", json!({})).await;
-    assert_eq!(v["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
     let v = app.gql(None, "{ wishes { ", json!({})).await;
     assert_eq!(v["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
     // The limits say themselves.
-    let deep = format!("{{ me {} id {} }}", "{ roles { community { grids { nodes ".repeat(4), "} } } }".repeat(4));
+    let deep = format!(
+        "{{ me {} id {} }}",
+        "{ roles { community { grids { nodes ".repeat(4),
+        "} } } }".repeat(4)
+    );
     let v = app.gql(None, &deep, json!({})).await;
-    assert_eq!(v["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{v}");
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{v}"
+    );
     assert_eq!(v["errors"][0]["extensions"]["limit"], 12, "{v}");
     // What a person typed stays BAD_USER_INPUT, with the field.
     let mut typed = input.clone();
     typed["location"] = json!("");
     let v = app.gql(Some(&grid), report, json!({"in": typed})).await;
-    assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{v}");
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{v}"
+    );
     assert_eq!(v["errors"][0]["extensions"]["field"], "location", "{v}");
+}
+
+#[tokio::test]
+async fn every_reason_is_in_the_schema_and_the_readme_and_refusals_name_theirs() {
+    let app = TestApp::with_demo().await;
+    let v = app
+        .gql(
+            None,
+            "{ __type(name: \"ErrorReason\") { enumValues { name description } } }",
+            json!({}),
+        )
+        .await;
+    let values = ok(&v)["__type"]["enumValues"]
+        .as_array()
+        .expect("values")
+        .clone();
+    assert!(values.len() > 50, "{v}");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let table: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once("` |").map(|(n, _)| n))
+        .filter(|n| n.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .collect();
+    for value in &values {
+        let name = value["name"].as_str().expect("name");
+        assert!(
+            table.contains(&name),
+            "{name} is missing from README's reason table"
+        );
+        assert!(value["description"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+
+    // The cases a wish card branches on.
+    let member1 = app.login("member1").await;
+    let student = app.login("student1").await;
+    let claim = "mutation($id: ID!) { claimWish(input: {wishId: $id}) { wish { id } } }";
+    let reason = |v: &Value| {
+        v["errors"][0]["extensions"]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    ok(&app.gql(Some(&member1), claim, json!({"id": "1"})).await);
+    assert_eq!(
+        reason(&app.gql(Some(&member1), claim, json!({"id": "1"})).await),
+        "WISH_ALREADY_YOURS"
+    );
+    assert_eq!(
+        reason(&app.gql(Some(&student), claim, json!({"id": "1"})).await),
+        "WISH_TAKEN"
+    );
+    // Every refusal of a sweep of wrong calls carries a reason.
+    for (token, query) in [
+        (None, "mutation { logoutEverywhere { at } }"),
+        (
+            Some(student.clone()),
+            "mutation { createCommunity(input: {streetId: \"1\", name: \"越权社区\"}) { community { id } } }",
+        ),
+        (Some(member1.clone()), "{ wish(id: \"99999\") { id } }"),
+        (
+            Some(member1.clone()),
+            "mutation { submitWish(input: {gridId: \"1\", title: \"\", description: \"x\", category: GOODS}) { wish { id } } }",
+        ),
+        (None, "{ wishes { nope } }"),
+    ] {
+        let v = app.gql(token.as_deref(), query, json!({})).await;
+        assert!(!reason(&v).is_empty(), "{query}: {v}");
+    }
 }

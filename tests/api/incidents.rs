@@ -166,15 +166,17 @@ async fn the_whole_path_with_every_out_of_order_step_refused() {
         as f64
         / 60.0;
     assert!((23.5..=24.0).contains(&hours), "{hours}");
-    assert_code(
-        &step(
-            &app,
-            &rep,
-            "handleIncident",
-            json!({"incidentId": id, "result": "未接单先办结"}),
-        )
-        .await,
-        "INVALID_STATE",
+    let v = step(
+        &app,
+        &rep,
+        "handleIncident",
+        json!({"incidentId": id, "result": "未接单先办结"}),
+    )
+    .await;
+    assert_code(&v, "INVALID_STATE");
+    assert_eq!(
+        v["errors"][0]["extensions"]["reason"], "INCIDENT_NOT_ACCEPTED_YET",
+        "{v}"
     );
     assert_code(
         &step(
@@ -200,9 +202,12 @@ async fn the_whole_path_with_every_out_of_order_step_refused() {
 
     let v = step(&app, &rep, "acceptIncident", json!({"incidentId": id})).await;
     assert_eq!(status(&v, "acceptIncident"), "ACCEPTED");
-    assert_code(
-        &step(&app, &rep, "acceptIncident", json!({"incidentId": id})).await,
-        "CONFLICT",
+    // The same rep accepting again (a retry): not "taken by someone else".
+    let v = step(&app, &rep, "acceptIncident", json!({"incidentId": id})).await;
+    assert_code(&v, "CONFLICT");
+    assert_eq!(
+        v["errors"][0]["extensions"]["reason"], "INCIDENT_ALREADY_ACCEPTED",
+        "{v}"
     );
     let v = step(
         &app,

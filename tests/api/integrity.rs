@@ -176,9 +176,11 @@ async fn every_date_argument_refuses_extreme_values_with_a_code_and_no_panic() {
                         );
                         let v = app.gql(Some(&admin), &q, json!({})).await;
                         let code = v["errors"][0]["extensions"]["code"].as_str().unwrap_or("");
-                        assert_eq!(
-                            code,
-                            "BAD_USER_INPUT",
+                        // A value out of range is refused by the scalar (BAD_REQUEST: the
+                        // client sent what the type does not take) or by the rule that
+                        // reads it (BAD_USER_INPUT).
+                        assert!(
+                            ["BAD_REQUEST", "BAD_USER_INPUT"].contains(&code),
                             "{fname}({aname}.{}) = {extreme}: {v}",
                             path.join(".")
                         );

@@ -278,7 +278,10 @@ async fn the_websocket_schema_refuses_alias_bombs_with_a_code_too() {
         Some("error") => msg["payload"].clone(),
         _ => msg["payload"]["errors"].clone(),
     };
-    assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT", "{msg}");
+    assert_eq!(
+        errors[0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{msg}"
+    );
     assert!(msg["payload"]["data"].is_null(), "{msg}");
 }
 

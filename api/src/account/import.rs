@@ -18,6 +18,7 @@ use sea_orm::{
 
 use crate::auth::{self, AuthUser};
 use crate::core::db;
+use crate::core::error::ErrorReason;
 use crate::core::error::{AppError, AppResult};
 use crate::core::validate;
 
@@ -599,7 +600,13 @@ async fn insert(
         }))
         .exec_with_returning(txn)
         .await
-        .map_err(|e| AppError::on_unique(e, "导入期间有用户名被他人占用，请重新导入"))?;
+        .map_err(|e| {
+            AppError::on_unique(
+                e,
+                ErrorReason::UsernameTaken,
+                "导入期间有用户名被他人占用，请重新导入",
+            )
+        })?;
         let id_of: HashMap<&str, i64> = users.iter().map(|u| (u.username.as_str(), u.id)).collect();
         let ids: Vec<i64> = chunk
             .iter()

@@ -12,6 +12,7 @@ use crate::account::{policy, roles};
 use crate::auth::{self, AuthUser};
 use crate::core::config::Config;
 use crate::core::db;
+use crate::core::error::ErrorReason;
 use crate::core::error::{AppError, AppResult};
 use crate::core::validate;
 
@@ -84,7 +85,10 @@ pub async fn change_password(
         .exec(db)
         .await?;
     if done.rows_affected != 1 {
-        return Err(AppError::conflict("密码已被修改，请重新登录后再试"));
+        return Err(AppError::conflict(
+            ErrorReason::PasswordChangedMeanwhile,
+            "密码已被修改，请重新登录后再试",
+        ));
     }
     let changed = user::Model {
         token_version: current.token_version + 1,
@@ -116,7 +120,7 @@ pub async fn reset_password(
     new_password: &str,
 ) -> AppResult<user::Model> {
     let target = managed(db, actor, user_id).await?;
-    let erased = || AppError::invalid_state("该账号的个人信息已删除");
+    let erased = || AppError::invalid_state(ErrorReason::AccountErased, "该账号的个人信息已删除");
     if target.user.erased_at.is_some() {
         return Err(erased());
     }
@@ -152,19 +156,23 @@ pub async fn set_active(
     let target = managed(db, actor, user_id).await?;
     if target.user.erased_at.is_some() {
         return Err(AppError::invalid_state(
+            ErrorReason::AccountErased,
             "该账号的个人信息已删除，不能再启用",
         ));
     }
     if target.user.active == active {
-        return Err(AppError::invalid_state(if active {
-            "该账号未停用"
+        return Err(if active {
+            AppError::invalid_state(ErrorReason::AccountNotDeactivated, "该账号未停用")
         } else {
-            "该账号已停用"
-        }));
+            AppError::invalid_state(ErrorReason::AccountDeactivated, "该账号已停用")
+        });
     }
     let txn = db::begin_write(db).await?;
     if !active && target.is_admin() && !roles::other_active_admin(&txn, user_id).await? {
-        return Err(AppError::invalid_state("不能停用最后一位管理员"));
+        return Err(AppError::invalid_state(
+            ErrorReason::LastAdmin,
+            "不能停用最后一位管理员",
+        ));
     }
     let mut change = user::Entity::update_many()
         .col_expr(user::Column::Active, Expr::value(active))
@@ -177,7 +185,10 @@ pub async fn set_active(
         );
     }
     if change.exec(&txn).await?.rows_affected != 1 {
-        return Err(AppError::conflict("账号状态已被他人修改"));
+        return Err(AppError::conflict(
+            ErrorReason::AccountChangedMeanwhile,
+            "账号状态已被他人修改",
+        ));
     }
     txn.commit().await?;
     reload(db, user_id).await

@@ -13,6 +13,7 @@ use sea_orm::{
 use crate::account::{policy, roles};
 use crate::auth::{self, AuthUser};
 use crate::core::db;
+use crate::core::error::ErrorReason;
 use crate::core::error::{AppError, AppResult};
 use crate::core::validate;
 
@@ -49,11 +50,17 @@ pub async fn erase(
     }
     let target = auth::load_account(db, user_id).await?;
     if target.user.erased_at.is_some() {
-        return Err(AppError::invalid_state("该用户的个人信息已删除"));
+        return Err(AppError::invalid_state(
+            ErrorReason::AccountErased,
+            "该用户的个人信息已删除",
+        ));
     }
     let txn = db::begin_write(db).await?;
     if target.is_admin() && target.user.active && !roles::other_active_admin(&txn, user_id).await? {
-        return Err(AppError::invalid_state("不能删除最后一位管理员"));
+        return Err(AppError::invalid_state(
+            ErrorReason::LastAdmin,
+            "不能删除最后一位管理员",
+        ));
     }
     // The copies made of the person's profile on wishes: those linked to the account, and
     // those typed in with the person's phone number.
@@ -99,7 +106,7 @@ pub async fn erase(
     }
     .insert(&txn)
     .await
-    .map_err(|e| AppError::on_unique(e, "该用户的个人信息已删除"))?;
+    .map_err(|e| AppError::on_unique(e, ErrorReason::AccountErased, "该用户的个人信息已删除"))?;
     // The traces that serve no record: the calendar feed's tokens, the login throttle's entry.
     entity::calendar_token::Entity::delete_many()
         .filter(entity::calendar_token::Column::UserId.eq(user_id))
@@ -153,7 +160,10 @@ pub async fn erase(
         .exec(&txn)
         .await?;
     if done.rows_affected != 1 {
-        return Err(AppError::conflict("该用户的个人信息已被删除"));
+        return Err(AppError::conflict(
+            ErrorReason::AccountErased,
+            "该用户的个人信息已被删除",
+        ));
     }
     // The free text of every row linked to the person, before the copies' own fields are
     // cleared (the wishes typed with their phone are found by it).

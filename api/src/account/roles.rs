@@ -18,6 +18,7 @@ use crate::account::policy;
 use crate::auth::{self, AuthUser};
 use crate::core::db;
 use crate::core::db::get;
+use crate::core::error::ErrorReason;
 use crate::core::error::{AppError, AppResult};
 use crate::core::validate;
 
@@ -126,7 +127,10 @@ pub async fn grant_role(
     let scope = check_grant(db, actor, &input.scope).await?;
     let txn = db::begin_write(db).await?;
     if lock_user(&txn, input.user_id).await?.erased_at.is_some() {
-        return Err(AppError::invalid_state("该账号的个人信息已删除"));
+        return Err(AppError::invalid_state(
+            ErrorReason::AccountErased,
+            "该账号的个人信息已删除",
+        ));
     }
     let same = role_grant::Entity::find()
         .filter(role_grant::Column::UserId.eq(input.user_id))
@@ -142,7 +146,10 @@ pub async fn grant_role(
             && input.until.is_none_or(|u| u >= g.valid_from)
     });
     if overlaps {
-        return Err(AppError::conflict("该角色在这段时间内已授予"));
+        return Err(AppError::conflict(
+            ErrorReason::RoleAlreadyGranted,
+            "该角色在这段时间内已授予",
+        ));
     }
     let grant = record_grant(
         &txn,
@@ -176,10 +183,16 @@ pub async fn revoke_role(
     }
     check_grant(db, actor, &scope_of(&grant)).await?;
     if grant.revoked_at.is_some() {
-        return Err(AppError::invalid_state("该角色已被撤销"));
+        return Err(AppError::invalid_state(
+            ErrorReason::RoleAlreadyRevoked,
+            "该角色已被撤销",
+        ));
     }
     if grant.valid_until.is_some_and(|u| u < today) {
-        return Err(AppError::invalid_state("该角色已到期"));
+        return Err(AppError::invalid_state(
+            ErrorReason::RoleExpired,
+            "该角色已到期",
+        ));
     }
     let txn = db::begin_write(db).await?;
     if grant.role == Role::Admin
@@ -187,7 +200,10 @@ pub async fn revoke_role(
         && grant.in_force_on(today)
         && !other_active_admin(&txn, grant.user_id).await?
     {
-        return Err(AppError::invalid_state("不能撤销最后一位管理员的角色"));
+        return Err(AppError::invalid_state(
+            ErrorReason::LastAdmin,
+            "不能撤销最后一位管理员的角色",
+        ));
     }
     let done = role_grant::Entity::update_many()
         .col_expr(
@@ -201,7 +217,10 @@ pub async fn revoke_role(
         .exec(&txn)
         .await?;
     if done.rows_affected != 1 {
-        return Err(AppError::conflict("该角色已被他人撤销"));
+        return Err(AppError::conflict(
+            ErrorReason::RoleAlreadyRevoked,
+            "该角色已被他人撤销",
+        ));
     }
     role_assignment::Entity::delete_many()
         .filter(role_assignment::Column::GrantId.eq(grant_id))
@@ -341,7 +360,7 @@ async fn put_in_force(txn: &DatabaseTransaction, g: &role_grant::Model) -> AppRe
     }
     .insert(txn)
     .await
-    .map_err(|e| AppError::on_unique(e, "该角色已在生效"))?;
+    .map_err(|e| AppError::on_unique(e, ErrorReason::RoleAlreadyGranted, "该角色已在生效"))?;
     Ok(())
 }
 

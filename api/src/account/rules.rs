@@ -255,7 +255,7 @@ pub async fn insert_user(
     }
     .insert(&txn)
     .await
-    .map_err(|e| AppError::on_unique(e, "用户名已存在"))?;
+    .map_err(|e| AppError::on_unique(e, ErrorReason::UsernameTaken, "用户名已存在"))?;
     let mut seen = std::collections::HashSet::new();
     for g in grants {
         if !seen.insert((g.role, g.community_id, g.grid_id, g.organization_id)) {

@@ -20,6 +20,7 @@ use crate::auth;
 use crate::core::config::Config;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
+use crate::core::error::ErrorReason;
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "lianxin-demo";
@@ -153,7 +154,10 @@ impl Seed<'_> {
 /// Fills an empty database with demo data; refuses a database that already has data.
 pub async fn seed(db: &DatabaseConnection, config: &Config) -> AppResult<Vec<DemoAccount>> {
     if !is_empty(db).await? {
-        return Err(AppError::invalid_state("数据库已有数据，不写入演示数据"));
+        return Err(AppError::invalid_state(
+            ErrorReason::DatabaseNotEmpty,
+            "数据库已有数据，不写入演示数据",
+        ));
     }
     let s = Seed {
         db,

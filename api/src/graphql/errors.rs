@@ -21,7 +21,7 @@ use async_graphql::{
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
 };
 
-use crate::core::error::ErrorCode;
+use crate::core::error::{ErrorCode, ErrorReason, reason_name};
 
 /// The limits a schema was built with (depth, complexity), named in refusals.
 #[derive(Clone, Copy, Debug, Default)]
@@ -95,6 +95,20 @@ pub fn code_errors(response: &mut Response, limits: Limits) {
             .as_ref()
             .is_some_and(|e| e.get("code").is_some());
         if has_code {
+            let ext = err.extensions.get_or_insert_with(Default::default);
+            if ext.get("reason").is_none() {
+                let code = ext.get("code").map(|c| c.to_string()).unwrap_or_default();
+                let reason = match code.trim_matches('"') {
+                    "GRAPHQL_VALIDATION_FAILED" | "GRAPHQL_PARSE_FAILED" => {
+                        Some(ErrorReason::InvalidDocument)
+                    }
+                    "BAD_REQUEST" => Some(ErrorReason::InvalidValue),
+                    _ => None,
+                };
+                if let Some(reason) = reason {
+                    ext.set("reason", Value::from(reason_name(reason)));
+                }
+            }
             continue;
         }
         let detail: String = err.message.chars().take(MAX_MESSAGE_CHARS).collect();
@@ -103,6 +117,7 @@ pub fn code_errors(response: &mut Response, limits: Limits) {
         let ext = err.extensions.get_or_insert_with(Default::default);
         ext.set("detail", Value::from(detail));
         ext.set("code", Value::from(found.code.as_str()));
+        ext.set("reason", Value::from(reason_name(found.reason)));
         if let Some(field) = found.field {
             ext.set("field", Value::from(field));
         }
@@ -121,6 +136,7 @@ pub fn code_errors(response: &mut Response, limits: Limits) {
 /// What an uncoded error of async-graphql is.
 struct Classified {
     code: ErrorCode,
+    reason: ErrorReason,
     message: String,
     field: Option<String>,
     allowed: Option<Vec<String>>,
@@ -167,6 +183,10 @@ fn quoted_after<'a>(text: &'a str, after: &str) -> Option<&'a str> {
 fn classify(message: &str, at_field: bool, limits: Limits) -> Classified {
     let plain = |code: ErrorCode, message: String| Classified {
         code,
+        reason: match code {
+            ErrorCode::BadRequest => ErrorReason::InvalidValue,
+            _ => ErrorReason::InvalidDocument,
+        },
         message,
         field: None,
         allowed: None,
@@ -185,6 +205,7 @@ fn classify(message: &str, at_field: bool, limits: Limits) -> Classified {
             format!("查询嵌套超过 {max_depth} 层的上限"),
         );
         c.limit = Some(max_depth);
+        c.reason = ErrorReason::DepthLimitExceeded;
         return c;
     }
     if message == "Query is too complex." {
@@ -193,6 +214,7 @@ fn classify(message: &str, at_field: bool, limits: Limits) -> Classified {
             format!("查询代价超过 {max_complexity} 的上限（每个列表按请求的条数计）"),
         );
         c.limit = Some(max_complexity);
+        c.reason = ErrorReason::CostLimitExceeded;
         return c;
     }
     if message.starts_with("Invalid value for argument") {
@@ -209,6 +231,7 @@ fn classify(message: &str, at_field: bool, limits: Limits) -> Classified {
         );
         if message.contains("is required but not provided") {
             c.message = format!("缺少必填字段 {field}");
+            c.reason = ErrorReason::MissingInputField;
         }
         let enum_name = quoted_after(message, "enumeration type").or_else(|| {
             quoted_after(message, "expected type")
@@ -221,6 +244,7 @@ fn classify(message: &str, at_field: bool, limits: Limits) -> Classified {
                 None => format!("{field} 不是 {enum_name} 的可选值"),
             };
             c.allowed = allowed;
+            c.reason = ErrorReason::InvalidEnumValue;
         }
         c.field = Some(field);
         return c;
@@ -229,11 +253,18 @@ fn classify(message: &str, at_field: bool, limits: Limits) -> Classified {
         // A value that reached a resolver's argument and could not be read (a date that is
         // not a date): the argument is named where async-graphql says so.
         let field = quoted_after(message, "occurred while parsing").map(str::to_owned);
+        // A scalar of ours says why in Chinese (`Failed to parse "Date": 日期须在…`).
+        let own = message
+            .split_once("\": ")
+            .map(|(_, why)| why.split(" (occurred while").next().unwrap_or(why).trim())
+            .filter(|why| !why.is_ascii() && !why.is_empty());
         let mut c = plain(
             ErrorCode::BadRequest,
-            match &field {
-                Some(f) => format!("参数 {f} 的值无法解析"),
-                None => "参数的值无法解析".to_owned(),
+            match (&field, own) {
+                (Some(f), Some(why)) => format!("参数 {f}：{why}"),
+                (None, Some(why)) => why.to_owned(),
+                (Some(f), None) => format!("参数 {f} 的值无法解析"),
+                (None, None) => "参数的值无法解析".to_owned(),
             },
         );
         c.field = field;
@@ -243,4 +274,18 @@ fn classify(message: &str, at_field: bool, limits: Limits) -> Classified {
         ErrorCode::GraphqlValidationFailed,
         "查询不符合接口定义（见 extensions.detail）".to_owned(),
     )
+}
+
+/// The list of refusal reasons, for clients that build their messages ahead.
+#[derive(Default)]
+pub struct ErrorReasonQuery;
+
+#[async_graphql::Object]
+impl ErrorReasonQuery {
+    /// Every value `extensions.reason` may take (each one's meaning is in the enum's
+    /// descriptions; README, "Error reasons").
+    async fn error_reasons(&self) -> Vec<ErrorReason> {
+        use async_graphql::resolver_utils::EnumType;
+        ErrorReason::items().iter().map(|item| item.value).collect()
+    }
 }

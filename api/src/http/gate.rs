@@ -152,11 +152,26 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     }
 }
 
-/// A GraphQL-shaped error body with a status, for failures outside execution.
+/// A GraphQL-shaped error body with a status, for failures outside execution; the reason
+/// follows from the status and code (a body too large, a malformed request, …).
 pub fn coded(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    let reason = match (status, code) {
+        (StatusCode::PAYLOAD_TOO_LARGE, _) => Some(ErrorReason::BodyTooLarge),
+        (_, ErrorCode::BadUserInput) => Some(ErrorReason::RequestInvalid),
+        (_, ErrorCode::Internal) => None,
+        (_, ErrorCode::Unavailable) => Some(ErrorReason::DatabaseUnavailable),
+        (_, ErrorCode::NotFound) => Some(ErrorReason::RecordNotFound),
+        (_, ErrorCode::Forbidden) => Some(ErrorReason::NotAllowed),
+        (_, ErrorCode::Unauthenticated) => Some(ErrorReason::AuthenticationRequired),
+        _ => Some(ErrorReason::InvalidValue),
+    };
+    let mut extensions = serde_json::json!({ "code": code.as_str() });
+    if let Some(reason) = reason {
+        extensions["reason"] = crate::core::error::reason_name(reason).into();
+    }
     let body = serde_json::json!({
         "data": null,
-        "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
+        "errors": [{ "message": message, "extensions": extensions }]
     });
     (status, Json(body)).into_response()
 }

@@ -324,7 +324,7 @@ fn persisted(shared: &Shared, request: &mut async_graphql::Request) -> Result<()
                 let body = serde_json::json!({
                     "errors": [{
                         "message": "PersistedQueryNotFound",
-                        "extensions": { "code": "PERSISTED_QUERY_NOT_FOUND" }
+                        "extensions": { "code": "PERSISTED_QUERY_NOT_FOUND", "reason": "PERSISTED_QUERY_UNKNOWN" }
                     }]
                 });
                 Err(Box::new(Json(body).into_response()))
@@ -533,7 +533,7 @@ pub(crate) async fn execute(
         let body = serde_json::json!({
             "errors": [{
                 "message": message,
-                "extensions": { "code": "BAD_REQUEST", "variable": variable }
+                "extensions": { "code": "BAD_REQUEST", "reason": "INVALID_VARIABLE", "variable": variable }
             }]
         });
         return Json(body).into_response();

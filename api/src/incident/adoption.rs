@@ -11,6 +11,7 @@ use sea_orm::{
 use crate::alliance::rules::{AgreementStatus, effective_status, parties_of};
 use crate::auth::AuthUser;
 use crate::core::db::{self, get};
+use crate::core::error::ErrorReason;
 use crate::core::error::{AppError, AppResult};
 use crate::core::validate;
 use crate::incident::policy;
@@ -76,12 +77,16 @@ pub async fn adopt(
         .ok_or(AppError::NotFound("协议不存在"))?;
     if !matches!(i.status, IncidentStatus::Handled | IncidentStatus::Closed) {
         return Err(AppError::invalid_state(
+            ErrorReason::IncidentNotFinished,
             "只有已办结或已关闭的事件可作为民生实事",
         ));
     }
     let today = validate::today();
     if effective_status(&a, today) != AgreementStatus::Active {
-        return Err(AppError::invalid_state("协议当前未生效"));
+        return Err(AppError::invalid_state(
+            ErrorReason::AgreementNotActive,
+            "协议当前未生效",
+        ));
     }
     let taken = agreement_activity::Entity::find()
         .select_only()
@@ -91,7 +96,10 @@ pub async fn adopt(
         .one(&txn)
         .await?;
     if taken.is_some() {
-        return Err(AppError::conflict("该事件已作为民生实事"));
+        return Err(AppError::conflict(
+            ErrorReason::IncidentAlreadyAdopted,
+            "该事件已作为民生实事",
+        ));
     }
     let activity = agreement_activity::ActiveModel {
         agreement_id: Set(a.id),
@@ -108,7 +116,13 @@ pub async fn adopt(
     }
     .insert(&txn)
     .await
-    .map_err(|e| AppError::on_unique(e, "该事件已作为民生实事"))?;
+    .map_err(|e| {
+        AppError::on_unique(
+            e,
+            ErrorReason::IncidentAlreadyAdopted,
+            "该事件已作为民生实事",
+        )
+    })?;
     txn.commit().await?;
     Ok((i, activity))
 }

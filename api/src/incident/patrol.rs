@@ -10,6 +10,7 @@ use sea_orm::{
 
 use crate::auth::AuthUser;
 use crate::core::db::{self, get};
+use crate::core::error::ErrorReason;
 use crate::core::error::{AppError, AppResult};
 use crate::core::validate;
 use crate::incident::policy;
@@ -118,7 +119,13 @@ pub async fn log(
         }
         .insert(&txn)
         .await
-        .map_err(|e| AppError::on_unique(e, "该巡查正被同时登记，请重试"))?,
+        .map_err(|e| {
+            AppError::on_unique(
+                e,
+                ErrorReason::PatrolChangedMeanwhile,
+                "该巡查正被同时登记，请重试",
+            )
+        })?,
         Some(p) => patrol::Entity::update_many()
             .col_expr(
                 patrol::Column::HouseholdsVisited,
@@ -133,7 +140,12 @@ pub async fn log(
             .exec_with_returning(&txn)
             .await?
             .pop()
-            .ok_or_else(|| AppError::conflict("该巡查正被同时修改，请重试"))?,
+            .ok_or_else(|| {
+                AppError::conflict(
+                    ErrorReason::PatrolChangedMeanwhile,
+                    "该巡查正被同时修改，请重试",
+                )
+            })?,
     };
     patrol_revision::ActiveModel {
         patrol_id: Set(saved.id),
@@ -146,7 +158,13 @@ pub async fn log(
     }
     .insert(&txn)
     .await
-    .map_err(|e| AppError::on_unique(e, "该巡查正被同时修改，请重试"))?;
+    .map_err(|e| {
+        AppError::on_unique(
+            e,
+            ErrorReason::PatrolChangedMeanwhile,
+            "该巡查正被同时修改，请重试",
+        )
+    })?;
     txn.commit().await?;
     Ok(saved)
 }

@@ -21,7 +21,7 @@ use crate::auth::AuthUser;
 use crate::core::bus::Bus;
 use crate::core::config::Config;
 use crate::core::db::{self, get};
-use crate::core::error::{AppError, AppResult};
+use crate::core::error::{AppError, AppResult, ErrorReason};
 use crate::core::validate;
 use crate::files::images::Image;
 use crate::files::rules as files;
@@ -310,10 +310,29 @@ async fn refusal(
     let from = policy::steps_from(step_.to());
     let raced = from.contains(&before.status) && now.status != before.status;
     let duplicate = now.status == step_.to() && matches!(step_, Step::Accept);
-    Ok(if raced || duplicate {
-        AppError::conflict(format!("事件已被他人处理，不能{}", step_.verb()))
+    Ok(if duplicate {
+        // The same step again (a retried acceptance): it is done, by this unit.
+        AppError::conflict(
+            ErrorReason::IncidentAlreadyAccepted,
+            "事件已接单，无需重复操作",
+        )
+    } else if raced {
+        AppError::conflict(
+            ErrorReason::IncidentChangedMeanwhile,
+            format!("事件已被他人处理，不能{}", step_.verb()),
+        )
+    } else if matches!(step_, Step::Handle { .. })
+        && now.status == entity::incident::IncidentStatus::Dispatched
+    {
+        AppError::invalid_state(
+            ErrorReason::IncidentNotAcceptedYet,
+            "事件尚未接单，不能办结",
+        )
     } else {
-        AppError::invalid_state(format!("事件当前状态不能{}", step_.verb()))
+        AppError::invalid_state(
+            ErrorReason::IncidentWrongStatus,
+            format!("事件当前状态不能{}", step_.verb()),
+        )
     })
 }
 

@@ -15,6 +15,7 @@ use crate::core::db;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
+use crate::core::error::ErrorReason;
 use crate::core::validate;
 
 pub async fn create_street(
@@ -36,7 +37,7 @@ pub async fn create_street(
     }
     .insert(db)
     .await
-    .map_err(|e| AppError::on_unique(e, "街道名称已存在"))
+    .map_err(|e| AppError::on_unique(e, ErrorReason::NameTaken, "街道名称已存在"))
 }
 
 pub struct NewCommunity {
@@ -79,7 +80,7 @@ pub async fn create_community(
     }
     .insert(db)
     .await
-    .map_err(|e| AppError::on_unique(e, "该街道已有同名社区"))
+    .map_err(|e| AppError::on_unique(e, ErrorReason::NameTaken, "该街道已有同名社区"))
 }
 
 pub struct NewGrid {
@@ -137,7 +138,7 @@ pub async fn create_grid(
     }
     .insert(db)
     .await
-    .map_err(|e| AppError::on_unique(e, "该社区已有同名网格"))
+    .map_err(|e| AppError::on_unique(e, ErrorReason::NameTaken, "该社区已有同名网格"))
 }
 
 pub struct NewStaff {
@@ -170,10 +171,16 @@ pub async fn assign_grid_staff(
         .all(&txn)
         .await?;
     if current.iter().any(|s| s.user_id == person.id) {
-        return Err(AppError::conflict("该用户已在此网格任职"));
+        return Err(AppError::conflict(
+            ErrorReason::AlreadyGridStaff,
+            "该用户已在此网格任职",
+        ));
     }
     if input.role == StaffRole::Leader && current.iter().any(|s| s.role == StaffRole::Leader) {
-        return Err(AppError::conflict("该网格已有网格长"));
+        return Err(AppError::conflict(
+            ErrorReason::GridHasLeader,
+            "该网格已有网格长",
+        ));
     }
     let post = grid_staff::ActiveModel {
         grid_id: Set(grid.id),
@@ -186,7 +193,7 @@ pub async fn assign_grid_staff(
     }
     .insert(&txn)
     .await
-    .map_err(|e| AppError::on_unique(e, "该网格已有网格长"))?;
+    .map_err(|e| AppError::on_unique(e, ErrorReason::GridHasLeader, "该网格已有网格长"))?;
     let has_role = role_assignment::Entity::find()
         .filter(role_assignment::Column::UserId.eq(person.id))
         .filter(role_assignment::Column::Role.eq(Role::GridWorker))
@@ -230,7 +237,10 @@ pub async fn end_grid_staff(
         return Err(AppError::forbidden());
     }
     if post.end_date.is_some() {
-        return Err(AppError::invalid_state("该任职已结束"));
+        return Err(AppError::invalid_state(
+            ErrorReason::PostEnded,
+            "该任职已结束",
+        ));
     }
     let end_date = end_date.unwrap_or_else(validate::today);
     if end_date < post.start_date {
@@ -247,7 +257,10 @@ pub async fn end_grid_staff(
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::invalid_state("该任职已结束"));
+        return Err(AppError::invalid_state(
+            ErrorReason::PostEnded,
+            "该任职已结束",
+        ));
     }
     crate::account::roles::revoke_grid_role(
         &txn,
@@ -296,7 +309,7 @@ pub async fn create_organization(
     }
     .insert(db)
     .await
-    .map_err(|e| AppError::on_unique(e, "组织名称已存在"))
+    .map_err(|e| AppError::on_unique(e, ErrorReason::NameTaken, "组织名称已存在"))
 }
 
 /// What a 连心卡 shows: the grid, its community and its current staff with their users.

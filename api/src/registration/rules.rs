@@ -14,6 +14,7 @@ use crate::core::db;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
+use crate::core::error::ErrorReason;
 use crate::core::validate;
 
 pub struct NewRegistration {
@@ -74,7 +75,10 @@ pub async fn register(
         .count(db)
         .await?;
     if open > 0 {
-        return Err(AppError::conflict("已有待审核或已通过的报到"));
+        return Err(AppError::conflict(
+            ErrorReason::RegistrationExists,
+            "已有待审核或已通过的报到",
+        ));
     }
     let now = crate::core::clock::now();
     grid_registration::ActiveModel {
@@ -92,7 +96,13 @@ pub async fn register(
     }
     .insert(db)
     .await
-    .map_err(|e| AppError::on_unique(e, "已有待审核或已通过的报到"))
+    .map_err(|e| {
+        AppError::on_unique(
+            e,
+            ErrorReason::RegistrationExists,
+            "已有待审核或已通过的报到",
+        )
+    })
 }
 
 fn open_status() -> Condition {
@@ -118,7 +128,10 @@ pub async fn review(
         return Err(AppError::forbidden());
     }
     if reg.status != RegistrationStatus::Pending {
-        return Err(AppError::invalid_state("只能审核待审核的报到"));
+        return Err(AppError::invalid_state(
+            ErrorReason::NotPendingReview,
+            "只能审核待审核的报到",
+        ));
     }
     let now = crate::core::clock::now();
     let mut update = grid_registration::Entity::update_many()
@@ -161,7 +174,10 @@ pub async fn review(
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::conflict("该报到已被处理"));
+        return Err(AppError::conflict(
+            ErrorReason::RegistrationAlreadyReviewed,
+            "该报到已被处理",
+        ));
     }
     txn.commit().await?;
     get::<grid_registration::Entity, _>(db, reg.id, "报到记录不存在").await
@@ -182,7 +198,10 @@ pub async fn withdraw(
         reg.status,
         RegistrationStatus::Pending | RegistrationStatus::Approved
     ) {
-        return Err(AppError::invalid_state("该报到已结束，不能撤回"));
+        return Err(AppError::invalid_state(
+            ErrorReason::RegistrationClosed,
+            "该报到已结束，不能撤回",
+        ));
     }
     let reason = validate::opt_text("reason", reason.as_deref(), 200)?;
     let now = crate::core::clock::now();
@@ -199,7 +218,10 @@ pub async fn withdraw(
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::invalid_state("该报到已结束，不能撤回"));
+        return Err(AppError::invalid_state(
+            ErrorReason::RegistrationClosed,
+            "该报到已结束，不能撤回",
+        ));
     }
     txn.commit().await?;
     get::<grid_registration::Entity, _>(db, reg.id, "报到记录不存在").await

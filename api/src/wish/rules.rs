@@ -28,6 +28,7 @@ use crate::core::db;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
+use crate::core::error::ErrorReason;
 use crate::core::validate;
 
 /// The status a wish reads as: EXPIRED once past its deadline and not fulfilled.
@@ -211,8 +212,14 @@ async fn transition_if(
 
 fn state_error(w: &wish::Model, action: &str) -> AppError {
     match effective_status(w, validate::today()) {
-        EffectiveStatus::Expired => AppError::invalid_state(format!("心愿已过期，不能{action}")),
-        _ => AppError::invalid_state(format!("心愿当前状态不能{action}")),
+        EffectiveStatus::Expired => AppError::invalid_state(
+            ErrorReason::WishExpired,
+            format!("心愿已过期，不能{action}"),
+        ),
+        _ => AppError::invalid_state(
+            ErrorReason::WishWrongStatus,
+            format!("心愿当前状态不能{action}"),
+        ),
     }
 }
 
@@ -338,12 +345,15 @@ pub async fn claim(
             EffectiveStatus::Stored(WishStatus::Published)
                 if active >= config.max_active_claims =>
             {
-                AppError::invalid_state(format!("最多同时认领 {} 个心愿", config.max_active_claims))
+                AppError::invalid_state(
+                    ErrorReason::ClaimCapReached,
+                    format!("最多同时认领 {} 个心愿", config.max_active_claims),
+                )
             }
             // Lost a race: someone else holds it (or held it and gave it back meanwhile).
             EffectiveStatus::Stored(
                 WishStatus::Claimed | WishStatus::Fulfilled | WishStatus::Published,
-            ) => AppError::conflict("心愿已被他人认领，请稍后再试"),
+            ) => AppError::conflict(ErrorReason::WishTaken, "心愿已被他人认领，请稍后再试"),
             _ => state_error(&now, "认领"),
         });
     };
@@ -356,7 +366,7 @@ pub async fn claim(
     })
     .exec_without_returning(&txn)
     .await
-    .map_err(|e| AppError::on_unique(e, "心愿已被他人认领"))?;
+    .map_err(|e| AppError::on_unique(e, ErrorReason::WishTaken, "心愿已被他人认领"))?;
     txn.commit().await?;
     events
         .publish(db, WishChanged::of(WishEventKind::Claimed, &w))
@@ -372,7 +382,10 @@ async fn claim_refusal(db: &DatabaseConnection, actor: &AuthUser, wish_id: i64) 
         return Err(AppError::Forbidden("不能认领自己提交或受益的心愿"));
     }
     if w.claimant_id == Some(actor.id()) {
-        return Err(AppError::conflict("您已认领该心愿"));
+        return Err(AppError::conflict(
+            ErrorReason::WishAlreadyYours,
+            "您已认领该心愿",
+        ));
     }
     Ok(())
 }
@@ -607,7 +620,10 @@ pub async fn cancel(
     )
     .await?;
     let Some(updated) = updated else {
-        return Err(AppError::invalid_state("心愿已完成或已结束，不能取消"));
+        return Err(AppError::invalid_state(
+            ErrorReason::WishNotCancellable,
+            "心愿已完成或已结束，不能取消",
+        ));
     };
     end_active_claim(&txn, w.id, ClaimStatus::Cancelled, None).await?;
     txn.commit().await?;

@@ -17,6 +17,7 @@ use crate::core::db;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
+use crate::core::error::ErrorReason;
 use crate::core::validate;
 
 #[allow(unused_imports)]
@@ -200,7 +201,10 @@ pub async fn update_draft(
         return Err(AppError::forbidden());
     }
     if a.status != StoredAgreementStatus::Draft {
-        return Err(AppError::invalid_state("协议已提出，文本不能修改"));
+        return Err(AppError::invalid_state(
+            ErrorReason::AgreementAlreadyProposed,
+            "协议已提出，文本不能修改",
+        ));
     }
     let t = check_text(db, text).await?;
     if !may_propose(actor, &t.parties) {
@@ -218,7 +222,10 @@ pub async fn update_draft(
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::invalid_state("协议已提出，文本不能修改"));
+        return Err(AppError::invalid_state(
+            ErrorReason::AgreementAlreadyProposed,
+            "协议已提出，文本不能修改",
+        ));
     }
     agreement_kind::Entity::delete_many()
         .filter(agreement_kind::Column::AgreementId.eq(a.id))
@@ -258,7 +265,10 @@ pub async fn submit_draft(
         .exec(db)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::invalid_state("只有草稿可以提出"));
+        return Err(AppError::invalid_state(
+            ErrorReason::AgreementNotDraft,
+            "只有草稿可以提出",
+        ));
     }
     get::<agreement::Entity, _>(db, a.id, "协议不存在").await
 }
@@ -320,8 +330,18 @@ pub async fn sign(
     let today = validate::today();
     match effective_status(&a, today) {
         AgreementStatus::Proposed => {}
-        AgreementStatus::Active => return Err(AppError::conflict("该组织已签署")),
-        _ => return Err(AppError::invalid_state("协议当前状态不能签署")),
+        AgreementStatus::Active => {
+            return Err(AppError::conflict(
+                ErrorReason::AgreementAlreadySigned,
+                "该组织已签署",
+            ));
+        }
+        _ => {
+            return Err(AppError::invalid_state(
+                ErrorReason::AgreementNotSignable,
+                "协议当前状态不能签署",
+            ));
+        }
     }
     let txn = db::begin_write(db).await?;
     let mut lock = agreement::Entity::find_by_id(a.id);
@@ -334,8 +354,10 @@ pub async fn sign(
         .ok_or(AppError::NotFound("协议不存在"))?;
     if current.status != StoredAgreementStatus::Proposed {
         return Err(match current.status {
-            StoredAgreementStatus::Signed => AppError::conflict("该组织已签署"),
-            _ => AppError::invalid_state("协议当前状态不能签署"),
+            StoredAgreementStatus::Signed => {
+                AppError::conflict(ErrorReason::AgreementAlreadySigned, "该组织已签署")
+            }
+            _ => AppError::invalid_state(ErrorReason::AgreementNotSignable, "协议当前状态不能签署"),
         });
     }
     let signed_already = agreement_signature::Entity::find()
@@ -344,7 +366,10 @@ pub async fn sign(
         .count(&txn)
         .await?;
     if signed_already > 0 {
-        return Err(AppError::conflict("该组织已签署"));
+        return Err(AppError::conflict(
+            ErrorReason::AgreementAlreadySigned,
+            "该组织已签署",
+        ));
     }
     let now = crate::core::clock::now();
     agreement_signature::ActiveModel {
@@ -356,7 +381,7 @@ pub async fn sign(
     }
     .insert(&txn)
     .await
-    .map_err(|e| AppError::on_unique(e, "该组织已签署"))?;
+    .map_err(|e| AppError::on_unique(e, ErrorReason::AgreementAlreadySigned, "该组织已签署"))?;
     let signatures = agreement_signature::Entity::find()
         .filter(agreement_signature::Column::AgreementId.eq(a.id))
         .count(&txn)
@@ -392,7 +417,12 @@ pub async fn terminate(
     let reason = validate::text("reason", reason, 300)?;
     match effective_status(&a, validate::today()) {
         AgreementStatus::Proposed | AgreementStatus::Active | AgreementStatus::Draft => {}
-        _ => return Err(AppError::invalid_state("协议已结束")),
+        _ => {
+            return Err(AppError::invalid_state(
+                ErrorReason::AgreementEnded,
+                "协议已结束",
+            ));
+        }
     }
     let res = agreement::Entity::update_many()
         .col_expr(
@@ -410,7 +440,10 @@ pub async fn terminate(
         .exec(db)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::invalid_state("协议已结束"));
+        return Err(AppError::invalid_state(
+            ErrorReason::AgreementEnded,
+            "协议已结束",
+        ));
     }
     get::<agreement::Entity, _>(db, a.id, "协议不存在").await
 }
@@ -445,7 +478,10 @@ pub async fn record_activity(
         && a.start_date <= input.held_on
         && input.held_on <= a.end_date;
     if !in_force {
-        return Err(AppError::invalid_state("协议在活动当天未生效"));
+        return Err(AppError::invalid_state(
+            ErrorReason::AgreementNotActiveOnDate,
+            "协议在活动当天未生效",
+        ));
     }
     Ok(agreement_activity::ActiveModel {
         agreement_id: Set(a.id),

@@ -15,6 +15,7 @@ use crate::core::db;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
+use crate::core::error::ErrorReason;
 use crate::core::validate;
 
 #[allow(unused_imports)]
@@ -149,7 +150,7 @@ pub async fn create_alliance(
     }
     .insert(&txn)
     .await
-    .map_err(|e| AppError::on_unique(e, "联盟名称已存在"))?;
+    .map_err(|e| AppError::on_unique(e, ErrorReason::NameTaken, "联盟名称已存在"))?;
     alliance_member::ActiveModel {
         alliance_id: Set(row.id),
         organization_id: Set(lead.id),
@@ -194,7 +195,10 @@ pub async fn add_member(
         .count(db)
         .await?;
     if existing > 0 {
-        return Err(AppError::conflict("该组织已加入过此联盟"));
+        return Err(AppError::conflict(
+            ErrorReason::AlreadyAllianceMember,
+            "该组织已加入过此联盟",
+        ));
     }
     alliance_member::ActiveModel {
         alliance_id: Set(a.id),
@@ -206,7 +210,13 @@ pub async fn add_member(
     }
     .insert(db)
     .await
-    .map_err(|e| AppError::on_unique(e, "该组织已加入过此联盟"))
+    .map_err(|e| {
+        AppError::on_unique(
+            e,
+            ErrorReason::AlreadyAllianceMember,
+            "该组织已加入过此联盟",
+        )
+    })
 }
 
 /// A member leaves (its own rep, the lead's rep, ADMIN); the membership stays as history.
@@ -222,7 +232,10 @@ pub async fn leave(
         return Err(AppError::forbidden());
     }
     if organization_id == a.lead_organization_id {
-        return Err(AppError::invalid_state("牵头组织不能退出联盟"));
+        return Err(AppError::invalid_state(
+            ErrorReason::LeadCannotLeave,
+            "牵头组织不能退出联盟",
+        ));
     }
     let m = alliance_member::Entity::find()
         .filter(alliance_member::Column::AllianceId.eq(a.id))
@@ -231,7 +244,10 @@ pub async fn leave(
         .await?
         .ok_or(AppError::NotFound("该组织不是联盟成员"))?;
     if m.left_on.is_some() {
-        return Err(AppError::invalid_state("该组织已退出联盟"));
+        return Err(AppError::invalid_state(
+            ErrorReason::AlreadyLeftAlliance,
+            "该组织已退出联盟",
+        ));
     }
     let left_on = left_on.unwrap_or_else(validate::today);
     if left_on < m.joined_on {

@@ -18,6 +18,7 @@ use crate::core::db;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
+use crate::core::error::ErrorReason;
 use crate::core::validate;
 
 #[allow(unused_imports)]
@@ -126,7 +127,10 @@ pub async fn review_good_deed(
                 .exec(&txn)
                 .await?;
             if res.rows_affected != 1 {
-                return Err(AppError::invalid_state("只能审核待审核的记录"));
+                return Err(AppError::invalid_state(
+                    ErrorReason::NotPendingReview,
+                    "只能审核待审核的记录",
+                ));
             }
             post(
                 &txn,
@@ -152,7 +156,10 @@ pub async fn review_good_deed(
                 .exec(&txn)
                 .await?;
             if res.rows_affected != 1 {
-                return Err(AppError::invalid_state("只能审核待审核的记录"));
+                return Err(AppError::invalid_state(
+                    ErrorReason::NotPendingReview,
+                    "只能审核待审核的记录",
+                ));
             }
         }
     }

@@ -21,6 +21,7 @@ use crate::auth::AuthUser;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
+use crate::core::error::ErrorReason;
 use crate::core::validate;
 
 #[allow(unused_imports)]
@@ -88,7 +89,7 @@ async fn post_where<C: ConnectionTrait>(
             .await?
             .ok_or(AppError::NotFound("道德存折不存在"))?;
         return Err(if current.status == PassbookStatus::Frozen {
-            AppError::invalid_state("道德存折已冻结")
+            AppError::invalid_state(ErrorReason::PassbookFrozen, "道德存折已冻结")
         } else {
             AppError::bad_field("quantity", "积分余额不足")
         });
@@ -108,7 +109,7 @@ async fn post_where<C: ConnectionTrait>(
     }
     .insert(txn)
     .await
-    .map_err(|e| AppError::on_unique(e, "该笔积分已处理"))
+    .map_err(|e| AppError::on_unique(e, ErrorReason::PointsAlreadyDeposited, "该笔积分已处理"))
 }
 
 /// The passbook number: community and holder, e.g. `DD-0001-00000042`.
@@ -136,7 +137,7 @@ pub async fn open_in<C: ConnectionTrait>(
     }
     .insert(txn)
     .await
-    .map_err(|e| AppError::on_unique(e, "该用户已开通道德存折"))
+    .map_err(|e| AppError::on_unique(e, ErrorReason::PassbookExists, "该用户已开通道德存折"))
 }
 
 /// The holder's passbook, opened if missing (for deposits such as a confirmed wish).
@@ -186,7 +187,10 @@ pub async fn open_passbook(
         }
     }
     if passbook_of(db, holder_id).await?.is_some() {
-        return Err(AppError::conflict("该用户已开通道德存折"));
+        return Err(AppError::conflict(
+            ErrorReason::PassbookExists,
+            "该用户已开通道德存折",
+        ));
     }
     open_in(db, holder_id, community_id, grid_id).await
 }
@@ -237,9 +241,9 @@ pub async fn idem_start(
         }
         Err(e) if AppError::is_unique_violation(&e) => {
             savepoint.rollback().await?;
-            let found = find_key(txn, user_id, &key)
-                .await?
-                .ok_or_else(|| AppError::conflict("请求正在处理，请稍后重试"))?;
+            let found = find_key(txn, user_id, &key).await?.ok_or_else(|| {
+                AppError::conflict(ErrorReason::RequestInProgress, "请求正在处理，请稍后重试")
+            })?;
             replay(found, request)
         }
         Err(e) => Err(e.into()),
@@ -260,12 +264,14 @@ pub(crate) async fn find_key<C: ConnectionTrait>(
 
 pub(crate) fn replay(found: idempotency_key::Model, request: &str) -> AppResult<Idem> {
     if found.request != request {
-        return Err(AppError::conflict("该幂等键已用于其他请求"));
+        return Err(AppError::conflict(
+            ErrorReason::IdempotencyKeyReused,
+            "该幂等键已用于其他请求",
+        ));
     }
-    found
-        .result_id
-        .map(Idem::Replay)
-        .ok_or_else(|| AppError::conflict("请求正在处理，请稍后重试"))
+    found.result_id.map(Idem::Replay).ok_or_else(|| {
+        AppError::conflict(ErrorReason::RequestInProgress, "请求正在处理，请稍后重试")
+    })
 }
 
 /// Completes a fresh key with the result id.

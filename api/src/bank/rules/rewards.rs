@@ -18,6 +18,7 @@ use crate::core::db;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
+use crate::core::error::ErrorReason;
 use crate::core::validate;
 
 #[allow(unused_imports)]
@@ -60,7 +61,7 @@ pub async fn create_reward(
     }
     .insert(db)
     .await
-    .map_err(|e| AppError::on_unique(e, "本社区已有同名奖品"))
+    .map_err(|e| AppError::on_unique(e, ErrorReason::NameTaken, "本社区已有同名奖品"))
 }
 
 /// Staff of the reward's community add to its stock (delta > 0) or take from it (delta < 0):
@@ -93,7 +94,10 @@ pub async fn adjust_stock(
         .exec(db)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::conflict("库存不足，不能减少这么多"));
+        return Err(AppError::conflict(
+            ErrorReason::StockBelowRedeemed,
+            "库存不足，不能减少这么多",
+        ));
     }
     get::<reward::Entity, _>(db, r.id, "奖品不存在").await
 }
@@ -211,9 +215,9 @@ async fn redeem_refusal(db: &DatabaseConnection, actor: &AuthUser, reward_id: i6
         return AppError::Forbidden("只能兑换本社区的奖品");
     }
     if !item.active {
-        return AppError::invalid_state("该奖品已下架");
+        return AppError::invalid_state(ErrorReason::RewardInactive, "该奖品已下架");
     }
-    AppError::conflict("库存不足")
+    AppError::conflict(ErrorReason::OutOfStock, "库存不足")
 }
 
 /// Staff correct a mistake with a compensating entry; once per entry. Reversing a
@@ -232,7 +236,10 @@ pub async fn reverse_entry(
     }
     let reason = validate::text("reason", reason, 200)?;
     if entry.kind == EntryKind::Reversal {
-        return Err(AppError::invalid_state("冲正记录不能再冲正"));
+        return Err(AppError::invalid_state(
+            ErrorReason::ReversalNotReversible,
+            "冲正记录不能再冲正",
+        ));
     }
     let request = format!("reverseLedgerEntry:{entry_id}:{reason}");
     let txn = db::begin_write(db).await?;
@@ -246,7 +253,10 @@ pub async fn reverse_entry(
         .count(&txn)
         .await?;
     if already > 0 {
-        return Err(AppError::conflict("该记录已冲正"));
+        return Err(AppError::conflict(
+            ErrorReason::EntryAlreadyReversed,
+            "该记录已冲正",
+        ));
     }
     // The reward's row before the passbook's, in the order a redemption takes them, so that
     // a reversal racing a redemption never deadlocks.
@@ -287,7 +297,9 @@ pub async fn reverse_entry(
     .await
     .map_err(|e| match e {
         AppError::BadInput { .. } => AppError::bad_field("entryId", "余额不足，无法冲正"),
-        AppError::Conflict(_) => AppError::conflict("该记录已冲正"),
+        AppError::Conflict(..) => {
+            AppError::conflict(ErrorReason::EntryAlreadyReversed, "该记录已冲正")
+        }
         other => other,
     })?;
     idem_finish(&txn, &idem, reversal.id).await?;

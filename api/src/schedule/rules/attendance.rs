@@ -17,6 +17,7 @@ use crate::core::db;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
+use crate::core::error::ErrorReason;
 use crate::schedule::events::ShiftEventKind;
 
 #[allow(unused_imports)]
@@ -77,7 +78,10 @@ pub async fn check_in(
         ));
     }
     if s.status != SignupStatus::SignedUp {
-        return Err(AppError::invalid_state("该报名当前不能签到"));
+        return Err(AppError::invalid_state(
+            ErrorReason::CheckInNotAllowed,
+            "该报名当前不能签到",
+        ));
     }
     let res = shift_signup::Entity::update_many()
         .col_expr(
@@ -91,7 +95,10 @@ pub async fn check_in(
         .exec(db)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::invalid_state("该报名当前不能签到"));
+        return Err(AppError::invalid_state(
+            ErrorReason::CheckInNotAllowed,
+            "该报名当前不能签到",
+        ));
     }
     let s = get::<shift_signup::Entity, _>(db, s.id, "报名记录不存在").await?;
     announce(db, events, ShiftEventKind::CheckedIn, sh.slot_id, &s).await;
@@ -110,11 +117,14 @@ pub async fn check_out(
     let (s, sh, slot) = load_signup(db, signup_id).await?;
     check_attendance_taker(db, actor, &slot).await?;
     if s.status != SignupStatus::CheckedIn {
-        return Err(AppError::invalid_state("该报名当前不能签退"));
+        return Err(AppError::invalid_state(
+            ErrorReason::CheckOutNotAllowed,
+            "该报名当前不能签退",
+        ));
     }
     let checked_in = s
         .checked_in_at
-        .ok_or_else(|| AppError::invalid_state("尚未签到"))?;
+        .ok_or_else(|| AppError::invalid_state(ErrorReason::NotCheckedIn, "尚未签到"))?;
     let now = crate::core::clock::now();
     let at = at.unwrap_or(now);
     if at > now + Duration::minutes(1) {
@@ -139,7 +149,10 @@ pub async fn check_out(
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(AppError::invalid_state("该报名当前不能签退"));
+        return Err(AppError::invalid_state(
+            ErrorReason::CheckOutNotAllowed,
+            "该报名当前不能签退",
+        ));
     }
     let points = minutes * config.points_per_hour / 60;
     if points > 0 {
@@ -174,7 +187,10 @@ pub async fn mark_no_show(
     let (s, sh, slot) = load_signup(db, signup_id).await?;
     check_attendance_taker(db, actor, &slot).await?;
     if crate::core::clock::now() < sh.starts_at {
-        return Err(AppError::invalid_state("班次尚未开始"));
+        return Err(AppError::invalid_state(
+            ErrorReason::ShiftNotStarted,
+            "班次尚未开始",
+        ));
     }
     let res = shift_signup::Entity::update_many()
         .col_expr(
@@ -188,6 +204,7 @@ pub async fn mark_no_show(
         .await?;
     if res.rows_affected != 1 {
         return Err(AppError::invalid_state(
+            ErrorReason::NoShowNotAllowed,
             "只有已报名未签到的学生可以记为缺勤",
         ));
     }

@@ -22,6 +22,7 @@ use crate::core::db;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
+use crate::core::error::ErrorReason;
 use crate::schedule::events::{ShiftEventKind, SignupChanged};
 
 #[allow(unused_imports)]
@@ -39,10 +40,16 @@ pub enum NotTaken {
 impl NotTaken {
     fn error(self) -> AppError {
         match self {
-            NotTaken::Full => AppError::conflict("名额已满"),
-            NotTaken::Overlap => AppError::conflict("与已报名的班次时间冲突"),
-            NotTaken::Closed => AppError::invalid_state("班次已开始，报名已截止"),
-            NotTaken::AlreadySignedUp => AppError::conflict("已报名该班次"),
+            NotTaken::Full => AppError::conflict(ErrorReason::ShiftFull, "名额已满"),
+            NotTaken::Overlap => {
+                AppError::conflict(ErrorReason::ShiftOverlaps, "与已报名的班次时间冲突")
+            }
+            NotTaken::Closed => {
+                AppError::invalid_state(ErrorReason::ShiftStarted, "班次已开始，报名已截止")
+            }
+            NotTaken::AlreadySignedUp => {
+                AppError::conflict(ErrorReason::AlreadySignedUp, "已报名该班次")
+            }
         }
     }
 }
@@ -204,7 +211,7 @@ async fn take_in(
     }
     .insert(txn)
     .await
-    .map_err(|e| AppError::on_unique(e, "已报名该班次"))?;
+    .map_err(|e| AppError::on_unique(e, ErrorReason::AlreadySignedUp, "已报名该班次"))?;
     Ok(Ok((row, taken)))
 }
 
@@ -431,13 +438,16 @@ pub async fn cancel(
         return Err(AppError::Forbidden("只能取消自己的报名"));
     }
     if s.status != SignupStatus::SignedUp {
-        return Err(AppError::invalid_state("该报名不能取消"));
+        return Err(AppError::invalid_state(
+            ErrorReason::SignupNotCancellable,
+            "该报名不能取消",
+        ));
     }
     if crate::core::clock::now() > sh.starts_at - Duration::hours(config.cancel_hours) {
-        return Err(AppError::invalid_state(format!(
-            "开始前 {} 小时内不能取消",
-            config.cancel_hours
-        )));
+        return Err(AppError::invalid_state(
+            ErrorReason::CancelWindowClosed,
+            format!("开始前 {} 小时内不能取消", config.cancel_hours),
+        ));
     }
     let txn = db::begin_write(db).await?;
     let cancelled = shift_signup::Entity::update_many()
@@ -455,7 +465,10 @@ pub async fn cancel(
         .await?
         .pop();
     let Some(s) = cancelled else {
-        return Err(AppError::invalid_state("该报名不能取消"));
+        return Err(AppError::invalid_state(
+            ErrorReason::SignupNotCancellable,
+            "该报名不能取消",
+        ));
     };
     shift::Entity::update_many()
         .col_expr(shift::Column::Taken, Expr::col(shift::Column::Taken).sub(1))

@@ -20,6 +20,7 @@ use crate::core::db;
 use crate::core::db::get;
 use crate::core::error::AppError;
 use crate::core::error::AppResult;
+use crate::core::error::ErrorReason;
 use crate::core::validate;
 
 #[allow(unused_imports)]
@@ -230,10 +231,13 @@ pub async fn update_slot(
             return Err(AppError::bad_field("capacity", "名额须在 1 到 1000 之间"));
         }
         if let Some(full) = future.iter().find(|s| s.taken > cap) {
-            return Err(AppError::conflict(format!(
-                "{} 已有 {} 人报名，名额不能少于报名人数",
-                full.date, full.taken
-            )));
+            return Err(AppError::conflict(
+                ErrorReason::CapacityBelowSignups,
+                format!(
+                    "{} 已有 {} 人报名，名额不能少于报名人数",
+                    full.date, full.taken
+                ),
+            ));
         }
         let res = shift::Entity::update_many()
             .col_expr(shift::Column::Capacity, Expr::value(cap))
@@ -243,7 +247,10 @@ pub async fn update_slot(
             .exec(&txn)
             .await?;
         if res.rows_affected as usize != future.len() {
-            return Err(AppError::conflict("报名人数已变化，请重试"));
+            return Err(AppError::conflict(
+                ErrorReason::ShiftChangedMeanwhile,
+                "报名人数已变化，请重试",
+            ));
         }
         service_slot::Entity::update_many()
             .col_expr(service_slot::Column::Capacity, Expr::value(cap))
@@ -258,10 +265,10 @@ pub async fn update_slot(
             return Err(AppError::bad_field("endTime", "结束时间须晚于开始时间"));
         }
         if let Some(busy) = future.iter().find(|s| s.taken > 0) {
-            return Err(AppError::conflict(format!(
-                "{} 已有学生报名，不能调整时间",
-                busy.date
-            )));
+            return Err(AppError::conflict(
+                ErrorReason::ShiftHasSignups,
+                format!("{} 已有学生报名，不能调整时间", busy.date),
+            ));
         }
         for sh in &future {
             let res = shift::Entity::update_many()
@@ -279,7 +286,10 @@ pub async fn update_slot(
                 .await?;
             if res.rows_affected != 1 {
                 // Never leave the slot and its shifts disagreeing: refuse the whole change.
-                return Err(AppError::conflict("报名情况已变化，请重试"));
+                return Err(AppError::conflict(
+                    ErrorReason::SignupChangedMeanwhile,
+                    "报名情况已变化，请重试",
+                ));
             }
         }
         service_slot::Entity::update_many()
