@@ -254,3 +254,76 @@ async fn every_reason_is_in_the_schema_and_the_readme_and_refusals_name_theirs()
         assert!(!reason(&v).is_empty(), "{query}: {v}");
     }
 }
+
+#[tokio::test]
+async fn a_field_the_viewer_may_not_read_leaves_its_parent_whole() {
+    let app = TestApp::with_demo().await;
+    let v = app
+        .gql(
+            None,
+            "{ wishes(status: CLAIMED, first: 10) { nodes { id claimant { displayName roles { role } roleHistory { id } } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(v["errors"].is_null(), "{v}");
+    let nodes = ok(&v)["wishes"]["nodes"].as_array().expect("nodes").clone();
+    assert!(!nodes.is_empty());
+    for n in nodes {
+        let claimant = &n["claimant"];
+        assert!(
+            claimant["displayName"]
+                .as_str()
+                .is_some_and(|d| d.contains('*')),
+            "{n}"
+        );
+        assert_eq!(claimant["roles"], json!([]), "{n}");
+        assert_eq!(claimant["roleHistory"], json!([]), "{n}");
+    }
+    // Those allowed still see them.
+    let admin = app.login("admin").await;
+    let v = app
+        .gql(
+            Some(&admin),
+            "{ wishes(status: CLAIMED, first: 10) { nodes { claimant { roles { role } } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        ok(&v)["wishes"]["nodes"][0]["claimant"]["roles"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    );
+}
+
+#[test]
+fn the_documentation_points_at_nothing_outside_the_repository() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    let mut dirs = vec![root.join("docs")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("docs").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|x| x == "md" || x == "graphql")
+            {
+                files.push(path);
+            }
+        }
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read");
+        for (n, line) in text.lines().enumerate() {
+            for bad in ["../", "/work/", "/root/", "file://"] {
+                assert!(
+                    !line.contains(bad),
+                    "{}:{}: points outside the repository ({bad}): {line}",
+                    file.display(),
+                    n + 1
+                );
+            }
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use async_graphql::ErrorExtensions;
 use sea_orm::{DbErr, SqlErr};
 
-/// Machine-readable error codes that front-ends translate (DOMAIN.md).
+/// Machine-readable error codes that front-ends translate (README, "API conventions").
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
     Unauthenticated,

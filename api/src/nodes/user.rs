@@ -12,10 +12,7 @@ use super::{
     place::{Community, Grid, Organization},
 };
 use crate::{
-    core::{
-        error::{AppError, AppResult},
-        mask::Access,
-    },
+    core::{error::AppResult, mask::Access},
     graphql::context::{loader, log_view, viewer},
     people::access_log::Field,
     people::policy::{self, Person},
@@ -141,10 +138,11 @@ impl User {
         Timestamp(self.model.created_at)
     }
 
-    /// Roles with their scopes (the user, ADMIN and staff of their community only).
+    /// Roles with their scopes (the user, ADMIN and staff of their community only; an empty
+    /// list for everyone else, without an error, so the person's other fields stay).
     async fn roles(&self, ctx: &Context<'_>) -> AppResult<Vec<RoleAssignment>> {
         if !policy::may_see_roles(self.access(ctx).await?) {
-            return Err(AppError::Forbidden("无权查看该用户的角色"));
+            return Ok(Vec::new());
         }
         let roles = loader(ctx)?
             .load_one(RolesOf(self.model.id))
@@ -154,10 +152,11 @@ impl User {
     }
 
     /// Every role ever granted to the person, in force or not, with its dates and its
-    /// revocation (the history; oldest first). The same people as `roles` may see it.
+    /// revocation (the history; oldest first). The same people as `roles` may see it (an
+    /// empty list for everyone else).
     async fn role_history(&self, ctx: &Context<'_>) -> AppResult<Vec<RoleGrant>> {
         if !policy::may_see_roles(self.access(ctx).await?) {
-            return Err(AppError::Forbidden("无权查看该用户的角色"));
+            return Ok(Vec::new());
         }
         let grants = loader(ctx)?
             .load_one(RoleGrantsOf(self.model.id))
