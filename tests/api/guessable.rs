@@ -327,3 +327,85 @@ fn the_documentation_points_at_nothing_outside_the_repository() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_claimant_sees_the_beneficiarys_name_and_reaches_the_grid_while_the_claim_is_active() {
+    let app = TestApp::with_demo().await;
+    let resident = app.login("resident1").await;
+    let admin = app.login("admin").await;
+    let student = app.login("student1").await;
+    let ht1 = app.grid_id("汇通第一网格").await;
+    // A resident's own wish: the beneficiary is her account.
+    let v = app
+        .gql(
+            Some(&resident),
+            "mutation($g: ID!) { submitWish(input: {gridId: $g, title: \"修一修窗户\", description: \"窗户关不严\", category: SERVICE}) { wish { id } } }",
+            json!({"g": ht1}),
+        )
+        .await;
+    let id = ok(&v)["submitWish"]["wish"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    ok(&app
+        .gql(
+            Some(&admin),
+            "mutation($id: ID!) { reviewWish(input: {wishId: $id, decision: PUBLISH}) { wish { id } } }",
+            json!({"id": id}),
+        )
+        .await);
+    let card = "query($g: ID!) { contactCard(gridId: $g) { phonesVisible leader { name phone } } }";
+    let read = "query($id: ID!) { wish(id: $id) { beneficiaryName beneficiaryPhone } }";
+    // Before claiming: masked, and the card without whole phones (another community's member).
+    let before = app.gql(Some(&student), read, json!({"id": id})).await;
+    assert!(
+        ok(&before)["wish"]["beneficiaryName"]
+            .as_str()
+            .is_some_and(|n| n.contains('*')),
+        "{before}"
+    );
+    let v = app.gql(Some(&student), card, json!({"g": ht1})).await;
+    assert_eq!(ok(&v)["contactCard"]["phonesVisible"], false, "{v}");
+    // Claimed: the full name (the phone stays masked), and the grid's card with phones.
+    ok(&app
+        .gql(
+            Some(&student),
+            "mutation($id: ID!) { claimWish(input: {wishId: $id}) { wish { id } } }",
+            json!({"id": id}),
+        )
+        .await);
+    let after = app.gql(Some(&student), read, json!({"id": id})).await;
+    let w = &ok(&after)["wish"];
+    assert_eq!(w["beneficiaryName"], "王秀英", "{after}");
+    assert!(
+        w["beneficiaryPhone"]
+            .as_str()
+            .is_none_or(|p| p.contains('*')),
+        "{after}"
+    );
+    let v = app.gql(Some(&student), card, json!({"g": ht1})).await;
+    assert_eq!(ok(&v)["contactCard"]["phonesVisible"], true, "{v}");
+    assert!(
+        ok(&v)["contactCard"]["leader"]["phone"]
+            .as_str()
+            .is_some_and(|p| !p.contains('*')),
+        "{v}"
+    );
+    // Released: both close again.
+    ok(&app
+        .gql(
+            Some(&student),
+            "mutation($id: ID!) { releaseWishClaim(input: {wishId: $id, reason: \"时间冲突\"}) { wish { id } } }",
+            json!({"id": id}),
+        )
+        .await);
+    let v = app.gql(Some(&student), card, json!({"g": ht1})).await;
+    assert_eq!(ok(&v)["contactCard"]["phonesVisible"], false, "{v}");
+    let again = app.gql(Some(&student), read, json!({"id": id})).await;
+    assert!(
+        ok(&again)["wish"]["beneficiaryName"]
+            .as_str()
+            .is_some_and(|n| n.contains('*')),
+        "{again}"
+    );
+}

@@ -65,19 +65,43 @@ pub fn record_access(viewer: Option<&AuthUser>, w: &wish::Model) -> Access {
 /// shown more widely than the account policy shows the person (`person`, the viewer's
 /// access to that account); values a grid worker entered for someone without an account
 /// follow [`record_access`] alone.
+///
+/// The current claimant (圆梦人) sees the beneficiary's full name whatever the account policy
+/// says: the claim is a promise to meet that person (DOMAIN: the claimant sees the name; the
+/// grid's 连心卡 with whole phones is theirs too while the claim is active, see
+/// [`holds_active_claim_in_grid`]).
 pub fn insight(viewer: Option<&AuthUser>, w: &wish::Model, person: Option<Access>) -> Access {
     let record = record_access(viewer, w);
     match (w.beneficiary_user_id, person) {
+        (Some(_), _) if record == Access::NameOnly => Access::NameOnly,
         (Some(_), Some(p)) => record.min(p),
         (Some(_), None) => Access::Masked,
         (None, _) => record,
     }
 }
 
+/// Whether the viewer holds an active claim on a wish of this grid: such a claimant may
+/// reach the grid's staff (the 连心卡 with whole phones) to arrange the visit.
+pub async fn holds_active_claim_in_grid(
+    db: &sea_orm::DatabaseConnection,
+    viewer: &AuthUser,
+    grid_id: i64,
+) -> crate::core::error::AppResult<bool> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let n = wish::Entity::find()
+        .filter(wish::Column::GridId.eq(grid_id))
+        .filter(wish::Column::ClaimantId.eq(viewer.id()))
+        .filter(wish::Column::Status.eq(wish::WishStatus::Claimed))
+        .count(db)
+        .await?;
+    Ok(n > 0)
+}
+
 /// Whether the beneficiary's account must be consulted: only when the record would show
 /// more than a masked name.
 pub fn needs_person(viewer: Option<&AuthUser>, w: &wish::Model) -> bool {
-    w.beneficiary_user_id.is_some() && record_access(viewer, w) != Access::Masked
+    w.beneficiary_user_id.is_some()
+        && !matches!(record_access(viewer, w), Access::Masked | Access::NameOnly)
 }
 
 /// Who may cancel: the submitter, the beneficiary and staff of the community.
