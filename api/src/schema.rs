@@ -28,6 +28,7 @@ pub struct QueryRoot(
     crate::incident::patrol_schema::PatrolQuery,
     crate::incident::summary_schema::SummaryQuery,
     crate::graphql::errors::ErrorReasonQuery,
+    crate::nodes::labels::LabelQuery,
 );
 
 /// The root of every change: one mutation per business action, each taking one `input`.

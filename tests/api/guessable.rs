@@ -409,3 +409,65 @@ async fn the_claimant_sees_the_beneficiarys_name_and_reaches_the_grid_while_the_
         "{again}"
     );
 }
+
+#[tokio::test]
+async fn labels_cover_every_value_and_documented_defaults_apply() {
+    let app = TestApp::with_demo().await;
+    for (name, _) in api::nodes::labels::labelled() {
+        let v = app
+            .gql(
+                None,
+                "query($t: String!) { __type(name: $t) { enumValues { name } } enumLabels(type: $t) { value label } }",
+                json!({"t": name}),
+            )
+            .await;
+        let d = ok(&v);
+        let values: Vec<&str> = d["__type"]["enumValues"]
+            .as_array()
+            .expect("values")
+            .iter()
+            .filter_map(|e| e["name"].as_str())
+            .collect();
+        let labelled: Vec<&str> = d["enumLabels"]
+            .as_array()
+            .expect("labels")
+            .iter()
+            .filter_map(|e| e["value"].as_str())
+            .collect();
+        assert_eq!(values, labelled, "{name}");
+        assert!(
+            d["enumLabels"]
+                .as_array()
+                .expect("labels")
+                .iter()
+                .all(|l| l["label"].as_str().is_some_and(|s| !s.is_ascii()))
+        );
+    }
+    let v = app
+        .gql(None, "{ enumLabels(type: \"Nope\") { value } }", json!({}))
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    // mySchedule without dates: today and four weeks on; hoursCertificate for the caller.
+    let student = app.login("student1").await;
+    let bare = app
+        .gql(Some(&student), "{ mySchedule { id } }", json!({}))
+        .await;
+    let today = api::core::clock::today();
+    let explicit = app
+        .gql(
+            Some(&student),
+            "query($f: Date!, $t: Date!) { mySchedule(from: $f, to: $t) { id } }",
+            json!({"f": today.to_string(), "t": (today + chrono::Duration::days(28)).to_string()}),
+        )
+        .await;
+    assert_eq!(ok(&bare)["mySchedule"], ok(&explicit)["mySchedule"]);
+    let me = app.user_id(&student).await;
+    let q = "query($s: ID) { hoursCertificate(studentId: $s, from: \"2020-01-01\", to: \"2030-12-31\") { student { id } totalHours } }";
+    let mine = app.gql(Some(&student), q, json!({})).await;
+    assert_eq!(ok(&mine)["hoursCertificate"]["student"]["id"], me.as_str());
+    let named = app.gql(Some(&student), q, json!({"s": me})).await;
+    assert_eq!(
+        ok(&mine)["hoursCertificate"]["totalHours"],
+        ok(&named)["hoursCertificate"]["totalHours"]
+    );
+}

@@ -2,6 +2,7 @@
 //! registration a grid lists. They live here, below the domains, so that no two domain
 //! folders import each other.
 
+pub mod labels;
 pub mod loaders;
 pub mod place;
 pub mod registration;

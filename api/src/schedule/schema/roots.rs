@@ -241,10 +241,16 @@ impl ScheduleQuery {
     async fn my_schedule(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "From this day (inclusive; default today).")] from: Date,
-        #[graphql(desc = "To this day (inclusive; default four weeks on).")] to: Date,
+        #[graphql(desc = "From this day (inclusive; default today, Asia/Shanghai).")] from: Option<
+            Date,
+        >,
+        #[graphql(desc = "To this day (inclusive; default four weeks after `from`).")] to: Option<
+            Date,
+        >,
     ) -> AppResult<Vec<ShiftSignup>> {
         let me = actor(ctx)?;
+        let from = from.unwrap_or(Date(validate::today()));
+        let to = to.unwrap_or(Date(from.0 + Duration::days(28)));
         if to.0 < from.0 || (to.0 - from.0).num_days() > 400 {
             return Err(AppError::bad_field("to", "日期区间无效（最长 400 天）"));
         }
@@ -259,12 +265,15 @@ impl ScheduleQuery {
     async fn hours_certificate(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The student (default: the caller).")] student_id: ID,
+        #[graphql(desc = "The student (default: the caller).")] student_id: Option<ID>,
         #[graphql(desc = "First day counted.")] from: Date,
         #[graphql(desc = "Last day counted.")] to: Date,
     ) -> AppResult<HoursCertificate> {
         let me = actor(ctx)?;
-        let sid = parse_id("studentId", &student_id)?;
+        let sid = match &student_id {
+            Some(id) => parse_id("studentId", id)?,
+            None => me.id(),
+        };
         let lines = svc::certificate(db(ctx)?, me, sid, from.0, to.0).await?;
         let student = loader(ctx)?
             .load_one(UserKey(sid))
