@@ -471,3 +471,57 @@ async fn labels_cover_every_value_and_documented_defaults_apply() {
         ok(&named)["hoursCertificate"]["totalHours"]
     );
 }
+
+#[tokio::test]
+async fn a_shift_and_a_slot_are_looked_up_by_id_with_the_callers_sign_up() {
+    let app = TestApp::with_demo().await;
+    let student = app.login("student1").await;
+    let v = app
+        .gql(
+            Some(&student),
+            "{ serviceSlots(openForMe: true, first: 1) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    let slot_id = ok(&v)["serviceSlots"]["nodes"][0]["id"].clone();
+    let v = app
+        .gql(
+            Some(&student),
+            "query($l: ID!, $f: Date) { shifts(slotId: $l, from: $f, hasFreePlaces: true, first: 1) { nodes { id } } }",
+            json!({"l": slot_id, "f": (api::core::clock::today() + chrono::Duration::days(2)).to_string()}),
+        )
+        .await;
+    let shift_id = ok(&v)["shifts"]["nodes"][0]["id"].clone();
+    let q = "query($s: ID!, $l: ID!) { shift(id: $s) { id mySignup { id status } } serviceSlot(id: $l) { id } }";
+    let v = app
+        .gql(Some(&student), q, json!({"s": shift_id, "l": slot_id}))
+        .await;
+    let d = ok(&v);
+    assert_eq!(d["shift"]["id"], shift_id);
+    assert_eq!(d["serviceSlot"]["id"], slot_id);
+    assert!(d["shift"]["mySignup"].is_null(), "{v}");
+    let signed = app
+        .gql(
+            Some(&student),
+            "mutation($s: ID!) { signUpForShift(input: {shiftId: $s}) { signup { id } } }",
+            json!({"s": shift_id}),
+        )
+        .await;
+    ok(&signed);
+    let v = app
+        .gql(Some(&student), q, json!({"s": shift_id, "l": slot_id}))
+        .await;
+    assert_eq!(ok(&v)["shift"]["mySignup"]["status"], "SIGNED_UP", "{v}");
+    // Nobody else sees it as theirs; anonymous gets null.
+    let member = app.login("member1").await;
+    let v = app
+        .gql(Some(&member), q, json!({"s": shift_id, "l": slot_id}))
+        .await;
+    assert!(ok(&v)["shift"]["mySignup"].is_null());
+    let v = app.gql(None, q, json!({"s": shift_id, "l": slot_id})).await;
+    assert!(ok(&v)["shift"]["mySignup"].is_null());
+    let v = app
+        .gql(None, "{ shift(id: \"999999\") { id } }", json!({}))
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "NOT_FOUND");
+}

@@ -187,6 +187,30 @@ impl ScheduleQuery {
         .await?)
     }
 
+    /// One shift (shifts are public, as in `shifts`).
+    async fn shift(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The shift.")] id: ID,
+    ) -> AppResult<Shift> {
+        let id = parse_id("id", &id)?;
+        Ok(Shift(
+            crate::core::db::get::<shift::Entity, _>(db(ctx)?, id, "班次不存在").await?,
+        ))
+    }
+
+    /// One service slot (slots are public, as in `serviceSlots`).
+    async fn service_slot(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The slot.")] id: ID,
+    ) -> AppResult<ServiceSlot> {
+        let id = parse_id("id", &id)?;
+        Ok(ServiceSlot(
+            crate::core::db::get::<service_slot::Entity, _>(db(ctx)?, id, "排班不存在").await?,
+        ))
+    }
+
     /// Shifts, filtered by slot, community, local date range, or free places.
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn shifts(

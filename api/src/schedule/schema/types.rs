@@ -187,6 +187,20 @@ impl Shift {
     async fn open(&self) -> bool {
         self.0.starts_at > crate::core::clock::now() && self.0.taken < self.0.capacity
     }
+    /// The caller's own sign-up for this shift (not cancelled), if any; null when anonymous.
+    async fn my_signup(&self, ctx: &Context<'_>) -> AppResult<Option<ShiftSignup>> {
+        let Some(me) = viewer(ctx).user() else {
+            return Ok(None);
+        };
+        let rows = loader(ctx)?
+            .load_one(SignupsOfShift(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .find(|s| s.student_id == me.id())
+            .map(ShiftSignup::own))
+    }
     /// Sign-ups (not cancelled). Names are shown to staff, grid workers and the student.
     async fn signups(&self, ctx: &Context<'_>) -> AppResult<Vec<ShiftSignup>> {
         let rows = loader(ctx)?
