@@ -525,3 +525,57 @@ async fn a_shift_and_a_slot_are_looked_up_by_id_with_the_callers_sign_up() {
         .await;
     assert_eq!(v["errors"][0]["extensions"]["code"], "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn a_person_finds_their_places_and_wishes_filter_by_several_statuses() {
+    let app = TestApp::with_demo().await;
+    let resident = app.login("resident1").await;
+    let v = app
+        .gql(
+            Some(&resident),
+            "{ me { places { community { name } grid { name } } } }",
+            json!({}),
+        )
+        .await;
+    let places = ok(&v)["me"]["places"].as_array().expect("places").clone();
+    assert!(
+        places.iter().any(|p| p["community"]["name"] == "汇通社区"),
+        "{v}"
+    );
+    let member = app.login("member1").await;
+    let v = app
+        .gql(
+            Some(&member),
+            "{ me { places { community { name } grid { name } } } }",
+            json!({}),
+        )
+        .await;
+    let places = ok(&v)["me"]["places"].as_array().expect("places").clone();
+    assert!(
+        places.iter().any(|p| p["grid"]["name"] == "汇通第一网格"),
+        "{v}"
+    );
+    // Someone else's places are not shown to an outsider.
+    let v = app
+        .gql(None, "{ wishes(status: CLAIMED, first: 1) { nodes { claimant { places { community { name } } } } } }", json!({}))
+        .await;
+    assert_eq!(
+        ok(&v)["wishes"]["nodes"][0]["claimant"]["places"],
+        json!([])
+    );
+    // Several statuses at once: the union of each.
+    let admin = app.login("admin").await;
+    let count = |v: &Value| ok(v)["wishes"]["totalCount"].as_i64().expect("count");
+    let q = "query($s: [WishStatus!]) { wishes(statuses: $s) { totalCount } }";
+    let one = |s: &str| json!({"s": [s]});
+    let published = count(&app.gql(Some(&admin), q, one("PUBLISHED")).await);
+    let claimed = count(&app.gql(Some(&admin), q, one("CLAIMED")).await);
+    let both = count(
+        &app.gql(Some(&admin), q, json!({"s": ["PUBLISHED", "CLAIMED"]}))
+            .await,
+    );
+    assert!(published > 0 && claimed > 0);
+    assert_eq!(both, published + claimed);
+    let v = app.gql(Some(&admin), q, json!({"s": []})).await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "statuses");
+}

@@ -151,6 +151,71 @@ impl User {
         Ok(roles.into_iter().map(RoleAssignment).collect())
     }
 
+    /// The places the person belongs to: each community and grid of a role in force (a
+    /// resident's community, a worker's grid, a member's community) and each grid the person
+    /// is registered (报到) to, once each, communities first. The same people as `roles` may
+    /// see it (an empty list for everyone else).
+    async fn places(&self, ctx: &Context<'_>) -> AppResult<Vec<Place>> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        if !policy::may_see_roles(self.access(ctx).await?) {
+            return Ok(Vec::new());
+        }
+        let db = crate::graphql::context::db(ctx)?;
+        let roles = loader(ctx)?
+            .load_one(RolesOf(self.model.id))
+            .await?
+            .unwrap_or_default();
+        let registered = entity::grid_registration::Entity::find()
+            .filter(entity::grid_registration::Column::MemberId.eq(self.model.id))
+            .filter(
+                entity::grid_registration::Column::Status
+                    .eq(entity::grid_registration::RegistrationStatus::Approved),
+            )
+            .all(db)
+            .await?;
+        let mut grid_ids: Vec<i64> = roles.iter().filter_map(|r| r.grid_id).collect();
+        grid_ids.extend(registered.iter().filter_map(|r| r.grid_id));
+        grid_ids.sort_unstable();
+        grid_ids.dedup();
+        let grids = if grid_ids.is_empty() {
+            Vec::new()
+        } else {
+            entity::grid::Entity::find()
+                .filter(entity::grid::Column::Id.is_in(grid_ids.clone()))
+                .all(db)
+                .await?
+        };
+        let mut community_ids: Vec<i64> = roles.iter().filter_map(|r| r.community_id).collect();
+        community_ids.extend(grids.iter().map(|g| g.community_id));
+        community_ids.extend(registered.iter().map(|r| r.community_id));
+        community_ids.sort_unstable();
+        community_ids.dedup();
+        let communities = if community_ids.is_empty() {
+            Vec::new()
+        } else {
+            entity::community::Entity::find()
+                .filter(entity::community::Column::Id.is_in(community_ids))
+                .all(db)
+                .await?
+        };
+        let mut out = Vec::new();
+        for c in &communities {
+            out.push(Place {
+                community: crate::nodes::place::Community(c.clone()),
+                grid: None,
+            });
+        }
+        for g in grids {
+            if let Some(c) = communities.iter().find(|c| c.id == g.community_id) {
+                out.push(Place {
+                    community: crate::nodes::place::Community(c.clone()),
+                    grid: Some(crate::nodes::place::Grid(g)),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// Every role ever granted to the person, in force or not, with its dates and its
     /// revocation (the history; oldest first). The same people as `roles` may see it (an
     /// empty list for everyone else).
@@ -164,6 +229,15 @@ impl User {
             .unwrap_or_default();
         Ok(grants.into_iter().map(RoleGrant).collect())
     }
+}
+
+/// A place a person belongs to: a community, or a grid of it.
+#[derive(async_graphql::SimpleObject)]
+pub struct Place {
+    /// The community.
+    pub community: crate::nodes::place::Community,
+    /// The grid, for a grid-level place (null: the community as a whole).
+    pub grid: Option<crate::nodes::place::Grid>,
 }
 
 /// One role of a user and its scope.

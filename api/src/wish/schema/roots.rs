@@ -146,6 +146,8 @@ impl WishQuery {
         #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
         #[graphql(desc = "Only items of this grid.")] grid_id: Option<ID>,
         #[graphql(desc = "Only items in this status.")] status: Option<WishStatus>,
+        #[graphql(desc = "Only items in one of these statuses (with `status`, both apply).")]
+        statuses: Option<Vec<WishStatus>>,
         #[graphql(desc = "Only wishes of this category.")] category: Option<WishCategory>,
         #[graphql(
             default_with = "Some(false)",
@@ -183,6 +185,23 @@ impl WishQuery {
                 s == WishStatus::Expired,
                 validate::today(),
             ));
+        }
+        if let Some(list) = statuses {
+            if list.is_empty() || list.len() > 8 {
+                return Err(AppError::bad_field(
+                    "statuses",
+                    "statuses 须列出 1 到 8 个状态",
+                ));
+            }
+            let mut any = sea_orm::Condition::any();
+            for s in list {
+                any = any.add(svc::status_condition(
+                    s.stored(),
+                    s == WishStatus::Expired,
+                    validate::today(),
+                ));
+            }
+            q = q.filter(any);
         }
         if let Some(c) = category {
             q = q.filter(wish::Column::Category.eq(entity::wish::WishCategory::from(c)));
