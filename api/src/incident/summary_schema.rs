@@ -177,7 +177,8 @@ impl SummaryQuery {
     }
 
     /// A community's grids ranked by their week's score, best first (staff of the community
-    /// and its grid workers).
+    /// and its grid workers). A plain list, not a connection: a ranking is read whole (a
+    /// community has tens of grids) and its order is the score, not a cursor.
     async fn grid_ranking(
         &self,
         ctx: &Context<'_>,
@@ -212,7 +213,8 @@ impl SummaryQuery {
     }
 
     /// The quarter's 网格之星 candidates of a community: its grid workers by score, best
-    /// first (staff of the community and its grid workers).
+    /// first (staff of the community and its grid workers). A plain list: read whole, ordered
+    /// by score.
     async fn grid_star_candidates(
         &self,
         ctx: &Context<'_>,

@@ -279,6 +279,8 @@ impl BankQuery {
     }
 
     /// Points earned in a period (dates in Asia/Shanghai, inclusive), per person, highest first.
+    /// A plain list of at most `first` (≤ 100) places, not a connection: a ranking's order is
+    /// the points, so a cursor would not stay put as points change.
     async fn points_ranking(
         &self,
         ctx: &Context<'_>,

@@ -261,7 +261,8 @@ impl ScheduleQuery {
         )
     }
 
-    /// The calling student's sign-ups with shifts between two local dates (inclusive).
+    /// The calling student's sign-ups with shifts between two local dates (inclusive). A plain
+    /// list, not a connection: a calendar view reads a bounded range (at most 400 days) whole.
     async fn my_schedule(
         &self,
         ctx: &Context<'_>,
