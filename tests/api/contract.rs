@@ -89,18 +89,28 @@ async fn the_standard_introspection_query_is_answered_and_ordinary_depth_is_stil
 #[tokio::test]
 async fn a_failing_non_null_field_nulls_its_nearest_nullable_parent() {
     let app = TestApp::with_demo().await;
-    let member = app.login("resident1").await;
-    // `roles` is non-null and refused for a member seen by a resident: `claimant` (nullable) becomes null,
-    // even through an alias and a fragment; the key is present.
-    let q = "{ wishes(first: 50, status: CLAIMED) { nodes { id who: claimant { username ...R } } } } fragment R on User { roles { role } }";
+    let member = app.login("member1").await;
+    // `registeredMembers` is non-null and refuses `first: 500`: the place's `grid` (nullable)
+    // becomes null, even through an alias and a fragment; the key is present, and the
+    // community beside it stays.
+    let q = "{ me { places { community { name } where: grid { name ...R } } } } fragment R on Grid { registeredMembers(first: 500) { totalCount } }";
     let v = app.gql(Some(&member), q, json!({})).await;
-    let nodes = v["data"]["wishes"]["nodes"].as_array().expect("nodes");
-    assert!(!nodes.is_empty(), "{v}");
-    for n in nodes {
-        assert!(n.as_object().expect("node").contains_key("who"), "{n}");
-        assert!(n["who"].is_null(), "{n}");
-    }
-    assert_eq!(v["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    let places = v["data"]["me"]["places"].as_array().expect("places");
+    let grids: Vec<&Value> = places
+        .iter()
+        .filter(|p| p.as_object().is_some_and(|o| o.contains_key("where")))
+        .collect();
+    assert!(grids.len() == places.len() && !places.is_empty(), "{v}");
+    assert!(
+        places
+            .iter()
+            .all(|p| p["where"].is_null() && p["community"]["name"].is_string()),
+        "{v}"
+    );
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{v}"
+    );
     // A non-null root field that fails takes `data` with it.
     let v = app
         .gql(
