@@ -66,37 +66,6 @@ fn check_set(set: &SelectionSet, depth: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// The response keys a selection set selects at its level, through fragments (at most a
-/// few levels of fragments, which is all a root needs).
-fn root_keys(doc: &ExecutableDocument, set: &SelectionSet, keys: &mut Vec<String>, depth: usize) {
-    if depth > 8 {
-        return;
-    }
-    for item in &set.items {
-        match &item.node {
-            Selection::Field(f) => {
-                let key = f
-                    .node
-                    .alias
-                    .as_ref()
-                    .map(|a| a.node.to_string())
-                    .unwrap_or_else(|| f.node.name.node.to_string());
-                if !keys.contains(&key) {
-                    keys.push(key);
-                }
-            }
-            Selection::InlineFragment(fr) => {
-                root_keys(doc, &fr.node.selection_set.node, keys, depth + 1)
-            }
-            Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
-                    root_keys(doc, &fragment.node.selection_set.node, keys, depth + 1);
-                }
-            }
-        }
-    }
-}
-
 /// Refuses alias bombs and oversized selection sets, and a subscription selecting other than
 /// exactly one root field (the spec's single root field rule), before anything runs.
 pub fn check_document(doc: &ExecutableDocument) -> Result<(), String> {
@@ -109,8 +78,8 @@ pub fn check_document(doc: &ExecutableDocument) -> Result<(), String> {
         check_set(&op.selection_set.node, 0)?;
         if op.ty == OperationType::Subscription {
             let mut keys = Vec::new();
-            root_keys(doc, &op.selection_set.node, &mut keys, 0);
-            if keys.len() != 1 || keys[0].starts_with("__") {
+            super::order::collect(doc, &op.selection_set.node, &mut keys, 0);
+            if keys.len() != 1 || keys[0].0.starts_with("__") {
                 return Err("订阅只能选择一个根字段（不含 __typename）".to_owned());
             }
         }

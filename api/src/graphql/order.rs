@@ -8,8 +8,8 @@ use async_graphql::{
 };
 
 /// The response keys of a selection set at its level (fragments merged, in order), each
-/// with the selection sets below it.
-fn collect<'a>(
+/// with the selection sets below it (the spec's CollectFields, without type conditions).
+pub(crate) fn collect<'a>(
     doc: &'a ExecutableDocument,
     set: &'a SelectionSet,
     out: &mut Vec<(String, Vec<&'a SelectionSet>)>,
