@@ -240,7 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             config.public_base_url = public_base_url;
             if !trusted_documents.is_empty() {
-                let manifest = api::http::trusted::load(&trusted_documents)?;
+                let manifest = api::graphql::trusted::load(&trusted_documents)?;
                 println!("trusted documents: {}", manifest.by_id.len());
                 config.trusted_documents = Some(std::sync::Arc::new(manifest));
             }

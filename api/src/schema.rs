@@ -137,7 +137,7 @@ fn builder(
     if config.is_production()
         && let Some(trusted) = &config.trusted_documents
     {
-        builder = builder.extension(crate::http::trusted::TrustedOnly(trusted.clone()));
+        builder = builder.extension(crate::graphql::trusted::TrustedOnly(trusted.clone()));
     }
     if config.trace_resolvers {
         builder = builder.extension(async_graphql::extensions::Tracing);

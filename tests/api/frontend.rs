@@ -76,7 +76,7 @@ async fn codegen_inspector_linter_and_apollo_work_against_the_live_server() {
         .as_str()
         .expect("manifest path")
         .to_owned();
-    let trusted = api::http::trusted::load(&[std::path::PathBuf::from(&manifest)])
+    let trusted = api::graphql::trusted::load(&[std::path::PathBuf::from(&manifest)])
         .expect("codegen's manifest loads");
     std::fs::remove_dir_all(&persisted).ok();
     let wall_id = trusted

@@ -477,9 +477,9 @@ async fn trusted_documents_alone_run_in_production_by_post_and_get() {
     std::fs::create_dir_all(&dir).expect("dir");
     let manifest = dir.join("persisted-documents.json");
     let me = "query Me { me { username } }";
-    let me_id = "sha256:".to_owned() + &api::http::trusted::document_id(me);
+    let me_id = "sha256:".to_owned() + &api::graphql::trusted::document_id(me);
     std::fs::write(&manifest, json!({ &me_id[7..]: me }).to_string()).expect("write");
-    let trusted = api::http::trusted::load(&[root.join("docs/operations"), manifest.clone()])
+    let trusted = api::graphql::trusted::load(&[root.join("docs/operations"), manifest.clone()])
         .expect("manifest");
     std::fs::remove_dir_all(&dir).ok();
     assert!(trusted.by_id.len() > 5);
@@ -499,7 +499,7 @@ async fn trusted_documents_alone_run_in_production_by_post_and_get() {
         .post_raw(
             None,
             json!({
-                "documentId": api::http::trusted::document_id(&login_text),
+                "documentId": api::graphql::trusted::document_id(&login_text),
                 "variables": {"username": "member1", "password": "lianxin-demo"}
             })
             .to_string()

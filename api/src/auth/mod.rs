@@ -473,7 +473,11 @@ impl ViewerCache {
 
 /// The refusal of a user who must change their password first (`extensions.reason`
 /// [`MUST_CHANGE_REASON`]): after `resetPassword`, nothing but `me` and `changePassword`.
-pub const MUST_CHANGE: AppError = AppError::Forbidden(MUST_CHANGE_MESSAGE);
+pub const MUST_CHANGE: AppError = AppError::refused(
+    crate::core::error::ErrorCode::Forbidden,
+    ErrorReason::PasswordChangeRequired,
+    MUST_CHANGE_MESSAGE,
+);
 pub const MUST_CHANGE_MESSAGE: &str = "密码已被重置，请先修改密码";
 pub const MUST_CHANGE_REASON: &str = "PASSWORD_CHANGE_REQUIRED";
 

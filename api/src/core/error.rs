@@ -360,9 +360,6 @@ impl AppError {
             Self::RateLimited(reason) => Some(reason.unwrap_or(ErrorReason::TooManyRequests)),
             Self::Refused { reason, .. } => Some(*reason),
             Self::Conflict(reason, _) | Self::InvalidState(reason, _) => Some(*reason),
-            Self::Forbidden(m) if *m == crate::auth::MUST_CHANGE_MESSAGE => {
-                Some(ErrorReason::PasswordChangeRequired)
-            }
             Self::Forbidden(_) => Some(ErrorReason::NotAllowed),
             Self::NotFound(_) => Some(ErrorReason::RecordNotFound),
             Self::BadInput { .. } => Some(ErrorReason::InvalidInput),

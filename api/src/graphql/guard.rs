@@ -66,6 +66,44 @@ fn check_set(set: &SelectionSet, depth: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// The response keys of a selection set at its level (fragments merged, in order), each
+/// with the selection sets below it (the spec's CollectFields, without type conditions).
+pub(crate) fn collect<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    out: &mut Vec<(String, Vec<&'a SelectionSet>)>,
+    depth: usize,
+) {
+    if depth > 32 {
+        return;
+    }
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(f) => {
+                let key = f
+                    .node
+                    .alias
+                    .as_ref()
+                    .map(|a| a.node.to_string())
+                    .unwrap_or_else(|| f.node.name.node.to_string());
+                let below = &f.node.selection_set.node;
+                match out.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, sets)) => sets.push(below),
+                    None => out.push((key, vec![below])),
+                }
+            }
+            Selection::InlineFragment(fr) => {
+                collect(doc, &fr.node.selection_set.node, out, depth + 1)
+            }
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                    collect(doc, &fragment.node.selection_set.node, out, depth + 1);
+                }
+            }
+        }
+    }
+}
+
 /// Refuses alias bombs and oversized selection sets, and a subscription selecting other than
 /// exactly one root field (the spec's single root field rule), before anything runs.
 pub fn check_document(doc: &ExecutableDocument) -> Result<(), String> {
@@ -78,7 +116,7 @@ pub fn check_document(doc: &ExecutableDocument) -> Result<(), String> {
         check_set(&op.selection_set.node, 0)?;
         if op.ty == OperationType::Subscription {
             let mut keys = Vec::new();
-            super::order::collect(doc, &op.selection_set.node, &mut keys, 0);
+            collect(doc, &op.selection_set.node, &mut keys, 0);
             if keys.len() != 1 || keys[0].0.starts_with("__") {
                 return Err("订阅只能选择一个根字段（不含 __typename）".to_owned());
             }

@@ -12,3 +12,4 @@ pub mod nulls;
 pub mod order;
 pub mod scalars;
 pub mod state;
+pub mod trusted;

@@ -4,46 +4,10 @@
 
 use async_graphql::{
     Value,
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
+    parser::types::{ExecutableDocument, SelectionSet},
 };
 
-/// The response keys of a selection set at its level (fragments merged, in order), each
-/// with the selection sets below it (the spec's CollectFields, without type conditions).
-pub(crate) fn collect<'a>(
-    doc: &'a ExecutableDocument,
-    set: &'a SelectionSet,
-    out: &mut Vec<(String, Vec<&'a SelectionSet>)>,
-    depth: usize,
-) {
-    if depth > 32 {
-        return;
-    }
-    for item in &set.items {
-        match &item.node {
-            Selection::Field(f) => {
-                let key = f
-                    .node
-                    .alias
-                    .as_ref()
-                    .map(|a| a.node.to_string())
-                    .unwrap_or_else(|| f.node.name.node.to_string());
-                let below = &f.node.selection_set.node;
-                match out.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, sets)) => sets.push(below),
-                    None => out.push((key, vec![below])),
-                }
-            }
-            Selection::InlineFragment(fr) => {
-                collect(doc, &fr.node.selection_set.node, out, depth + 1)
-            }
-            Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
-                    collect(doc, &fragment.node.selection_set.node, out, depth + 1);
-                }
-            }
-        }
-    }
-}
+use super::guard::collect;
 
 fn reorder_value(
     doc: &ExecutableDocument,

@@ -7,7 +7,6 @@ pub mod graphiql;
 pub mod pipeline;
 pub mod rest;
 pub mod sse;
-pub mod trusted;
 pub mod upload;
 pub mod uploads;
 pub mod ws;

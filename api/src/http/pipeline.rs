@@ -344,18 +344,18 @@ fn persisted(shared: &Shared, request: &mut async_graphql::Request) -> Result<()
 
 /// Replaces a trusted document's id by its text (`documentId`, or a persisted query's hash
 /// found among the trusted documents); an id named with `documentId` that is not trusted is
-/// refused. Whether a text may run is the schema's [`super::trusted::TrustedOnly`] check.
+/// refused. Whether a text may run is the schema's [`crate::graphql::trusted::TrustedOnly`] check.
 pub(crate) fn trusted_document(
     shared: &Shared,
     request: &mut async_graphql::Request,
     document_id: Option<&str>,
 ) -> Result<(), Box<Response>> {
     let refuse = || {
-        let body = serde_json::json!({ "errors": [super::trusted::refusal()] });
+        let body = serde_json::json!({ "errors": [crate::graphql::trusted::refusal()] });
         Box::new(Json(body).into_response())
     };
     let trusted = shared.state.config.trusted_documents.as_deref();
-    let Some(id) = super::trusted::named_id(document_id, request) else {
+    let Some(id) = crate::graphql::trusted::named_id(document_id, request) else {
         return Ok(());
     };
     match trusted.and_then(|t| t.by_id.get(&id)) {
