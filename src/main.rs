@@ -288,7 +288,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         println!("  {:<12} {}", a.username, a.description);
                     }
                 } else {
-                    println!("the database already has data: demo data not written");
+                    println!(
+                        "the database already has data: demo data not written; the demo accounts (password `{}`) are:",
+                        demo::DEMO_PASSWORD
+                    );
+                    for a in demo::accounts() {
+                        println!("  {:<12} {}", a.username, a.description);
+                    }
                 }
             }
             let listener = app.bind().await?;

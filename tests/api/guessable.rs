@@ -579,3 +579,17 @@ async fn a_person_finds_their_places_and_wishes_filter_by_several_statuses() {
     let v = app.gql(Some(&admin), q, json!({"s": []})).await;
     assert_eq!(v["errors"][0]["extensions"]["field"], "statuses");
 }
+
+#[tokio::test]
+async fn every_demo_account_the_banner_lists_logs_in() {
+    let app = TestApp::with_demo().await;
+    let listed = api::demo::accounts();
+    assert!(listed.len() >= 19, "{}", listed.len());
+    for a in listed {
+        let token = app.login(a.username).await;
+        let v = app
+            .gql(Some(&token), "{ me { username } }", json!({}))
+            .await;
+        assert_eq!(ok(&v)["me"]["username"], a.username);
+    }
+}

@@ -152,6 +152,88 @@ impl Seed<'_> {
 }
 
 /// Fills an empty database with demo data; refuses a database that already has data.
+/// Every account of the demo data (all with the password [`DEMO_PASSWORD`]).
+pub fn accounts() -> Vec<DemoAccount> {
+    vec![
+        DemoAccount {
+            username: "admin",
+            description: "ADMIN 街道管理员",
+        },
+        DemoAccount {
+            username: "staff",
+            description: "COMMUNITY_STAFF 汇通社区社工",
+        },
+        DemoAccount {
+            username: "grid",
+            description: "GRID_WORKER 汇通第一网格网格长",
+        },
+        DemoAccount {
+            username: "member1",
+            description: "PARTY_MEMBER 已报到汇通第一网格",
+        },
+        DemoAccount {
+            username: "member2",
+            description: "PARTY_MEMBER 报到待审核",
+        },
+        DemoAccount {
+            username: "resident1",
+            description: "RESIDENT 汇通社区居民",
+        },
+        DemoAccount {
+            username: "student1",
+            description: "STUDENT + PARTY_MEMBER 学生党支部",
+        },
+        DemoAccount {
+            username: "rep-school",
+            description: "UNIT_REP 信息工程学院学生党支部",
+        },
+        DemoAccount {
+            username: "rep-power",
+            description: "UNIT_REP 仙林供电所党支部",
+        },
+        DemoAccount {
+            username: "rep-huitong",
+            description: "UNIT_REP 汇通社区居民党支部",
+        },
+        DemoAccount {
+            username: "rep-wenzong",
+            description: "UNIT_REP 中共文宗社区委员会",
+        },
+        DemoAccount {
+            username: "wz-staff",
+            description: "COMMUNITY_STAFF 文宗社区社工",
+        },
+        DemoAccount {
+            username: "ht1-worker",
+            description: "GRID_WORKER 汇通第一网格网格员",
+        },
+        DemoAccount {
+            username: "ht1-aux",
+            description: "GRID_WORKER 汇通第一网格专职网格员",
+        },
+        DemoAccount {
+            username: "ht1a-leader",
+            description: "GRID_WORKER 汇通一网格 1 号楼微网格长",
+        },
+        DemoAccount {
+            username: "ht2-leader",
+            description: "GRID_WORKER 汇通第二网格网格长",
+        },
+        DemoAccount {
+            username: "school-grid",
+            description: "GRID_WORKER 仙林大学城专属网格网格长",
+        },
+        DemoAccount {
+            username: "wz1-leader",
+            description: "GRID_WORKER 文宗第一网格网格长",
+        },
+        DemoAccount {
+            username: "xh1-leader",
+            description: "GRID_WORKER 仙鹤社区网格长",
+        },
+    ]
+}
+
 pub async fn seed(db: &DatabaseConnection, config: &Config) -> AppResult<Vec<DemoAccount>> {
     if !is_empty(db).await? {
         return Err(AppError::invalid_state(
@@ -512,52 +594,7 @@ pub async fn seed(db: &DatabaseConnection, config: &Config) -> AppResult<Vec<Dem
     )
     .await?;
 
-    Ok(vec![
-        DemoAccount {
-            username: "admin",
-            description: "ADMIN 街道管理员",
-        },
-        DemoAccount {
-            username: "staff",
-            description: "COMMUNITY_STAFF 汇通社区社工",
-        },
-        DemoAccount {
-            username: "grid",
-            description: "GRID_WORKER 汇通第一网格网格长",
-        },
-        DemoAccount {
-            username: "member1",
-            description: "PARTY_MEMBER 已报到汇通第一网格",
-        },
-        DemoAccount {
-            username: "member2",
-            description: "PARTY_MEMBER 报到待审核",
-        },
-        DemoAccount {
-            username: "resident1",
-            description: "RESIDENT 汇通社区居民",
-        },
-        DemoAccount {
-            username: "student1",
-            description: "STUDENT + PARTY_MEMBER 学生党支部",
-        },
-        DemoAccount {
-            username: "rep-school",
-            description: "UNIT_REP 信息工程学院学生党支部",
-        },
-        DemoAccount {
-            username: "rep-power",
-            description: "UNIT_REP 仙林供电所党支部",
-        },
-        DemoAccount {
-            username: "rep-huitong",
-            description: "UNIT_REP 汇通社区居民党支部",
-        },
-        DemoAccount {
-            username: "rep-wenzong",
-            description: "UNIT_REP 中共文宗社区委员会",
-        },
-    ])
+    Ok(accounts())
 }
 
 struct Ids {
