@@ -593,3 +593,77 @@ async fn every_demo_account_the_banner_lists_logs_in() {
         assert_eq!(ok(&v)["me"]["username"], a.username);
     }
 }
+
+const ACTIONS: [(&str, &str); 5] = [
+    (
+        "claim",
+        "mutation($id: ID!) { claimWish(input: {wishId: $id}) { wish { id } } }",
+    ),
+    (
+        "release",
+        "mutation($id: ID!) { releaseWishClaim(input: {wishId: $id, reason: \"有事\"}) { wish { id } } }",
+    ),
+    (
+        "fulfil",
+        "mutation($id: ID!) { fulfillWish(input: {wishId: $id, note: \"已送到\"}) { wish { id } } }",
+    ),
+    (
+        "confirm",
+        "mutation($id: ID!) { confirmWish(input: {wishId: $id, rating: 5}) { wish { id } } }",
+    ),
+    (
+        "cancel",
+        "mutation($id: ID!) { cancelWish(input: {wishId: $id, reason: \"不需要了\"}) { wish { id } } }",
+    ),
+];
+
+#[tokio::test]
+async fn viewer_can_says_exactly_what_the_mutations_accept() {
+    // Demo wishes: 1 published, 2 claimed by member1, 3 confirmed, 5 under review (resident1's).
+    let viewers = ["member1", "student1", "resident1", "staff", "grid", "admin"];
+    let wishes = ["1", "2", "3", "5"];
+    let q =
+        "query($id: ID!) { wish(id: $id) { viewerCan { claim release fulfil confirm cancel } } }";
+    let app = TestApp::with_demo().await;
+    let mut to_try = Vec::new();
+    let mut refused = 0;
+    for who in viewers {
+        let token = app.login(who).await;
+        for id in wishes {
+            let v = app.gql(Some(&token), q, json!({"id": id})).await;
+            // A wish the viewer may not see: nothing is open (every mutation refuses).
+            let can = v["data"]["wish"]["viewerCan"].clone();
+            for (action, mutation) in ACTIONS {
+                if can[action] == true {
+                    to_try.push((who, id, action, mutation));
+                } else {
+                    // Predicted refused: the mutation refuses (and so changes nothing).
+                    let r = app.gql(Some(&token), mutation, json!({"id": id})).await;
+                    assert!(
+                        !r["errors"].is_null(),
+                        "{who} {action} wish {id}: viewerCan said no, the mutation said yes: {r}"
+                    );
+                    refused += 1;
+                }
+            }
+        }
+    }
+    // Anonymous: nothing.
+    let v = app.gql(None, q, json!({"id": "1"})).await;
+    assert_eq!(
+        ok(&v)["wish"]["viewerCan"],
+        json!({"claim": false, "release": false, "fulfil": false, "confirm": false, "cancel": false})
+    );
+    // Predicted accepted: each on a fresh demo, the mutation accepts.
+    assert!(to_try.len() >= 6, "{to_try:?}");
+    assert!(refused > 50);
+    for (who, id, action, mutation) in to_try {
+        let fresh = TestApp::with_demo().await;
+        let token = fresh.login(who).await;
+        let r = fresh.gql(Some(&token), mutation, json!({"id": id})).await;
+        assert!(
+            r["errors"].is_null(),
+            "{who} {action} wish {id}: viewerCan said yes, the mutation refused: {r}"
+        );
+    }
+}

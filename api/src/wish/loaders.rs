@@ -268,3 +268,30 @@ mod tests {
         }
     }
 }
+
+/// How many claims a member holds in force (for `Wish.viewerCan.claim`: one statement per
+/// request, whatever the page).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ActiveClaimsOf(pub i64);
+
+impl Loader<ActiveClaimsOf> for Db {
+    type Value = u64;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[ActiveClaimsOf],
+    ) -> Result<HashMap<ActiveClaimsOf, Self::Value>, AppError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = wish_claim::Entity::find()
+            .filter(wish_claim::Column::MemberId.is_in(ids))
+            .filter(wish_claim::Column::Status.eq(wish_claim::ClaimStatus::Active))
+            .all(self.conn().await)
+            .await?;
+        let mut counts: HashMap<ActiveClaimsOf, u64> = keys.iter().map(|k| (*k, 0)).collect();
+        for r in rows {
+            *counts.entry(ActiveClaimsOf(r.member_id)).or_default() += 1;
+        }
+        Ok(counts)
+    }
+}

@@ -31,6 +31,58 @@ use crate::core::error::AppResult;
 use crate::core::error::ErrorReason;
 use crate::core::validate;
 
+/// The statuses a wish may be cancelled from (the cancellation's condition and `viewerCan`).
+pub const CANCEL_FROM: [WishStatus; 3] = [
+    WishStatus::PendingReview,
+    WishStatus::Published,
+    WishStatus::Claimed,
+];
+
+/// What a viewer may do with a wish now, by the same conditions as the mutations: the roles
+/// and people each mutation admits, the statuses its conditional update starts from (and the
+/// deadline where it checks one), and for a claim the member's cap (`active_claims`: the
+/// viewer's claims in force). `grid_worker`: the viewer works the wish's grid (or its parent).
+pub struct Actions {
+    pub claim: bool,
+    pub release: bool,
+    pub fulfil: bool,
+    pub confirm: bool,
+    pub cancel: bool,
+}
+
+pub fn actions(
+    viewer: Option<&AuthUser>,
+    w: &wish::Model,
+    grid_worker: bool,
+    active_claims: u64,
+    config: &Config,
+) -> Actions {
+    let Some(me) = viewer else {
+        return Actions {
+            claim: false,
+            release: false,
+            fulfil: false,
+            confirm: false,
+            cancel: false,
+        };
+    };
+    let effective = effective_status(w, validate::today());
+    let mine = w.claimant_id == Some(me.id());
+    Actions {
+        claim: me.has_role(Role::PartyMember)
+            && effective == EffectiveStatus::Stored(WishStatus::Published)
+            && w.submitted_by != me.id()
+            && w.beneficiary_user_id != Some(me.id())
+            && active_claims < config.max_active_claims,
+        release: mine && w.status == WishStatus::Claimed,
+        fulfil: mine && effective == EffectiveStatus::Stored(WishStatus::Claimed),
+        confirm: (w.beneficiary_user_id == Some(me.id()) || grid_worker)
+            && w.status == WishStatus::Fulfilled
+            && w.claimant_id.is_some(),
+        cancel: super::policy::may_cancel(me, w) && CANCEL_FROM.contains(&w.status),
+    }
+}
+
 /// The status a wish reads as: EXPIRED once past its deadline and not fulfilled.
 pub fn effective_status(w: &wish::Model, today: NaiveDate) -> EffectiveStatus {
     let expired =
@@ -606,11 +658,7 @@ pub async fn cancel(
     let updated = transition(
         &txn,
         w.id,
-        &[
-            WishStatus::PendingReview,
-            WishStatus::Published,
-            WishStatus::Claimed,
-        ],
+        &CANCEL_FROM,
         false,
         vec![
             (wish::Column::Status, Expr::value(WishStatus::Cancelled)),

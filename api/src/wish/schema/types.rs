@@ -134,8 +134,49 @@ impl Wish {
 }
 
 /// A micro-wish (微心愿) of a resident. The beneficiary's full name, phone and address are shown only to staff of the community, grid workers of the grid, the beneficiary and the submitter; the current claimant sees the full name; everyone else a masked name (王**).
+/// The wish actions open to the viewer now.
+#[derive(async_graphql::SimpleObject)]
+pub struct WishViewerCan {
+    /// `claimWish` would be accepted.
+    pub claim: bool,
+    /// `releaseWishClaim` would be accepted.
+    pub release: bool,
+    /// `fulfillWish` would be accepted.
+    pub fulfil: bool,
+    /// `confirmWish` would be accepted.
+    pub confirm: bool,
+    /// `cancelWish` would be accepted.
+    pub cancel: bool,
+}
+
 #[Object]
 impl Wish {
+    /// What the viewer may do with this wish now, by the same rules as the mutations (roles,
+    /// people, statuses, deadline, the claim cap): show only the buttons that will work.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> AppResult<WishViewerCan> {
+        let me = viewer(ctx).user();
+        let (active, grid_worker) = match me {
+            Some(u) => {
+                let active = loader(ctx)?
+                    .load_one(crate::wish::loaders::ActiveClaimsOf(u.id()))
+                    .await?
+                    .unwrap_or(0);
+                let grid = loader(ctx)?.load_one(GridKey(self.0.grid_id)).await?;
+                (active, grid.is_some_and(|g| u.is_worker_of(&g)))
+            }
+            None => (0, false),
+        };
+        let config = crate::graphql::context::config(ctx)?;
+        let a = svc::actions(me, &self.0, grid_worker, active, config);
+        Ok(WishViewerCan {
+            claim: a.claim,
+            release: a.release,
+            fulfil: a.fulfil,
+            confirm: a.confirm,
+            cancel: a.cancel,
+        })
+    }
+
     /// The id of the wish.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
