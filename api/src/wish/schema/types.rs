@@ -133,7 +133,6 @@ impl Wish {
     }
 }
 
-/// A micro-wish (微心愿) of a resident. The beneficiary's full name, phone and address are shown only to staff of the community, grid workers of the grid, the beneficiary and the submitter; the current claimant sees the full name; everyone else a masked name (王**).
 /// The wish actions open to the viewer now.
 #[derive(async_graphql::SimpleObject)]
 pub struct WishViewerCan {
@@ -149,6 +148,7 @@ pub struct WishViewerCan {
     pub cancel: bool,
 }
 
+/// A micro-wish (微心愿) of a resident. The beneficiary's full name, phone and address are shown only to staff of the community, grid workers of the grid, the beneficiary and the submitter; the current claimant sees the full name; everyone else a masked name (王**).
 #[Object]
 impl Wish {
     /// What the viewer may do with this wish now, by the same rules as the mutations (roles,
