@@ -487,11 +487,19 @@ async fn a_shift_and_a_slot_are_looked_up_by_id_with_the_callers_sign_up() {
     let v = app
         .gql(
             Some(&student),
-            "query($l: ID!, $f: Date) { shifts(slotId: $l, from: $f, hasFreePlaces: true, first: 1) { nodes { id } } }",
+            "query($l: ID!, $f: Date) { shifts(slotId: $l, from: $f, hasFreePlaces: true, first: 20) { nodes { id mySignup { id } } } }",
             json!({"l": slot_id, "f": (api::core::clock::today() + chrono::Duration::days(2)).to_string()}),
         )
         .await;
-    let shift_id = ok(&v)["shifts"]["nodes"][0]["id"].clone();
+    // A shift the student has not signed up for yet (the demo signs them up for some, on
+    // dates relative to its clock).
+    let shift_id = ok(&v)["shifts"]["nodes"]
+        .as_array()
+        .expect("shifts")
+        .iter()
+        .find(|n| n["mySignup"].is_null())
+        .map(|n| n["id"].clone())
+        .expect("a shift without the student");
     let q = "query($s: ID!, $l: ID!) { shift(id: $s) { id mySignup { id status } } serviceSlot(id: $l) { id } }";
     let v = app
         .gql(Some(&student), q, json!({"s": shift_id, "l": slot_id}))
