@@ -915,6 +915,36 @@ async fn incident_round(seed: u64, tally: &mut Tally) {
     for _ in 0..4 {
         incidents.push(crate::incidents::reported(&app, &grid, None).await);
     }
+    // One incident is walked to ACCEPTED first, so that every round holds a dispatched and
+    // accepted incident whatever the seed (a seed that resolved the others on the spot
+    // early could otherwise leave no acceptance to race); the random steps follow.
+    let walked = incidents[0].clone();
+    for (token, mutation, input) in [
+        (
+            &grid,
+            "whistleIncident",
+            json!({"incidentId": walked, "note": "吹哨"}),
+        ),
+        (
+            &staff,
+            "dispatchIncident",
+            json!({"incidentId": walked, "organizationId": power}),
+        ),
+        (&rep, "acceptIncident", json!({"incidentId": walked})),
+    ] {
+        let v = crate::incidents::step(&app, token, mutation, input).await;
+        let code = error_code(&v).unwrap_or("OK").to_owned();
+        assert_eq!(
+            code, "OK",
+            "seed {seed}: {mutation} of the walked incident: {v}"
+        );
+        *tally
+            .0
+            .entry(mutation.to_owned())
+            .or_default()
+            .entry(code)
+            .or_default() += 1;
+    }
     for batch in 0..BATCHES {
         let mut ops = Vec::new();
         for _ in 0..OPS {
