@@ -98,6 +98,7 @@ pub const READ_POLICY: &[(&str, &str)] = &[
         "account::policy::may_see_roles (User.roles)",
     ),
     ("User.roleHistory", "account::policy::may_see_roles"),
+    ("User.places", "account::policy::may_see_roles"),
     // incident policy
     ("Query.patrols", "incident::policy::visible_patrols"),
     ("PatrolPayload.patrol", "the grid worker who logged it"),

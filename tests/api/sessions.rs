@@ -588,3 +588,39 @@ async fn wechat_refusals_and_outages_are_coded_and_a_phone_binds_by_staff_record
     let v = app.gql(None, WX_LOGIN, json!({"c": "code-carol"})).await;
     assert!(ok(&v)["loginWithWeChat"]["login"].is_null());
 }
+
+#[tokio::test]
+async fn a_refresh_racing_logout_everywhere_leaves_no_working_token() {
+    let app = TestApp::with_demo().await;
+    for _ in 0..5 {
+        let (access, token) = login_pair(&app, "member1", "lianxin-demo").await;
+        let (traded, out) = tokio::join!(
+            refresh(&app, &token),
+            app.gql(
+                Some(&access),
+                "mutation { logoutEverywhere { at } }",
+                json!({})
+            )
+        );
+        ok(&out);
+        app.settle().await;
+        // Whichever ran first, what the trade may have issued ends with the logout.
+        if traded["errors"].is_null() {
+            let pair = &traded["data"]["refreshToken"];
+            let new_refresh = pair["refreshToken"].as_str().expect("refresh");
+            assert_eq!(
+                reason(&refresh(&app, new_refresh).await),
+                ("UNAUTHENTICATED", "TOKEN_REVOKED")
+            );
+            let new_access = pair["token"].as_str().expect("token");
+            let v = app.gql(Some(new_access), "{ me { id } }", json!({})).await;
+            assert_eq!(reason(&v), ("UNAUTHENTICATED", "TOKEN_REVOKED"), "{v}");
+        } else {
+            assert_eq!(reason(&traded), ("UNAUTHENTICATED", "TOKEN_REVOKED"));
+        }
+        assert_eq!(
+            reason(&refresh(&app, &token).await),
+            ("UNAUTHENTICATED", "TOKEN_REVOKED")
+        );
+    }
+}

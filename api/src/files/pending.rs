@@ -14,8 +14,8 @@ use sea_orm::{
 use crate::core::error::{AppError, AppResult, ErrorCode, ErrorReason};
 use crate::files::images::{self, Image};
 
-/// What a pending upload is for.
-#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+/// What a pending upload is for (the `purpose` field of `POST /uploads`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum UploadPurpose {
     /// A photo of an incident's report or handling.
     IncidentPhoto,

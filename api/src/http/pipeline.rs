@@ -680,12 +680,12 @@ pub(crate) async fn execute(
     sent
 }
 
-/// How long a shared cache may keep an anonymous GET answer without errors.
-pub const PUBLIC_MAX_AGE_SECS: u32 = 30;
+/// What a shared cache is told of an anonymous GET answer without errors (30 s).
+pub const PUBLIC_CACHE: &str = "public, max-age=30";
 
 /// Caching of a GET answer: a viewer's answer is theirs alone (`private, no-store`; it may
 /// hold a whole phone number); an anonymous one without errors may be kept by shared caches
-/// for [`PUBLIC_MAX_AGE_SECS`]. Either way it varies by `Authorization`. POST answers are
+/// for 30 s ([`PUBLIC_CACHE`]). Either way it varies by `Authorization`. POST answers are
 /// never cached (`no-store`).
 fn cache_headers(
     sent: &mut Response,
@@ -701,7 +701,7 @@ fn cache_headers(
             "no-store"
         }
     } else {
-        "public, max-age=30"
+        PUBLIC_CACHE
     };
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     headers.insert(header::VARY, HeaderValue::from_static("Authorization"));

@@ -455,6 +455,23 @@ pub struct AdoptIncidentAsProjectPayload {
     pub activity: AgreementActivity,
 }
 
+/// The photos of a report or a handling step: sent with the request or uploaded ahead.
+async fn step_photos(
+    ctx: &Context<'_>,
+    photos: Option<Vec<Upload>>,
+    upload_ids: Option<Vec<ID>>,
+) -> AppResult<Vec<crate::files::images::Image>> {
+    read_photos(
+        ctx,
+        "photos",
+        photos,
+        upload_ids,
+        crate::files::pending::UploadPurpose::IncidentPhoto,
+        MAX_PER_STEP,
+    )
+    .await
+}
+
 #[derive(Default)]
 pub struct IncidentMutation;
 
@@ -488,15 +505,7 @@ impl IncidentMutation {
                 description: input.description,
                 urgency: input.urgency.unwrap_or(IncidentUrgency::Normal).into(),
                 raised_by: parse_opt_id("raisedById", input.raised_by_id.as_ref())?,
-                photos: read_photos(
-                    ctx,
-                    "photos",
-                    input.photos,
-                    input.photo_upload_ids,
-                    crate::files::pending::UploadPurpose::IncidentPhoto,
-                    MAX_PER_STEP,
-                )
-                .await?,
+                photos: step_photos(ctx, input.photos, input.photo_upload_ids).await?,
             },
         )
         .await?;
@@ -568,15 +577,7 @@ impl IncidentMutation {
             &input.incident_id,
             Step::Handle {
                 result: input.result,
-                photos: read_photos(
-                    ctx,
-                    "photos",
-                    input.photos,
-                    input.photo_upload_ids,
-                    crate::files::pending::UploadPurpose::IncidentPhoto,
-                    MAX_PER_STEP,
-                )
-                .await?,
+                photos: step_photos(ctx, input.photos, input.photo_upload_ids).await?,
             },
         )
         .await
