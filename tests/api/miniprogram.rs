@@ -644,3 +644,36 @@ async fn get_answers_are_private_for_a_viewer_and_briefly_public_for_anonymous()
         Some("no-store")
     );
 }
+
+#[tokio::test]
+async fn an_upload_named_by_two_racing_mutations_is_attached_once() {
+    let app = TestApp::with_demo().await;
+    let grid = app.login("grid").await;
+    let ht1 = app.grid_id("汇通第一网格").await;
+    let (_, v) = upload(&app, &grid, "INCIDENT_PHOTO", "tmp.png", &png(24, 24, 7)).await;
+    let id = v["id"].as_str().expect("id").to_owned();
+    let report = "mutation($in: ReportIncidentInput!) { reportIncident(input: $in) { incident { id photos { id } } } }";
+    let input = json!({"in": {"gridId": ht1, "location": "汇通路 5 号", "category": "PAIN", "subject": "SAFETY", "description": "井盖松动", "photoUploadIds": [id]}});
+    let before = crate::photos::incident_count(&app).await;
+    let (a, b) = tokio::join!(
+        app.gql(Some(&grid), report, input.clone()),
+        app.gql(Some(&grid), report, input.clone())
+    );
+    let won: Vec<&Value> = [&a, &b]
+        .into_iter()
+        .filter(|v| v["errors"].is_null())
+        .collect();
+    assert_eq!(won.len(), 1, "{a} {b}");
+    let lost = if a["errors"].is_null() { &b } else { &a };
+    assert_eq!(
+        lost["errors"][0]["extensions"]["reason"], "UPLOAD_NOT_FOUND",
+        "{lost}"
+    );
+    assert_eq!(crate::photos::incident_count(&app).await, before + 1);
+    assert_eq!(
+        won[0]["data"]["reportIncident"]["incident"]["photos"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
