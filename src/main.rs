@@ -37,8 +37,12 @@ struct RuleArgs {
     /// Largest estimated value of a wish, in yuan.
     #[arg(long, env = "LIANXIN_MAX_WISH_VALUE", default_value_t = 500)]
     max_wish_value: i32,
-    /// Points for a confirmed wish per category, e.g. `GOODS=10,SERVICE=15,COMPANIONSHIP=15,OTHER=10`.
-    #[arg(long, env = "LIANXIN_WISH_POINTS", default_value = "")]
+    /// Points for a confirmed wish per category (a category left out keeps its default).
+    #[arg(
+        long,
+        env = "LIANXIN_WISH_POINTS",
+        default_value = "GOODS=10,SERVICE=15,COMPANIONSHIP=15,OTHER=10"
+    )]
     wish_points: String,
     /// Hours before a shift's start after which a sign-up can no longer be cancelled.
     #[arg(long, env = "LIANXIN_CANCEL_HOURS", default_value_t = 12)]

@@ -63,10 +63,7 @@ pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Builds the schema for `POST /graphql`, with the limits and switches of the configuration.
 ///
-/// It has no extensions: async-graphql then resolves fields on its fast path (no per-field
-/// extension chain), and the HTTP handler does the extensions' work once per request — the
-/// alias guard ([`guard::check_document`]), error codes ([`errors::code_errors`]) and the
-/// audit log ([`guard::audit`]).
+/// It has no extensions: async-graphql then resolves fields on its fast path (no per-field extension chain), and the HTTP handler does the extensions' work once per request — the alias guard ([`guard::check_document`]), error codes ([`errors::code_errors`]) and the audit log ([`guard::audit`]).
 pub fn build_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
     if !nulls::knows_schema() {
         // Null propagation learns the field types from a development build (introspection
@@ -80,20 +77,14 @@ pub fn build_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
     builder(state, config).finish()
 }
 
-/// The schema for `POST /graphql`, for a document that has already passed the full
-/// validation in a request without variables, sent again without variables: validation
-/// depends only on the document, the variables and the schema, so it would pass again.
-/// This schema checks the complexity and depth limits and the upload rule only
-/// (async-graphql's fast validation mode); the full rules were about a twentieth of the
-/// server's work on a page (benchmark profile).
+/// The schema for `POST /graphql`, for a document that has already passed the full validation in a request without variables, sent again without variables: validation depends only on the document, the variables and the schema, so it would pass again. This schema checks the complexity and depth limits and the upload rule only (async-graphql's fast validation mode); the full rules were about a twentieth of the server's work on a page (benchmark profile).
 pub fn build_validated_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
     builder(state, config)
         .validation_mode(async_graphql::ValidationMode::Fast)
         .finish()
 }
 
-/// Builds the schema for `/graphql/ws`: the same, with the guard, error-code and audit work
-/// done by extensions, since no handler sees each operation of a WebSocket connection.
+/// Builds the schema for `/graphql/ws`: the same, with the guard, error-code and audit work done by extensions, since no handler sees each operation of a WebSocket connection.
 pub fn build_ws_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
     builder(state, config)
         .extension(errors::ErrorCodes(errors::Limits {
@@ -105,10 +96,7 @@ pub fn build_ws_schema(state: Option<AppState>, config: &Config) -> ApiSchema {
         .finish()
 }
 
-/// Builds the schema that answers introspection-only queries (development): the standard
-/// introspection query of graphql-js and every tool is about 15 levels deep, so this one has
-/// no depth limit; it is used only for a document whose operation selects nothing but
-/// `__schema`, `__type` and `__typename`.
+/// Builds the schema that answers introspection-only queries (development): the standard introspection query of graphql-js and every tool is about 15 levels deep, so this one has no depth limit; it is used only for a document whose operation selects nothing but `__schema`, `__type` and `__typename`.
 pub fn build_introspection_schema(config: &Config) -> Option<ApiSchema> {
     if config.is_production() {
         return None;

@@ -11,8 +11,7 @@ pub enum StaffRole {
     Auxiliary,
 }
 
-/// A post in a grid: leader (网格长), worker (网格员) or auxiliary (辅助员). Current while
-/// `end_date` is empty.
+/// A post in a grid: leader (网格长), worker (网格员) or auxiliary (辅助员). Current while `end_date` is empty.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "grid_staff")]
 pub struct Model {

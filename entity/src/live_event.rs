@@ -1,7 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-/// An event the bus published, by its cursor (the id), kept for a bounded time so that a
-/// subscription can resume after a cursor.
+/// An event the bus published, by its cursor (the id), kept for a bounded time so that a subscription can resume after a cursor.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "live_events")]
 pub struct Model {

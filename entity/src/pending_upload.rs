@@ -1,7 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-/// A file uploaded on its own (`POST /uploads`), checked, waiting for a mutation of its
-/// owner to attach it.
+/// A file uploaded on its own (`POST /uploads`), checked, waiting for a mutation of its owner to attach it.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "pending_uploads")]
 pub struct Model {

@@ -2,8 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::role_assignment::Role;
 
-/// A role granted to a user with its scope and dates; kept after it ends or is revoked
-/// (the history). The grants in force are mirrored in `role_assignments`.
+/// A role granted to a user with its scope and dates; kept after it ends or is revoked (the history). The grants in force are mirrored in `role_assignments`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "role_grants")]
 pub struct Model {

@@ -1,7 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-/// An uploaded image (checked, metadata stripped, with a thumbnail), kept in the database.
-/// It belongs to an incident's step or to a wish's fulfilment.
+/// An uploaded image (checked, metadata stripped, with a thumbnail), kept in the database. It belongs to an incident's step or to a wish's fulfilment.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "uploads")]
 pub struct Model {

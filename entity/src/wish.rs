@@ -13,8 +13,7 @@ pub enum WishCategory {
     Other,
 }
 
-/// Stored status. EXPIRED is not stored: a wish past its deadline and not fulfilled reads
-/// as EXPIRED.
+/// Stored status. EXPIRED is not stored: a wish past its deadline and not fulfilled reads as EXPIRED.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum WishStatus {

@@ -50,13 +50,48 @@ async fn codegen_inspector_linter_and_apollo_work_against_the_live_server() {
                 String::from_utf8_lossy(&out.stderr)
             )
         });
-    for step in ["lint", "inspector", "codegen", "apollo", "sse", "persisted"] {
+    for step in [
+        "lint",
+        "inspector",
+        "released",
+        "spec",
+        "codegen",
+        "apollo",
+        "sse",
+        "persisted",
+    ] {
         assert_eq!(
             report["steps"][step]["ok"], true,
             "{step}: {}",
             report["steps"][step]["detail"]
         );
     }
+    // The naming pass renamed fields without breaking a client of the released schema: each
+    // old name is still there, deprecated.
+    let released = &report["steps"]["released"]["detail"];
+    assert_eq!(released["breaking"], 0, "{released}");
+    for path in [
+        "WishClaim.member",
+        "WishClaim.wishId",
+        "Wish.fulfilNote",
+        "ServiceSlot.weekday",
+        "ServiceSlot.validFrom",
+        "ContactPerson.name",
+        "RoleGrant.from",
+    ] {
+        assert!(
+            released["deprecations"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|p| p == path)),
+            "{path} not deprecated: {released}"
+        );
+    }
+    assert_eq!(
+        report["steps"]["spec"]["detail"].as_array().map(Vec::len),
+        Some(4),
+        "{}",
+        report["steps"]["spec"]["detail"]
+    );
     let apollo = &report["steps"]["apollo"]["detail"];
     // Two pages of the wall cover every wish member1 may see there, without overlap.
     let pages = &apollo["pages"];

@@ -417,7 +417,7 @@ async fn labels_cover_every_value_and_documented_defaults_apply() {
         let v = app
             .gql(
                 None,
-                "query($t: String!) { __type(name: $t) { enumValues { name } } enumLabels(type: $t) { value label } }",
+                "query($t: String!) { __type(name: $t) { enumValues(includeDeprecated: true) { name } } enumLabels(type: $t) { value label } }",
                 json!({"t": name}),
             )
             .await;
@@ -612,7 +612,7 @@ const ACTIONS: [(&str, &str); 5] = [
         "mutation($id: ID!) { releaseWishClaim(input: {wishId: $id, reason: \"有事\"}) { wish { id } } }",
     ),
     (
-        "fulfil",
+        "fulfill",
         "mutation($id: ID!) { fulfillWish(input: {wishId: $id, note: \"已送到\"}) { wish { id } } }",
     ),
     (
@@ -631,7 +631,7 @@ async fn viewer_can_says_exactly_what_the_mutations_accept() {
     let viewers = ["member1", "student1", "resident1", "staff", "grid", "admin"];
     let wishes = ["1", "2", "3", "5"];
     let q =
-        "query($id: ID!) { wish(id: $id) { viewerCan { claim release fulfil confirm cancel } } }";
+        "query($id: ID!) { wish(id: $id) { viewerCan { claim release fulfill confirm cancel } } }";
     let app = TestApp::with_demo().await;
     let mut to_try = Vec::new();
     let mut refused = 0;
@@ -660,7 +660,7 @@ async fn viewer_can_says_exactly_what_the_mutations_accept() {
     let v = app.gql(None, q, json!({"id": "1"})).await;
     assert_eq!(
         ok(&v)["wish"]["viewerCan"],
-        json!({"claim": false, "release": false, "fulfil": false, "confirm": false, "cancel": false})
+        json!({"claim": false, "release": false, "fulfill": false, "confirm": false, "cancel": false})
     );
     // Predicted accepted: each on a fresh demo, the mutation accepts.
     assert!(to_try.len() >= 6, "{to_try:?}");
@@ -674,4 +674,349 @@ async fn viewer_can_says_exactly_what_the_mutations_accept() {
             "{who} {action} wish {id}: viewerCan said yes, the mutation refused: {r}"
         );
     }
+}
+
+/// Pages through a connection field `field` of `query` (which takes `$after`), `first` at a
+/// time; the ids in order.
+async fn page_through(
+    app: &TestApp,
+    token: Option<&str>,
+    query: &str,
+    field: &str,
+    vars: Value,
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after = Value::Null;
+    for _ in 0..400 {
+        let mut v = vars.clone();
+        v["after"] = after.clone();
+        let r = app.gql(token, query, v).await;
+        let conn = ok(&r)[field].clone();
+        out.extend(conn["nodes"].as_array().expect("nodes").iter().cloned());
+        if conn["pageInfo"]["hasNextPage"] != true {
+            return out;
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+    }
+    panic!("no last page");
+}
+
+#[tokio::test]
+async fn lists_take_an_order_and_page_through_it_whole() {
+    let app = TestApp::with_demo().await;
+    let admin = app.login("admin").await;
+    // Wishes by deadline: the nearest first, wishes without one last; two at a time gives the
+    // same list as one page.
+    let q = "query($o: WishOrder, $first: Int, $after: String) { wishes(orderBy: $o, first: $first, after: $after) { totalCount nodes { id deadline } pageInfo { hasNextPage endCursor } } }";
+    let whole = page_through(
+        &app,
+        Some(&admin),
+        q,
+        "wishes",
+        json!({"o": "DEADLINE", "first": 100}),
+    )
+    .await;
+    let paged = page_through(
+        &app,
+        Some(&admin),
+        q,
+        "wishes",
+        json!({"o": "DEADLINE", "first": 2}),
+    )
+    .await;
+    assert_eq!(whole, paged);
+    assert!(whole.len() >= 9, "{whole:?}");
+    let deadlines: Vec<Option<&str>> = whole.iter().map(|n| n["deadline"].as_str()).collect();
+    let mut sorted = deadlines.clone();
+    sorted.sort_by_key(|d| (d.is_none(), *d));
+    assert_eq!(deadlines, sorted);
+    assert!(deadlines[0] < deadlines[deadlines.len() - 1] || deadlines.last() == Some(&None));
+    // Oldest first is newest first reversed.
+    let newest = page_through(
+        &app,
+        Some(&admin),
+        q,
+        "wishes",
+        json!({"o": "NEWEST", "first": 3}),
+    )
+    .await;
+    let mut oldest = page_through(
+        &app,
+        Some(&admin),
+        q,
+        "wishes",
+        json!({"o": "OLDEST", "first": 3}),
+    )
+    .await;
+    oldest.reverse();
+    assert_eq!(newest, oldest);
+    // A cursor belongs to its order.
+    let r = app
+        .gql(Some(&admin), q, json!({"o": "NEWEST", "first": 1}))
+        .await;
+    let cursor = ok(&r)["wishes"]["pageInfo"]["endCursor"].clone();
+    let r = app
+        .gql(
+            Some(&admin),
+            q,
+            json!({"o": "DEADLINE", "first": 1, "after": cursor}),
+        )
+        .await;
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{r}"
+    );
+    assert_eq!(r["errors"][0]["extensions"]["field"], "after", "{r}");
+
+    // Incidents by deadline: the overdue one first, incidents without a deadline last.
+    let q = "query($first: Int, $after: String) { incidents(orderBy: DEADLINE, first: $first, after: $after) { nodes { id deadline status } pageInfo { hasNextPage endCursor } } }";
+    let whole = page_through(&app, Some(&admin), q, "incidents", json!({"first": 100})).await;
+    let paged = page_through(&app, Some(&admin), q, "incidents", json!({"first": 3})).await;
+    assert_eq!(whole, paged);
+    let deadlines: Vec<Option<&str>> = whole.iter().map(|n| n["deadline"].as_str()).collect();
+    let mut sorted = deadlines.clone();
+    sorted.sort_by_key(|d| (d.is_none(), *d));
+    assert_eq!(deadlines, sorted);
+    assert_eq!(
+        whole[0]["status"], "DISPATCHED",
+        "the overdue one: {whole:?}"
+    );
+    assert!(deadlines.last().expect("some").is_none());
+
+    // Upcoming open shifts, earliest first.
+    let q = "query($first: Int, $after: String) { shifts(upcoming: true, hasFreePlaces: true, first: $first, after: $after) { totalCount nodes { id startsAt taken capacity } pageInfo { hasNextPage endCursor } } }";
+    let whole = page_through(&app, None, q, "shifts", json!({"first": 100})).await;
+    let paged = page_through(&app, None, q, "shifts", json!({"first": 9})).await;
+    assert_eq!(whole, paged);
+    assert!(!whole.is_empty());
+    let now = api::core::clock::now();
+    let starts: Vec<chrono::DateTime<chrono::Utc>> = whole
+        .iter()
+        .map(|n| {
+            n["startsAt"]
+                .as_str()
+                .expect("start")
+                .parse()
+                .expect("time")
+        })
+        .collect();
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]));
+    assert!(starts.iter().all(|s| *s > now));
+    assert!(
+        whole
+            .iter()
+            .all(|n| n["taken"].as_i64() < n["capacity"].as_i64())
+    );
+    // Every shift is either upcoming or not: the two lists add up.
+    let all = app
+        .gql(
+            None,
+            "{ shifts { totalCount } up: shifts(upcoming: true) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    let d = ok(&all);
+    assert!(
+        d["up"]["totalCount"].as_i64() < d["shifts"]["totalCount"].as_i64(),
+        "{d}"
+    );
+}
+
+const INCIDENT_STEPS: &[(&str, &str)] = &[
+    (
+        "resolveOnSite",
+        "mutation($id: ID!) { resolveIncidentOnSite(input: {incidentId: $id, note: \"已处理\"}) { incident { status } } }",
+    ),
+    (
+        "whistle",
+        "mutation($id: ID!) { whistleIncident(input: {incidentId: $id, note: \"需要街道协调\"}) { incident { status } } }",
+    ),
+    (
+        "dispatch",
+        "mutation($id: ID!, $org: ID!) { dispatchIncident(input: {incidentId: $id, organizationId: $org}) { incident { status } } }",
+    ),
+    (
+        "redispatch",
+        "mutation($id: ID!, $org: ID!) { dispatchIncident(input: {incidentId: $id, organizationId: $org}) { incident { status } } }",
+    ),
+    (
+        "accept",
+        "mutation($id: ID!) { acceptIncident(input: {incidentId: $id}) { incident { status } } }",
+    ),
+    (
+        "handle",
+        "mutation($id: ID!) { handleIncident(input: {incidentId: $id, resolution: \"已修复\"}) { incident { status resolution } } }",
+    ),
+    (
+        "close",
+        "mutation($id: ID!) { closeIncident(input: {incidentId: $id, rating: 5}) { incident { status } } }",
+    ),
+    (
+        "reopen",
+        "mutation($id: ID!) { reopenIncident(input: {incidentId: $id, note: \"仍未解决\"}) { incident { status } } }",
+    ),
+];
+
+#[tokio::test]
+async fn an_incidents_viewer_can_says_exactly_what_the_steps_accept() {
+    let app = TestApp::with_demo().await;
+    let admin = app.login("admin").await;
+    let v = app
+        .gql(
+            Some(&admin),
+            "{ incidents(first: 100) { nodes { id status organization { id } } } }",
+            json!({}),
+        )
+        .await;
+    let incidents: Vec<(String, String)> = ok(&v)["incidents"]["nodes"]
+        .as_array()
+        .expect("incidents")
+        .iter()
+        .map(|n| {
+            (
+                n["id"].as_str().expect("id").to_owned(),
+                n["status"].as_str().expect("status").to_owned(),
+            )
+        })
+        .collect();
+    let org = ok(&v)["incidents"]["nodes"]
+        .as_array()
+        .expect("incidents")
+        .iter()
+        .find_map(|n| n["organization"]["id"].as_str())
+        .expect("a dispatched incident")
+        .to_owned();
+    assert!(incidents.len() >= 8);
+    let q = "query($id: ID!) { incident(id: $id) { viewerCan { resolveOnSite whistle dispatch redispatch accept handle close reopen } } }";
+    let mut to_try = Vec::new();
+    let mut refused = 0;
+    for who in [
+        "grid",
+        "staff",
+        "rep-power",
+        "rep-school",
+        "resident1",
+        "admin",
+    ] {
+        let token = app.login(who).await;
+        for (id, status) in &incidents {
+            let v = app.gql(Some(&token), q, json!({"id": id})).await;
+            let can = v["data"]["incident"]["viewerCan"].clone();
+            for (action, mutation) in INCIDENT_STEPS {
+                // A dispatch and a redispatch are one mutation: it is taken when either is open.
+                let either = matches!(*action, "dispatch" | "redispatch")
+                    && (can["dispatch"] == true || can["redispatch"] == true);
+                if either && can[action] != true {
+                    continue;
+                }
+                if can[action] == true {
+                    to_try.push((who, id.clone(), status.clone(), *action, *mutation));
+                } else {
+                    let r = app
+                        .gql(Some(&token), mutation, json!({"id": id, "org": org}))
+                        .await;
+                    assert!(
+                        !r["errors"].is_null(),
+                        "{who} {action} incident {id} ({status}): viewerCan said no, the step was taken: {r}"
+                    );
+                    refused += 1;
+                }
+            }
+        }
+    }
+    let v = app.gql(None, q, json!({"id": incidents[0].0})).await;
+    assert!(v["data"]["incident"].is_null());
+    // Every step is open to someone on some incident of the demo.
+    for (action, _) in INCIDENT_STEPS {
+        assert!(
+            to_try.iter().any(|t| t.3 == *action),
+            "no one may {action}: {to_try:?}"
+        );
+    }
+    assert!(refused > 200, "{refused}");
+    for (who, id, status, action, mutation) in to_try {
+        let fresh = TestApp::with_demo().await;
+        let token = fresh.login(who).await;
+        let r = fresh
+            .gql(Some(&token), mutation, json!({"id": id, "org": org}))
+            .await;
+        assert!(
+            r["errors"].is_null(),
+            "{who} {action} incident {id} ({status}): viewerCan said yes, the step was refused: {r}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_shifts_viewer_can_says_exactly_what_sign_up_and_cancel_accept() {
+    let app = TestApp::with_demo().await;
+    let q = "query($first: Int) { shifts(first: $first) { nodes { id startsAt mySignup { id } viewerCan { signUp cancel } } } }";
+    let sign_up =
+        "mutation($id: ID!) { signUpForShift(input: {shiftId: $id}) { signup { id status } } }";
+    let cancel =
+        "mutation($id: ID!) { cancelShiftSignup(input: {signupId: $id}) { signup { status } } }";
+    let mut yes = (0, 0);
+    let mut no = (0, 0);
+    for who in ["student1", "member1", "staff"] {
+        let token = app.login(who).await;
+        let v = app.gql(Some(&token), q, json!({"first": 40})).await;
+        for n in ok(&v)["shifts"]["nodes"].as_array().expect("shifts") {
+            let id = n["id"].clone();
+            let can = &n["viewerCan"];
+            // A predicted refusal is tried here (it changes nothing); a predicted success on a
+            // fresh demo, so that one sign-up does not change the next shift's answer.
+            let fresh;
+            let (on, t) = if can["signUp"] == true {
+                fresh = TestApp::with_demo().await;
+                let t = fresh.login(who).await;
+                (&fresh, t)
+            } else {
+                (&app, token.clone())
+            };
+            let r = on.gql(Some(&t), sign_up, json!({"id": id})).await;
+            assert_eq!(
+                can["signUp"] == true,
+                r["errors"].is_null(),
+                "{who} signUp shift {id}: viewerCan {can}, the mutation: {r}"
+            );
+            if can["signUp"] == true {
+                yes.0 += 1
+            } else {
+                no.0 += 1
+            }
+            if let Some(signup) = n["mySignup"]["id"].as_str() {
+                let fresh;
+                let (on, t) = if can["cancel"] == true {
+                    fresh = TestApp::with_demo().await;
+                    let t = fresh.login(who).await;
+                    (&fresh, t)
+                } else {
+                    (&app, token.clone())
+                };
+                let r = on.gql(Some(&t), cancel, json!({"id": signup})).await;
+                assert_eq!(
+                    can["cancel"] == true,
+                    r["errors"].is_null(),
+                    "{who} cancel shift {id}: viewerCan {can}, the mutation: {r}"
+                );
+                if can["cancel"] == true {
+                    yes.1 += 1
+                } else {
+                    no.1 += 1
+                }
+            } else {
+                assert_eq!(can["cancel"], false);
+            }
+        }
+    }
+    assert!(yes.0 > 0 && no.0 > 0, "{yes:?} {no:?}");
+    assert!(yes.1 > 0, "{yes:?} {no:?}");
+    let v = app.gql(None, q, json!({"first": 3})).await;
+    assert!(
+        ok(&v)["shifts"]["nodes"]
+            .as_array()
+            .expect("shifts")
+            .iter()
+            .all(|n| n["viewerCan"] == json!({"signUp": false, "cancel": false}))
+    );
 }

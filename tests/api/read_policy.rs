@@ -72,6 +72,7 @@ pub const READ_POLICY: &[(&str, &str)] = &[
     ),
     ("Wish.claimant", "account::policy::person"),
     ("WishClaim.member", "account::policy::person"),
+    ("WishClaim.claimant", "account::policy::person"),
     ("Wish.claims", "wish::policy::scope (the wish)"),
     (
         "Wish.photos",

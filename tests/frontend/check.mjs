@@ -8,7 +8,11 @@
 //   5. graphql-sse (distinct connections): subscribe to wishEvents over SSE, release the
 //      claimed wish and receive the event;
 //   6. graphql-codegen's client preset with persisted documents (sha256): its
-//      persisted-documents.json is written to LIANXIN_PERSISTED_OUT for the server to trust.
+//      persisted-documents.json is written to LIANXIN_PERSISTED_OUT for the server to trust;
+//   7. graphql-inspector: the live schema against the last released one (released.graphql):
+//      no breaking change, renamed fields kept with @deprecated;
+//   8. graphql-js as the judge of the spec: the same documents validated and executed by
+//      graphql-js over the live schema (fed the server's own data) give what the server gave.
 // Usage: node tests/frontend/check.mjs http://127.0.0.1:PORT
 // Prints one JSON report as its last line: { steps: { name: { ok, detail } } }.
 
@@ -22,8 +26,10 @@ import { fileURLToPath } from 'node:url';
 import {
   buildClientSchema,
   buildSchema,
+  execute,
   getIntrospectionQuery,
   parse,
+  validate,
 } from 'graphql';
 import { diff } from '@graphql-inspector/core';
 import { generate } from '@graphql-codegen/cli';
@@ -132,14 +138,97 @@ await step('inspector', async () => {
     }
     if (type.specifiedByURL) specified.push(type.name);
   }
+  // Likewise `@deprecated`: introspection carries each deprecation's reason (compared by the
+  // diff as a reason change) but not the directive's usage.
   const changes = (await diff(file, live)).filter(
-    (c) => !specified.some((n) => c.message === `Directive 'specifiedBy' was removed from scalar '${n}'`),
+    (c) =>
+      !specified.some((n) => c.message === `Directive 'specifiedBy' was removed from scalar '${n}'`) &&
+      !c.message.startsWith("Directive 'deprecated' was removed from "),
   );
   if (specified.length < 2) throw new Error(`@specifiedBy missing: ${specified}`);
   if (changes.length > 0) {
     throw new Error(`the live schema differs from schema.graphql: ${JSON.stringify(changes.map((c) => c.message))}`);
   }
   return `${Object.keys(live.getTypeMap()).length} types, no change`;
+});
+
+await step('released', async () => {
+  if (!live) throw new Error('no live schema (the inspector step failed)');
+  const released = buildSchema(readFileSync(join(here, 'released.graphql'), 'utf8'));
+  const changes = await diff(released, live);
+  const breaking = changes.filter((c) => c.criticality.level === 'BREAKING');
+  if (breaking.length > 0) {
+    throw new Error(`breaking changes since the released schema: ${JSON.stringify(breaking.map((c) => c.message))}`);
+  }
+  const deprecations = changes
+    .filter((c) => c.path?.endsWith('.@deprecated'))
+    .map((c) => c.path.slice(0, -'.@deprecated'.length));
+  return { changes: changes.length, breaking: 0, deprecations };
+});
+
+await step('spec', async () => {
+  if (!live) throw new Error('no live schema (the inspector step failed)');
+  const login = await post('mutation { login(input: {username: "admin", password: "lianxin-demo"}) { token } }');
+  const token = login.data.login.token;
+  const judged = [];
+  // 3. An omitted variable lets the argument's default apply (graphql-js: CoerceArgumentValues).
+  {
+    const text = 'query($m: Boolean) { wishes(claimedByMe: $m) { totalCount } }';
+    const doc = parse(text);
+    if (validate(live, doc).length) throw new Error(`graphql-js refuses ${text}`);
+    let seen;
+    const js = await execute({
+      schema: live,
+      document: doc,
+      variableValues: {},
+      rootValue: { wishes: (args) => { seen = args; return { totalCount: 0 }; } },
+    });
+    if (js.errors || seen.claimedByMe !== false) throw new Error(`graphql-js: ${JSON.stringify(js)} ${JSON.stringify(seen)}`);
+    const server = await post(text, {}, token);
+    if (server.errors || typeof server.data?.wishes?.totalCount !== 'number') {
+      throw new Error(`server: ${JSON.stringify(server)}`);
+    }
+    judged.push('omitted variable: the default applies');
+  }
+  // 4. A subscription selects exactly one root field.
+  {
+    const text = 'subscription { a: wishEvents(communityId: "1") { kind } b: wishEvents(communityId: "2") { kind } }';
+    const errors = validate(live, parse(text));
+    if (!errors.some((e) => /must select only one top level field/i.test(e.message))) {
+      throw new Error(`graphql-js accepts it: ${JSON.stringify(errors)}`);
+    }
+    const server = await post(text, {}, token);
+    if (!server.errors || server.errors[0].extensions?.code !== 'GRAPHQL_VALIDATION_FAILED') {
+      throw new Error(`server: ${JSON.stringify(server)}`);
+    }
+    judged.push('subscription: one root field');
+  }
+  // 5 and 6. Key order follows the selection; a field the viewer may not read is null without
+  // an error and leaves its parent whole: graphql-js, executing over the server's own data,
+  // gives the same response, key by key and in the same order.
+  const same = async (text, tok, label) => {
+    const server = await post(text, {}, tok);
+    if (server.errors) throw new Error(`${label}: server errors ${JSON.stringify(server.errors)}`);
+    const js = await execute({ schema: live, document: parse(text), rootValue: server.data });
+    if (js.errors) throw new Error(`${label}: graphql-js errors ${JSON.stringify(js.errors)}`);
+    const a = JSON.stringify(server.data);
+    const b = JSON.stringify(js.data);
+    if (a !== b) throw new Error(`${label}: server ${a.slice(0, 600)} graphql-js ${b.slice(0, 600)}`);
+    return server.data;
+  };
+  await same('{ me { id roles { role } username displayName } }', token, 'key order');
+  judged.push('keys in selection order');
+  const anon = await same(
+    '{ wishes(first: 20) { nodes { id status claimant { displayName roles { role } } } } }',
+    undefined,
+    'gated fields',
+  );
+  const claimed = anon.wishes.nodes.filter((n) => n.claimant);
+  if (claimed.length === 0 || !claimed.every((n) => n.claimant.displayName && Array.isArray(n.claimant.roles))) {
+    throw new Error(`claimants nulled: ${JSON.stringify(anon).slice(0, 600)}`);
+  }
+  judged.push('a gated field leaves its parent whole');
+  return judged;
 });
 
 await step('codegen', async () => {

@@ -30,8 +30,7 @@ use crate::wish::schema::types::{Wish, WishClaim};
 /// The query `GET /me/personal-data` runs: every field of [`PersonalData`].
 pub const DOWNLOAD_QUERY: &str = include_str!("personal_data.graphql");
 
-/// Everything lianxin holds about the caller (PIPL, 个人信息保护法), each part shown as the
-/// caller sees it anywhere else.
+/// Everything lianxin holds about the caller (PIPL, 个人信息保护法), each part shown as the caller sees it anywhere else.
 pub struct PersonalData {
     user: user::Model,
 }
@@ -52,9 +51,7 @@ async fn passbook_ids(ctx: &Context<'_>, holder: i64) -> AppResult<Vec<i64>> {
         .collect())
 }
 
-/// Everything held about the caller: profile, roles and their history, registrations,
-/// wishes, claims, passbooks with every ledger entry, good deeds, redemptions, sign-ups and
-/// hours, incidents raised or reported, and who viewed their phone or address.
+/// Everything held about the caller: profile, roles and their history, registrations, wishes, claims, passbooks with every ledger entry, good deeds, redemptions, sign-ups and hours, incidents raised or reported, and who viewed their phone or address.
 #[Object]
 impl PersonalData {
     /// When this copy was made.
@@ -213,8 +210,7 @@ impl PersonalData {
         Ok(rows.into_iter().map(Incident).collect())
     }
 
-    /// Wishes typed in with the caller's phone number for someone without an account link
-    /// (a grid worker's entry for a resident), as the caller may see them.
+    /// Wishes typed in with the caller's phone number for someone without an account link (a grid worker's entry for a resident), as the caller may see them.
     async fn wishes_by_phone(&self, ctx: &Context<'_>) -> AppResult<Vec<Wish>> {
         let Some(phone) = &self.user.phone else {
             return Ok(Vec::new());
@@ -248,8 +244,7 @@ impl PersonalData {
         Ok(rows.into_iter().map(Patrol).collect())
     }
 
-    /// The steps of incidents the caller took (reported, whistled, dispatched, accepted,
-    /// handled, closed, reopened).
+    /// The steps of incidents the caller took (reported, whistled, dispatched, accepted, handled, closed, reopened).
     async fn incident_steps(&self, ctx: &Context<'_>) -> AppResult<Vec<IncidentStep>> {
         let rows = entity::incident_step::Entity::find()
             .filter(entity::incident_step::Column::ActorId.eq(self.id()))
@@ -285,8 +280,7 @@ impl PersonalData {
             .collect())
     }
 
-    /// The WeChat user bound to the caller's account (its openid for this mini-program):
-    /// none or one.
+    /// The WeChat user bound to the caller's account (its openid for this mini-program): none or one.
     async fn wechat_bindings(&self, ctx: &Context<'_>) -> AppResult<Vec<WeChatBindingRecord>> {
         Ok(entity::wechat_binding::Entity::find_by_id(self.id())
             .one(db(ctx)?)
@@ -359,8 +353,7 @@ impl PersonalData {
             .collect())
     }
 
-    /// Every view of the caller's unmasked phone or address by staff, grid workers or
-    /// ADMIN, newest first.
+    /// Every view of the caller's unmasked phone or address by staff, grid workers or ADMIN, newest first.
     async fn viewed_by(&self, ctx: &Context<'_>) -> AppResult<Vec<PersonalDataAccess>> {
         let rows = personal_data_access::Entity::find()
             .filter(personal_data_access::Column::SubjectId.eq(self.id()))
@@ -434,8 +427,7 @@ pub struct PendingUploadRecord {
     pub created_at: Timestamp,
 }
 
-/// Where each reference to a person in the database is exported by `myPersonalData`, by
-/// (table, column): the field that holds it.
+/// Where each reference to a person in the database is exported by `myPersonalData`, by (table, column): the field that holds it.
 pub const EXPORTED: &[(&str, &str, &str)] = &[
     ("users", "id", "profile"),
     ("role_assignments", "user_id", "roles"),
@@ -462,9 +454,7 @@ pub const EXPORTED: &[(&str, &str, &str)] = &[
     ("pending_uploads", "owner_id", "pendingUploads"),
 ];
 
-/// References to a person that `myPersonalData` leaves out, with why: records of what an
-/// office holder did in their office (a review, a signature, an operation), kept as the
-/// organisation's record and shown where that record is read.
+/// References to a person that `myPersonalData` leaves out, with why: records of what an office holder did in their office (a review, a signature, an operation), kept as the organisation's record and shown where that record is read.
 pub const NOT_PERSONAL: &[(&str, &str, &str)] = &[
     (
         "agreement_activities",
@@ -635,10 +625,7 @@ pub struct PrivacyQuery;
 
 #[Object]
 impl PrivacyQuery {
-    /// Everything held about the caller (PIPL): profile, roles, registrations, wishes,
-    /// claims, passbooks and ledger, good deeds, redemptions, sign-ups and hours, incidents
-    /// raised or reported, and who viewed their phone or address. Also downloadable as a JSON file from
-    /// `GET /me/personal-data` with the same token.
+    /// Everything held about the caller (PIPL): profile, roles, registrations, wishes, claims, passbooks and ledger, good deeds, redemptions, sign-ups and hours, incidents raised or reported, and who viewed their phone or address. Also downloadable as a JSON file from `GET /me/personal-data` with the same token.
     async fn my_personal_data(&self, ctx: &Context<'_>) -> AppResult<PersonalData> {
         let me: &AuthUser = actor(ctx)?;
         Ok(PersonalData {
@@ -646,8 +633,7 @@ impl PrivacyQuery {
         })
     }
 
-    /// Views of people's unmasked phones and addresses by ADMIN, staff and grid workers,
-    /// newest first (ADMIN only).
+    /// Views of people's unmasked phones and addresses by ADMIN, staff and grid workers, newest first (ADMIN only).
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn personal_data_access_log(
         &self,
@@ -707,9 +693,7 @@ pub struct PrivacyMutation;
 
 #[Object]
 impl PrivacyMutation {
-    /// Erases a person's personal data on a verified request (ADMIN): name, phone and
-    /// username become placeholders everywhere they were copied, the account is deactivated
-    /// for good; balances, counts and statistics stay as they were.
+    /// Erases a person's personal data on a verified request (ADMIN): name, phone and username become placeholders everywhere they were copied, the account is deactivated for good; balances, counts and statistics stay as they were.
     async fn erase_personal_data(
         &self,
         ctx: &Context<'_>,

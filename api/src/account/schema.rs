@@ -11,6 +11,7 @@ use crate::auth::AuthUser;
 use crate::core::error::{AppError, AppResult};
 use crate::core::pagination as connection;
 use crate::core::pagination::{Conn, Page};
+use crate::core::validate;
 use crate::graphql::context::actor;
 use crate::graphql::context::config;
 use crate::graphql::context::db;
@@ -31,24 +32,19 @@ pub struct LoginInput {
 /// An access token, a refresh token and the account they belong to.
 #[derive(SimpleObject)]
 pub struct LoginPayload {
-    /// The access token: send as `Authorization: Bearer <token>`. Short-lived (30 minutes by
-    /// default); before `expiresAt` (or on `extensions.reason: TOKEN_EXPIRED`), trade the
-    /// refresh token for a new pair with `refreshToken`.
+    /// The access token: send as `Authorization: Bearer <token>`. Short-lived (30 minutes by default); before `expiresAt` (or on `extensions.reason: TOKEN_EXPIRED`), trade the refresh token for a new pair with `refreshToken`.
     pub token: String,
     /// When the access token stops working.
     pub expires_at: Timestamp,
-    /// The refresh token (30 days by default), usable once: keep it in the app's storage,
-    /// never send it as a bearer token.
+    /// The refresh token (30 days by default), usable once: keep it in the app's storage, never send it as a bearer token.
     pub refresh_token: String,
     /// When the refresh token stops working.
     pub refresh_expires_at: Timestamp,
-    /// The user. (Personal fields follow the usual rules: this request is still anonymous;
-    /// query `me` with the token for them.)
+    /// The user. (Personal fields follow the usual rules: this request is still anonymous; query `me` with the token for them.)
     pub user: User,
     /// The logged-in user's roles and scopes, to choose the screens to show.
     pub roles: Vec<RoleAssignment>,
-    /// The password was reset: until `changePassword`, every other operation with this token
-    /// answers FORBIDDEN (`extensions.reason: PASSWORD_CHANGE_REQUIRED`).
+    /// The password was reset: until `changePassword`, every other operation with this token answers FORBIDDEN (`extensions.reason: PASSWORD_CHANGE_REQUIRED`).
     pub must_change_password: bool,
 }
 
@@ -57,13 +53,11 @@ pub struct LoginPayload {
 pub struct ChangePasswordInput {
     /// The current password.
     pub old_password: String,
-    /// The new password: 8 to 128 characters, at least two kinds among letters, digits and
-    /// other characters, not the username.
+    /// The new password: 8 to 128 characters, at least two kinds among letters, digits and other characters, not the username.
     pub new_password: String,
 }
 
-/// A new pair of tokens: every earlier token of the caller (access and refresh) has stopped
-/// working.
+/// A new pair of tokens: every earlier token of the caller (access and refresh) has stopped working.
 #[derive(SimpleObject)]
 pub struct ChangePasswordPayload {
     /// Send as `Authorization: Bearer <token>` from now on.
@@ -81,8 +75,7 @@ pub struct ChangePasswordPayload {
 pub struct ResetPasswordInput {
     /// The person.
     pub user_id: ID,
-    /// A temporary password (same rule as `changePassword`); the person must change it at
-    /// their next login.
+    /// A temporary password (same rule as `changePassword`); the person must change it at their next login.
     pub new_password: String,
 }
 
@@ -134,8 +127,14 @@ pub struct GrantRoleInput {
     /// For UNIT_REP and STUDENT.
     pub organization_id: Option<ID>,
     /// First day in force (today when absent; not before today).
-    pub from: Option<Date>,
+    pub start_date: Option<Date>,
     /// Last day in force, inclusive (open-ended when absent).
+    pub end_date: Option<Date>,
+    /// First day in force.
+    #[graphql(deprecation = "Use `startDate`.")]
+    pub from: Option<Date>,
+    /// Last day in force.
+    #[graphql(deprecation = "Use `endDate`.")]
     pub until: Option<Date>,
 }
 
@@ -162,14 +161,11 @@ pub struct RoleGrantPayload {
 pub struct ImportPeopleInput {
     /// The community the people belong to (grids are looked up by name inside it).
     pub community_id: ID,
-    /// An `.xlsx` (first sheet) or UTF-8 `.csv` file, sent as a GraphQL multipart request;
-    /// columns as in `GET /templates/people.xlsx` (README, "Importing people"). Either this
-    /// or `fileUploadId`.
+    /// An `.xlsx` (first sheet) or UTF-8 `.csv` file, sent as a GraphQL multipart request; columns as in `GET /templates/people.xlsx` (README, "Importing people"). Either this or `fileUploadId`.
     pub file: Option<Upload>,
     /// The file uploaded ahead with `POST /uploads` (purpose `PEOPLE_IMPORT`).
     pub file_upload_id: Option<ID>,
-    /// Every new account's password until its first login, where it must be changed (same
-    /// rule as `changePassword`). Without it, an account logs in after `resetPassword`.
+    /// Every new account's password until its first login, where it must be changed (same rule as `changePassword`). Without it, an account logs in after `resetPassword`.
     pub initial_password: Option<String>,
 }
 
@@ -231,9 +227,7 @@ impl AccountQuery {
             .map(|u: &AuthUser| User::own(u.user.clone()))
     }
 
-    /// People within the caller's scope, in id order (ADMIN: everyone; COMMUNITY_STAFF: the
-    /// people of their communities; GRID_WORKER: the people of their grids). Names and phones
-    /// are masked by the person rule as everywhere else.
+    /// People within the caller's scope, in id order (ADMIN: everyone; COMMUNITY_STAFF: the people of their communities; GRID_WORKER: the people of their grids). Names and phones are masked by the person rule as everywhere else.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn users(
@@ -334,8 +328,7 @@ impl AccountMutation {
         })
     }
 
-    /// Changes the caller's own password (the old one required). Every earlier token of the
-    /// caller stops working; the answer carries a new token.
+    /// Changes the caller's own password (the old one required). Every earlier token of the caller stops working; the answer carries a new token.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -357,9 +350,7 @@ impl AccountMutation {
         })
     }
 
-    /// Resets a person's password to a temporary one (ADMIN; COMMUNITY_STAFF for people of
-    /// their community). The person must change it at their next login; their earlier
-    /// tokens stop working.
+    /// Resets a person's password to a temporary one (ADMIN; COMMUNITY_STAFF for people of their community). The person must change it at their next login; their earlier tokens stop working.
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
@@ -373,9 +364,7 @@ impl AccountMutation {
         })
     }
 
-    /// Deactivates a person (ADMIN; COMMUNITY_STAFF for people of their community): they
-    /// cannot log in and their tokens stop working at once. The last ADMIN cannot be
-    /// deactivated.
+    /// Deactivates a person (ADMIN; COMMUNITY_STAFF for people of their community): they cannot log in and their tokens stop working at once. The last ADMIN cannot be deactivated.
     async fn deactivate_user(
         &self,
         ctx: &Context<'_>,
@@ -401,8 +390,7 @@ impl AccountMutation {
         })
     }
 
-    /// Grants a role for a period (ADMIN; COMMUNITY_STAFF within their community, to people
-    /// of it, never ADMIN). In force from its first day; kept in the role history.
+    /// Grants a role for a period (ADMIN; COMMUNITY_STAFF within their community, to people of it, never ADMIN). In force from its first day; kept in the role history.
     async fn grant_role(
         &self,
         ctx: &Context<'_>,
@@ -416,16 +404,16 @@ impl AccountMutation {
                 grid_id: parse_opt_id("gridId", input.grid_id.as_ref())?,
                 organization_id: parse_opt_id("organizationId", input.organization_id.as_ref())?,
             },
-            from: input.from.map(|d| d.0),
-            until: input.until.map(|d| d.0),
+            from: validate::renamed("startDate", input.start_date, "from", input.from)?
+                .map(|d| d.0),
+            until: validate::renamed("endDate", input.end_date, "until", input.until)?.map(|d| d.0),
         };
         let db = db(ctx)?;
         let g = roles::grant_role(db, actor(ctx)?, grant, crate::core::validate::today()).await?;
         grant_payload(db, g).await
     }
 
-    /// Revokes a grant at once (same rights as granting it); it stays in the history with
-    /// who, when and why. The last active ADMIN's role cannot be revoked.
+    /// Revokes a grant at once (same rights as granting it); it stays in the history with who, when and why. The last active ADMIN's role cannot be revoked.
     async fn revoke_role(
         &self,
         ctx: &Context<'_>,
@@ -444,10 +432,7 @@ impl AccountMutation {
         grant_payload(db, g).await
     }
 
-    /// Imports a community's residents and party members from its spreadsheet (ADMIN; staff
-    /// of the community). The whole file is checked first: any bad row refuses the whole
-    /// import and every bad row is reported; a good file creates every account, role and
-    /// passbook in one transaction. Send as a GraphQL multipart request.
+    /// Imports a community's residents and party members from its spreadsheet (ADMIN; staff of the community). The whole file is checked first: any bad row refuses the whole import and every bad row is reported; a good file creates every account, role and passbook in one transaction. Send as a GraphQL multipart request.
     async fn import_people(
         &self,
         ctx: &Context<'_>,

@@ -37,8 +37,7 @@ pub struct LoginWithWeChatInput {
     pub code: String,
 }
 
-/// A WeChat login: logged in when the WeChat user is bound to an account, otherwise a ticket
-/// for `bindWeChat`.
+/// A WeChat login: logged in when the WeChat user is bound to an account, otherwise a ticket for `bindWeChat`.
 #[derive(SimpleObject)]
 pub struct LoginWithWeChatPayload {
     /// The login, when the WeChat user is bound to an account.
@@ -49,8 +48,7 @@ pub struct LoginWithWeChatPayload {
     pub binding_ticket_expires_at: Option<Timestamp>,
 }
 
-/// Binds a WeChat user to an account, proven by its username and password, or by the phone
-/// number WeChat confirms (`getPhoneNumber`) when staff recorded it for exactly one account.
+/// Binds a WeChat user to an account, proven by its username and password, or by the phone number WeChat confirms (`getPhoneNumber`) when staff recorded it for exactly one account.
 #[derive(InputObject)]
 pub struct BindWeChatInput {
     /// The ticket of `loginWithWeChat`.
@@ -75,9 +73,7 @@ pub struct SessionMutation;
 
 #[Object]
 impl SessionMutation {
-    /// Trades a refresh token for a new pair (the old one is retired). A retired token used
-    /// again ends every token of its login (`TOKEN_REVOKED`); an expired one is
-    /// `TOKEN_EXPIRED`. Refresh one at a time.
+    /// Trades a refresh token for a new pair (the old one is retired). A retired token used again ends every token of its login (`TOKEN_REVOKED`); an expired one is `TOKEN_EXPIRED`. Refresh one at a time.
     async fn refresh_token(
         &self,
         ctx: &Context<'_>,
@@ -88,9 +84,7 @@ impl SessionMutation {
         login_payload(db(ctx)?, user, tokens).await
     }
 
-    /// Ends this device's session: its refresh token (and every one traded from the same
-    /// login) stops working. The access token works until it expires (30 minutes at most);
-    /// `logoutEverywhere` ends every token at once. An unknown token is not an error.
+    /// Ends this device's session: its refresh token (and every one traded from the same login) stops working. The access token works until it expires (30 minutes at most); `logoutEverywhere` ends every token at once. An unknown token is not an error.
     async fn logout(
         &self,
         ctx: &Context<'_>,
@@ -102,9 +96,7 @@ impl SessionMutation {
         })
     }
 
-    /// Logs in with a `wx.login` code: the bound account's tokens, or a binding ticket.
-    /// Refused codes are `BAD_USER_INPUT` (`WECHAT_CODE_INVALID`); WeChat unreachable or busy
-    /// is `UNAVAILABLE` (`WECHAT_UNAVAILABLE`).
+    /// Logs in with a `wx.login` code: the bound account's tokens, or a binding ticket. Refused codes are `BAD_USER_INPUT` (`WECHAT_CODE_INVALID`); WeChat unreachable or busy is `UNAVAILABLE` (`WECHAT_UNAVAILABLE`).
     async fn login_with_we_chat(
         &self,
         ctx: &Context<'_>,
@@ -124,8 +116,7 @@ impl SessionMutation {
         }
     }
 
-    /// Binds the ticket's WeChat user to an account and logs it in. The account may have one
-    /// WeChat user and a WeChat user one account (`CONFLICT`, `WECHAT_ALREADY_BOUND`).
+    /// Binds the ticket's WeChat user to an account and logs it in. The account may have one WeChat user and a WeChat user one account (`CONFLICT`, `WECHAT_ALREADY_BOUND`).
     async fn bind_we_chat(
         &self,
         ctx: &Context<'_>,

@@ -21,9 +21,7 @@ pub enum ErrorCode {
     GraphqlParseFailed,
     /// The document does not fit the schema or its limits (a developer's mistake).
     GraphqlValidationFailed,
-    /// Variables or argument values that do not fit the schema's types: a missing or
-    /// mistyped variable, an unknown enum value, a missing input field, an unparsable scalar
-    /// (a developer's mistake; `BAD_USER_INPUT` is for what a person typed).
+    /// Variables or argument values that do not fit the schema's types: a missing or mistyped variable, an unknown enum value, a missing input field, an unparsable scalar (a developer's mistake; `BAD_USER_INPUT` is for what a person typed).
     BadRequest,
 }
 
@@ -46,8 +44,7 @@ impl ErrorCode {
     }
 }
 
-/// Why a request was refused, sent as `extensions.reason` beside the code: one stable name
-/// per distinct case, so that a client branches on it rather than on the message.
+/// Why a request was refused, sent as `extensions.reason` beside the code: one stable name per distinct case, so that a client branches on it rather than on the message.
 #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ErrorReason {
     /// FORBIDDEN: the caller's roles and scopes do not allow this (the message says what).
@@ -60,11 +57,9 @@ pub enum ErrorReason {
     TooManyRequests,
     /// UNAVAILABLE: the database connection was lost; nothing was committed; send it again.
     DatabaseUnavailable,
-    /// GRAPHQL_PARSE_FAILED or GRAPHQL_VALIDATION_FAILED: the document is not GraphQL, or does
-    /// not fit the schema (`extensions.detail` says where).
+    /// GRAPHQL_PARSE_FAILED or GRAPHQL_VALIDATION_FAILED: the document is not GraphQL, or does not fit the schema (`extensions.detail` says where).
     InvalidDocument,
-    /// GRAPHQL_VALIDATION_FAILED: the document is nested deeper than the limit
-    /// (`extensions.limit`).
+    /// GRAPHQL_VALIDATION_FAILED: the document is nested deeper than the limit (`extensions.limit`).
     DepthLimitExceeded,
     /// GRAPHQL_VALIDATION_FAILED: the document costs more than the limit (`extensions.limit`).
     CostLimitExceeded,
@@ -76,8 +71,7 @@ pub enum ErrorReason {
     InvalidValue,
     /// BAD_REQUEST: a variable is missing or of the wrong type (`extensions.variable`).
     InvalidVariable,
-    /// BAD_USER_INPUT: the HTTP request itself is malformed (not JSON, a batch, a broken
-    /// multipart body, a mutation by GET).
+    /// BAD_USER_INPUT: the HTTP request itself is malformed (not JSON, a batch, a broken multipart body, a mutation by GET).
     RequestInvalid,
     /// BAD_USER_INPUT: the request body or a file is larger than allowed (HTTP 413).
     BodyTooLarge,
@@ -87,19 +81,15 @@ pub enum ErrorReason {
     AuthenticationRequired,
     /// UNAUTHENTICATED: the access token has expired; refresh it (`refreshToken`).
     TokenExpired,
-    /// UNAUTHENTICATED: the token is not one this server issued (forged, damaged, another
-    /// kind of token).
+    /// UNAUTHENTICATED: the token is not one this server issued (forged, damaged, another kind of token).
     TokenInvalid,
-    /// UNAUTHENTICATED: the token was ended: the account was deactivated or erased, its
-    /// password changed or reset, `logoutEverywhere` was called, or a refresh token was used
-    /// twice (every token of its family ends).
+    /// UNAUTHENTICATED: the token was ended: the account was deactivated or erased, its password changed or reset, `logoutEverywhere` was called, or a refresh token was used twice (every token of its family ends).
     TokenRevoked,
     /// UNAUTHENTICATED: the username or password is wrong (never says which).
     InvalidCredentials,
     /// RATE_LIMITED: too many failed logins for this username or from this address.
     LoginThrottled,
-    /// FORBIDDEN: the password was reset; only `me` and `changePassword` run until it is
-    /// changed.
+    /// FORBIDDEN: the password was reset; only `me` and `changePassword` run until it is changed.
     PasswordChangeRequired,
     /// UNAUTHENTICATED: a photo's signed link is invalid or has expired.
     LinkInvalid,
@@ -107,25 +97,19 @@ pub enum ErrorReason {
     WechatCodeInvalid,
     /// UNAVAILABLE: WeChat's server did not answer or was busy; try again.
     WechatUnavailable,
-    /// BAD_USER_INPUT: the WeChat binding ticket is invalid or has expired (log in with
-    /// WeChat again).
+    /// BAD_USER_INPUT: the WeChat binding ticket is invalid or has expired (log in with WeChat again).
     BindingTicketInvalid,
-    /// CONFLICT: this WeChat user is bound to another account, or this account to another
-    /// WeChat user.
+    /// CONFLICT: this WeChat user is bound to another account, or this account to another WeChat user.
     WechatAlreadyBound,
     /// NOT_FOUND: the account has no WeChat binding.
     WechatNotBound,
-    /// BAD_USER_INPUT: the phone number WeChat confirmed is not the phone of exactly one
-    /// account (recorded by staff); bind with the username and password instead.
+    /// BAD_USER_INPUT: the phone number WeChat confirmed is not the phone of exactly one account (recorded by staff); bind with the username and password instead.
     PhoneNotRegistered,
-    /// NOT_FOUND: no pending upload of the caller has this id (another user's, attached
-    /// already, or expired).
+    /// NOT_FOUND: no pending upload of the caller has this id (another user's, attached already, or expired).
     UploadNotFound,
-    /// BAD_USER_INPUT: the upload was made for another purpose (a photo where a spreadsheet
-    /// is asked, say).
+    /// BAD_USER_INPUT: the upload was made for another purpose (a photo where a spreadsheet is asked, say).
     UploadWrongPurpose,
-    /// PERSISTED_QUERY_NOT_FOUND: this server accepts only its trusted documents, and the
-    /// request named none of them (or sent a document's text).
+    /// PERSISTED_QUERY_NOT_FOUND: this server accepts only its trusted documents, and the request named none of them (or sent a document's text).
     DocumentNotTrusted,
     /// CONFLICT: the account was changed by someone else meanwhile; reload and retry.
     AccountChangedMeanwhile,
@@ -268,8 +252,7 @@ pub const INTERNAL_MESSAGE: &str = "服务器内部错误，请稍后再试";
 
 /// An expected failure (with a short Chinese message) or an opaque internal one.
 ///
-/// Deliberately not `Display`: async-graphql would otherwise convert it with its message
-/// only, dropping the code.
+/// Deliberately not `Display`: async-graphql would otherwise convert it with its message only, dropping the code.
 #[derive(Clone, Debug)]
 pub enum AppError {
     Unauthenticated(ErrorReason),
@@ -288,8 +271,7 @@ pub enum AppError {
         reason: ErrorReason,
         message: &'static str,
     },
-    /// The database connection was lost (a restart, a failover): sent as `UNAVAILABLE`,
-    /// asking the client to send the request again.
+    /// The database connection was lost (a restart, a failover): sent as `UNAVAILABLE`, asking the client to send the request again.
     Unavailable,
     /// Logged with its detail, sent as `INTERNAL` with a generic message.
     Internal(String),
@@ -352,8 +334,7 @@ impl AppError {
         }
     }
 
-    /// The reason sent as `extensions.reason`: every refusal has one (an internal error is
-    /// not a refusal).
+    /// The reason sent as `extensions.reason`: every refusal has one (an internal error is not a refusal).
     pub fn reason(&self) -> Option<ErrorReason> {
         match self {
             Self::Unauthenticated(reason) => Some(*reason),
@@ -378,8 +359,7 @@ impl AppError {
         }
     }
 
-    /// Maps a unique-constraint violation to `CONFLICT` with `reason` and `message`; anything
-    /// else is internal.
+    /// Maps a unique-constraint violation to `CONFLICT` with `reason` and `message`; anything else is internal.
     pub fn on_unique(err: DbErr, reason: ErrorReason, message: &str) -> Self {
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {

@@ -139,6 +139,36 @@ pub fn id(field: &'static str, value: &str) -> AppResult<i64> {
         .ok_or_else(|| AppError::bad_field(field, format!("{field} 不是有效的编号")))
 }
 
+/// An input field renamed in the schema (the old name is deprecated for one release): the
+/// value under either name. Both given must agree; neither given is refused as the new name
+/// missing (`required`), or is `None`.
+pub fn renamed<T: PartialEq>(
+    new_name: &'static str,
+    new: Option<T>,
+    old_name: &'static str,
+    old: Option<T>,
+) -> AppResult<Option<T>> {
+    match (new, old) {
+        (Some(n), Some(o)) if n != o => Err(AppError::bad_field(
+            new_name,
+            format!("{new_name} 与已弃用的 {old_name} 不一致（只需给出 {new_name}）"),
+        )),
+        (Some(v), _) | (None, Some(v)) => Ok(Some(v)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// [`renamed`] for a field that must be given under one of its names.
+pub fn renamed_required<T: PartialEq>(
+    new_name: &'static str,
+    new: Option<T>,
+    old_name: &'static str,
+    old: Option<T>,
+) -> AppResult<T> {
+    renamed(new_name, new, old_name, old)?
+        .ok_or_else(|| AppError::bad_field(new_name, format!("须给出 {new_name}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -757,6 +757,116 @@ async fn seed_wishes_and_bank(db: &DatabaseConnection, config: &Config, ids: Ids
     )
     .await?;
 
+    // 6: fulfilled by member2, waiting for the beneficiary's confirmation.
+    let w6 = wish::submit(
+        db,
+        config,
+        &ht2_leader,
+        new(
+            ids.ht2,
+            "给赵阿姨送一袋大米",
+            "赵阿姨腿脚不便，家里的米快吃完了。",
+            WishCategory::Goods,
+            60,
+            Some("赵玉珍"),
+            Some("13851706666"),
+            Some("汇通路 12 号 2 栋 402"),
+        ),
+    )
+    .await?;
+    wish::review(db, &events, &admin, w6.id, wish::Review::Publish).await?;
+    wish::claim(db, &events, config, &member2, w6.id).await?;
+    wish::fulfil(
+        db,
+        &events,
+        &member2,
+        w6.id,
+        "已送到家中，赵阿姨收下了。",
+        Vec::new(),
+        Vec::new(),
+    )
+    .await?;
+    // 7: rejected in review.
+    let w7 = wish::submit(
+        db,
+        config,
+        &resident,
+        new(
+            ids.ht1,
+            "想要一部新手机",
+            "旧手机用了很多年，想换一部新的。",
+            WishCategory::Goods,
+            500,
+            None,
+            None,
+            None,
+        ),
+    )
+    .await?;
+    wish::review(
+        db,
+        &events,
+        &admin,
+        w7.id,
+        wish::Review::Reject {
+            reason: "非急需物品，建议通过社区二手交换群解决。".into(),
+        },
+    )
+    .await?;
+    // 8: cancelled by its submitter.
+    let w8 = wish::submit(
+        db,
+        config,
+        &resident,
+        new(
+            ids.ht1,
+            "请人帮忙搬花盆",
+            "阳台上的几盆花想搬到楼下花坛。",
+            WishCategory::Service,
+            0,
+            None,
+            None,
+            None,
+        ),
+    )
+    .await?;
+    wish::review(db, &events, &admin, w8.id, wish::Review::Publish).await?;
+    wish::cancel(
+        db,
+        &events,
+        &resident,
+        w8.id,
+        Some("儿子周末回来帮忙搬了。".into()),
+    )
+    .await?;
+    // 9: published, then past its deadline without a claim: it reads EXPIRED. (A wish is
+    // submitted with a future deadline; the demo moves this one's into the past.)
+    let w9 = wish::submit(
+        db,
+        config,
+        &wz_leader,
+        new(
+            ids.wz1,
+            "中秋节陪孤寡老人吃月饼",
+            "希望中秋节当天有人陪刘爷爷过节。",
+            WishCategory::Companionship,
+            0,
+            Some("刘长顺"),
+            Some("13851705555"),
+            None,
+        ),
+    )
+    .await?;
+    wish::review(db, &events, &admin, w9.id, wish::Review::Publish).await?;
+    entity::wish::Entity::update_many()
+        .col_expr(
+            entity::wish::Column::Deadline,
+            sea_orm::sea_query::Expr::value(crate::core::validate::today() - Duration::days(2)),
+        )
+        .filter(entity::wish::Column::Id.eq(w9.id))
+        .exec(db)
+        .await?;
+
     // Passbooks with history, and the 爱心超市 of 汇通社区.
     let book = bank::open_passbook(db, &admin, ids.resident1, ids.huitong, Some(ids.ht1)).await?;
     bank::open_passbook(db, &admin, ids.member1, ids.huitong, Some(ids.ht1)).await?;

@@ -31,10 +31,7 @@ impl Photo {
     }
 }
 
-/// An uploaded photo: checked JPEG, PNG or WebP, metadata (EXIF, GPS) removed, with a
-/// thumbnail of at most 320 px. Its links work for an hour and only for the viewer who read
-/// them, while that viewer may still see what the photo belongs to; `GET /files/{id}` with
-/// an `Authorization` header works too.
+/// An uploaded photo: checked JPEG, PNG or WebP, metadata (EXIF, GPS) removed, with a thumbnail of at most 320 px. Its links work for an hour and only for the viewer who read them, while that viewer may still see what the photo belongs to; `GET /files/{id}` with an `Authorization` header works too.
 #[Object]
 impl Photo {
     /// The id of the photo.
@@ -67,9 +64,7 @@ impl Photo {
     }
 }
 
-/// Reads and checks the photos of an input: files sent with the request (`Upload`), then
-/// the caller's pending uploads named by id (`photoUploadIds`, `POST /uploads`), at most
-/// `max` in all, each an image of at most 5 MB. Decoding runs off the async threads.
+/// Reads and checks the photos of an input: files sent with the request (`Upload`), then the caller's pending uploads named by id (`photoUploadIds`, `POST /uploads`), at most `max` in all, each an image of at most 5 MB. Decoding runs off the async threads.
 pub async fn read_photos(
     ctx: &Context<'_>,
     field: &'static str,

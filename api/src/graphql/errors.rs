@@ -48,8 +48,7 @@ impl Extension for ErrorCodesExtension {
         response
     }
 
-    /// Everything sent over the WebSocket (queries, mutations and subscription events alike)
-    /// goes through this stream, not through `request`.
+    /// Everything sent over the WebSocket (queries, mutations and subscription events alike) goes through this stream, not through `request`.
     fn subscribe<'s>(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -72,8 +71,7 @@ pub const MAX_ERRORS: usize = 20;
 /// Longest error message, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 200;
 
-/// Gives every error of a response an `extensions.code`, bounds each message's length and
-/// the number of errors (the rest are counted in `extensions.omittedErrors` of a last one).
+/// Gives every error of a response an `extensions.code`, bounds each message's length and the number of errors (the rest are counted in `extensions.omittedErrors` of a last one).
 pub fn code_errors(response: &mut Response, limits: Limits) {
     if response.errors.len() > MAX_ERRORS {
         let omitted = response.errors.len() - MAX_ERRORS;
@@ -282,8 +280,7 @@ pub struct ErrorReasonQuery;
 
 #[async_graphql::Object]
 impl ErrorReasonQuery {
-    /// Every value `extensions.reason` may take (each one's meaning is in the enum's
-    /// descriptions; README, "Error reasons").
+    /// Every value `extensions.reason` may take (each one's meaning is in the enum's descriptions; README, "Error reasons").
     async fn error_reasons(&self) -> Vec<ErrorReason> {
         use async_graphql::resolver_utils::EnumType;
         ErrorReason::items().iter().map(|item| item.value).collect()

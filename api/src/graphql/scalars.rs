@@ -8,8 +8,7 @@ use chrono::{Datelike, NaiveDate};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date(pub NaiveDate);
 
-/// A calendar date, written `YYYY-MM-DD` (days are counted in China Standard Time,
-/// Asia/Shanghai), e.g. `2026-11-29`, from 1900-01-01 to 2199-12-31.
+/// A calendar date, written `YYYY-MM-DD` (days are counted in China Standard Time, Asia/Shanghai), e.g. `2026-11-29`, from 1900-01-01 to 2199-12-31.
 #[Scalar(
     name = "Date",
     specified_by_url = "https://scalars.graphql.org/andimarek/local-date.html"
@@ -42,14 +41,11 @@ impl From<NaiveDate> for Date {
     }
 }
 
-/// An instant, RFC 3339 with offset and at most millisecond precision
-/// (`2026-11-29T08:30:00.000+08:00` is read; `2026-11-29T00:30:00.000Z` is written).
+/// An instant, RFC 3339 with offset and at most millisecond precision (`2026-11-29T08:30:00.000+08:00` is read; `2026-11-29T00:30:00.000Z` is written).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(pub chrono::DateTime<chrono::Utc>);
 
-/// An instant, written in RFC 3339 with at most millisecond precision, in UTC
-/// (`2026-11-29T00:30:00.000Z`); any offset is read (`2026-11-29T08:30:00.000+08:00`); from
-/// 1900 to 2199.
+/// An instant, written in RFC 3339 with at most millisecond precision, in UTC (`2026-11-29T00:30:00.000Z`); any offset is read (`2026-11-29T08:30:00.000+08:00`); from 1900 to 2199.
 #[Scalar(
     name = "DateTime",
     specified_by_url = "https://scalars.graphql.org/andimarek/date-time.html"

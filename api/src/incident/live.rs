@@ -13,8 +13,7 @@ use crate::incident::schema::Incident;
 /// Something that happened to an incident.
 #[derive(SimpleObject)]
 pub struct IncidentEvent {
-    /// The event's cursor: subscribe again with `after: <cursor>` to receive what happened
-    /// since (events are kept 24 hours).
+    /// The event's cursor: subscribe again with `after: <cursor>` to receive what happened since (events are kept 24 hours).
     pub cursor: String,
     /// What happened.
     pub kind: IncidentEventKind,
@@ -27,9 +26,7 @@ pub struct IncidentSubscription;
 
 #[Subscription]
 impl IncidentSubscription {
-    /// Incident events the subscriber may see: a unit's rep what is dispatched to their
-    /// organisation, grid workers their grids, staff their communities, a resident what they
-    /// raised (including OVERDUE, published once per dispatch). Requires a logged-in viewer.
+    /// Incident events the subscriber may see: a unit's rep what is dispatched to their organisation, grid workers their grids, staff their communities, a resident what they raised (including OVERDUE, published once per dispatch). Requires a logged-in viewer.
     async fn incident_events(
         &self,
         ctx: &Context<'_>,

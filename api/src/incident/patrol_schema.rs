@@ -63,9 +63,7 @@ async fn items(ctx: &Context<'_>, json: &str) -> AppResult<Vec<ChecklistItem>> {
 /// A grid worker's round of a grid on a date.
 pub struct Patrol(pub patrol::Model);
 
-/// A patrol (网格巡查): a grid worker's round of their grid on a date — households visited,
-/// checklist items done, notes; amended by logging it again, every version kept. Seen by the
-/// grid's workers, staff of its community and ADMIN.
+/// A patrol (网格巡查): a grid worker's round of their grid on a date — households visited, checklist items done, notes; amended by logging it again, every version kept. Seen by the grid's workers, staff of its community and ADMIN.
 #[Object]
 impl Patrol {
     /// The id of the patrol.
@@ -160,8 +158,7 @@ pub struct PatrolQuery;
 
 #[Object]
 impl PatrolQuery {
-    /// Patrols, newest first (grid workers: their grids; staff: their communities; ADMIN:
-    /// all; anyone else FORBIDDEN).
+    /// Patrols, newest first (grid workers: their grids; staff: their communities; ADMIN: all; anyone else FORBIDDEN).
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn patrols(
         &self,
@@ -242,8 +239,7 @@ pub struct PatrolMutation;
 
 #[Object]
 impl PatrolMutation {
-    /// Logs the caller's patrol of a grid on a date (a grid worker of the grid); logging the
-    /// same worker, grid and date again amends it, keeping every version.
+    /// Logs the caller's patrol of a grid on a date (a grid worker of the grid); logging the same worker, grid and date again amends it, keeping every version.
     async fn log_patrol(
         &self,
         ctx: &Context<'_>,

@@ -80,6 +80,18 @@ pub fn may_see_meeting(
     viewer.is_staff_of(community_id) || grids.iter().any(|g| viewer.worker_of_grid(g.id))
 }
 
+/// Who may take the step to `to`: reporting, resolving on site, whistling, closing and
+/// reopening a grid worker of the grid; dispatching staff of the community; accepting and
+/// handling a rep of the organisation it is dispatched to.
+pub fn may_step(actor: &AuthUser, i: &incident::Model, to: IncidentStatus) -> bool {
+    use IncidentStatus::*;
+    match to {
+        Reported | ResolvedOnSite | Whistled | Closed | Reopened => may_work_grid(actor, i.grid_id),
+        Dispatched => may_dispatch(actor, i),
+        Accepted | Handled => may_act_for_unit(actor, i),
+    }
+}
+
 /// The statuses each step starts from.
 pub fn steps_from(to: IncidentStatus) -> &'static [IncidentStatus] {
     use IncidentStatus::*;

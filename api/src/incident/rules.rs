@@ -155,6 +155,43 @@ fn deadline_after(config: &Config, urgency: IncidentUrgency, from: DateTime<Utc>
     from + Duration::hours(hours)
 }
 
+/// The steps open to a viewer now, by the same conditions as [`advance`]: who may take each
+/// step (`policy::may_step`), the statuses it starts from (`policy::steps_from`), and for a
+/// dispatch of an ACCEPTED incident its deadline having passed.
+pub struct Actions {
+    pub resolve_on_site: bool,
+    pub whistle: bool,
+    /// A first dispatch (from WHISTLED).
+    pub dispatch: bool,
+    /// A dispatch again (DISPATCHED, REOPENED, or ACCEPTED and overdue).
+    pub redispatch: bool,
+    pub accept: bool,
+    pub handle: bool,
+    pub close: bool,
+    pub reopen: bool,
+}
+
+pub fn actions(viewer: Option<&AuthUser>, i: &incident::Model, now: DateTime<Utc>) -> Actions {
+    let can = |to: IncidentStatus| {
+        viewer.is_some_and(|v| policy::may_see(Some(v), i) && policy::may_step(v, i, to))
+            && policy::steps_from(to).contains(&i.status)
+            && (to != IncidentStatus::Dispatched
+                || i.status != IncidentStatus::Accepted
+                || i.deadline.is_some_and(|d| d < now))
+    };
+    let dispatch = can(IncidentStatus::Dispatched);
+    Actions {
+        resolve_on_site: can(IncidentStatus::ResolvedOnSite),
+        whistle: can(IncidentStatus::Whistled),
+        dispatch: dispatch && i.status == IncidentStatus::Whistled,
+        redispatch: dispatch && i.status != IncidentStatus::Whistled,
+        accept: can(IncidentStatus::Accepted),
+        handle: can(IncidentStatus::Handled),
+        close: can(IncidentStatus::Closed),
+        reopen: can(IncidentStatus::Reopened),
+    }
+}
+
 /// Takes one step of an incident, checked against its policy, as a conditional update.
 pub async fn advance(
     db: &DatabaseConnection,
@@ -168,19 +205,11 @@ pub async fn advance(
     if !policy::may_see(Some(actor), &current) {
         return Err(AppError::NotFound("事件不存在"));
     }
-    let allowed = match &step_ {
-        Step::ResolveOnSite { .. }
-        | Step::Whistle { .. }
-        | Step::Close { .. }
-        | Step::Reopen { .. } => policy::may_work_grid(actor, current.grid_id),
-        Step::Dispatch { .. } => policy::may_dispatch(actor, &current),
-        Step::Accept | Step::Handle { .. } => policy::may_act_for_unit(actor, &current),
-    };
-    if !allowed {
+    let to = step_.to();
+    if !policy::may_step(actor, &current, to) {
         return Err(AppError::forbidden());
     }
     let now = crate::core::clock::now();
-    let to = step_.to();
     let mut sets: Vec<(incident::Column, Expr)> = vec![
         (incident::Column::Status, Expr::value(to)),
         (incident::Column::UpdatedAt, Expr::value(now)),
@@ -258,7 +287,7 @@ pub async fn advance(
     }
     let from = policy::steps_from(to);
     if matches!(step_, Step::Dispatch { .. }) {
-        // An ACCEPTED incident is redispatched only once it is overdue.
+        // An ACCEPTED incident is redispatched only once it is overdue (`may_redispatch`).
         also = also.add(
             Condition::any()
                 .add(incident::Column::Status.ne(IncidentStatus::Accepted))

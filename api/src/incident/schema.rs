@@ -21,6 +21,16 @@ use crate::nodes::loaders::{CommunityKey, GridKey, OrganizationKey, UserKey};
 use crate::nodes::place::{Community, Grid, Organization};
 use crate::nodes::user::User;
 
+/// The order of an incident list.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum IncidentOrder {
+    /// Newest first (the default).
+    #[default]
+    Newest,
+    /// The nearest deadline first (the most overdue at the top); incidents without one last.
+    Deadline,
+}
+
 /// Where an incident is in its handling.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::incident::IncidentStatus")]
@@ -89,15 +99,48 @@ pub enum IncidentUrgency {
     Critical,
 }
 
+/// The incident steps open to the viewer now (each names the mutation it stands for).
+#[derive(SimpleObject)]
+pub struct IncidentViewerCan {
+    /// `resolveIncidentOnSite` would be accepted.
+    pub resolve_on_site: bool,
+    /// `whistleIncident` would be accepted.
+    pub whistle: bool,
+    /// `dispatchIncident` would be accepted as a first dispatch (a WHISTLED incident).
+    pub dispatch: bool,
+    /// `dispatchIncident` would be accepted as a redispatch (DISPATCHED, REOPENED, or ACCEPTED and past its deadline).
+    pub redispatch: bool,
+    /// `acceptIncident` would be accepted.
+    pub accept: bool,
+    /// `handleIncident` would be accepted.
+    pub handle: bool,
+    /// `closeIncident` would be accepted.
+    pub close: bool,
+    /// `reopenIncident` would be accepted.
+    pub reopen: bool,
+}
+
 /// An incident found in a grid.
 pub struct Incident(pub incident::Model);
 
-/// An incident (事件) found in a grid and its handling: reported by a grid worker, resolved on
-/// site or whistled to the street, dispatched to a unit that accepts and handles it, closed
-/// with the resident. Seen by staff of the community, the grid's workers, the unit it is
-/// dispatched to and the resident who raised it.
+/// An incident (事件) found in a grid and its handling: reported by a grid worker, resolved on site or whistled to the street, dispatched to a unit that accepts and handles it, closed with the resident. Seen by staff of the community, the grid's workers, the unit it is dispatched to and the resident who raised it.
 #[Object]
 impl Incident {
+    /// What the viewer may do with this incident now, by the same rules as the mutations (who takes each step, the statuses it starts from, the deadline for a redispatch of an accepted incident): show only the buttons that will work.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> IncidentViewerCan {
+        let a = rules::actions(viewer(ctx).user(), &self.0, crate::core::clock::now());
+        IncidentViewerCan {
+            resolve_on_site: a.resolve_on_site,
+            whistle: a.whistle,
+            dispatch: a.dispatch,
+            redispatch: a.redispatch,
+            accept: a.accept,
+            handle: a.handle,
+            close: a.close,
+            reopen: a.reopen,
+        }
+    }
+
     /// The id of the incident.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
@@ -153,8 +196,7 @@ impl Incident {
             .await?
             .map(User::new))
     }
-    /// The resident who raised it through the grid worker: shown to that resident, staff of
-    /// the community and the grid's workers; null for everyone else.
+    /// The resident who raised it through the grid worker: shown to that resident, staff of the community and the grid's workers; null for everyone else.
     async fn raised_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         match self.0.raised_by {
             Some(u) if policy::may_see_raiser(viewer(ctx).user(), &self.0) => {
@@ -225,8 +267,7 @@ impl Incident {
 /// One step of an incident.
 pub struct IncidentStep(pub incident_step::Model);
 
-/// One step of an incident's handling: from which status to which, by whom, when, with what
-/// note.
+/// One step of an incident's handling: from which status to which, by whom, when, with what note.
 #[Object]
 impl IncidentStep {
     /// The status before (null for the report).
@@ -286,9 +327,7 @@ pub struct IncidentQuery;
 
 #[Object]
 impl IncidentQuery {
-    /// Incidents the caller may see, newest first (staff: their communities; grid workers:
-    /// their grids; a unit's rep: what is dispatched to their organisation; a resident: what
-    /// they raised).
+    /// Incidents the caller may see, newest first unless `orderBy` says otherwise (staff: their communities; grid workers: their grids; a unit's rep: what is dispatched to their organisation; a resident: what they raised).
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn incidents(
         &self,
@@ -300,6 +339,11 @@ impl IncidentQuery {
         >,
         #[graphql(desc = "Only in this status.")] status: Option<IncidentStatus>,
         #[graphql(desc = "Only overdue (true) or not overdue (false).")] overdue: Option<bool>,
+        #[graphql(
+            default_with = "Some(IncidentOrder::Newest)",
+            desc = "The order (a cursor belongs to the order it was read in)."
+        )]
+        order_by: Option<IncidentOrder>,
         #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
         #[graphql(
             desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
@@ -315,16 +359,27 @@ impl IncidentQuery {
             overdue,
         };
         let q = rules::list(viewer(ctx).user(), &filter)?;
-        connection::paginate(
-            db(ctx)?,
-            q,
-            incident::Column::Id,
-            true,
-            page,
-            |m| m.id,
-            Incident,
-        )
-        .await
+        let db = db(ctx)?;
+        match order_by.unwrap_or_default() {
+            IncidentOrder::Newest => {
+                connection::paginate(db, q, incident::Column::Id, true, page, |m| m.id, Incident)
+                    .await
+            }
+            IncidentOrder::Deadline => {
+                connection::paginate_by_key(
+                    db,
+                    q,
+                    connection::SortKey::Time(incident::Column::Deadline),
+                    incident::Column::Id,
+                    page,
+                    |m| m.id,
+                    |m| connection::SortKey::<incident::Column>::of_time(m.deadline),
+                    Incident,
+                    |q, limit| connection::fetch_models(db, q, limit),
+                )
+                .await
+            }
+        }
     }
 
     /// One incident, if the caller may see it.
@@ -363,11 +418,9 @@ pub struct ReportIncidentInput {
     pub urgency: Option<IncidentUrgency>,
     /// The resident who raised it, if it came from one.
     pub raised_by_id: Option<ID>,
-    /// Up to 6 photos (JPEG, PNG or WebP, at most 5 MB each), sent as a GraphQL multipart
-    /// request.
+    /// Up to 6 photos (JPEG, PNG or WebP, at most 5 MB each), sent as a GraphQL multipart request.
     pub photos: Option<Vec<Upload>>,
-    /// Photos uploaded ahead with `POST /uploads` (purpose `INCIDENT_PHOTO`), by id; with
-    /// `photos`, at most 6 in all.
+    /// Photos uploaded ahead with `POST /uploads` (purpose `INCIDENT_PHOTO`), by id; with `photos`, at most 6 in all.
     pub photo_upload_ids: Option<Vec<ID>>,
 }
 
@@ -383,8 +436,7 @@ pub struct IncidentNoteInput {
 /// Where to send an incident.
 #[derive(InputObject)]
 pub struct DispatchIncidentInput {
-    /// The incident: WHISTLED, DISPATCHED or REOPENED, or ACCEPTED once overdue (a redispatch
-    /// replaces the unit); an ACCEPTED incident within its deadline is INVALID_STATE.
+    /// The incident: WHISTLED, DISPATCHED or REOPENED, or ACCEPTED once overdue (a redispatch replaces the unit); an ACCEPTED incident within its deadline is INVALID_STATE.
     pub incident_id: ID,
     /// A street department, or a current member unit of an alliance covering the community.
     pub organization_id: ID,
@@ -404,13 +456,14 @@ pub struct IncidentInput {
 pub struct HandleIncidentInput {
     /// The incident.
     pub incident_id: ID,
+    /// What was done (up to 2000 characters; required, or the deprecated `result`): read back as `Incident.resolution`.
+    pub resolution: Option<String>,
     /// What was done (up to 2000 characters).
-    pub result: String,
-    /// Up to 6 photos of the result (JPEG, PNG or WebP, at most 5 MB each), sent as a
-    /// GraphQL multipart request.
+    #[graphql(deprecation = "Use `resolution` (an input field is named as the field it sets).")]
+    pub result: Option<String>,
+    /// Up to 6 photos of the result (JPEG, PNG or WebP, at most 5 MB each), sent as a GraphQL multipart request.
     pub photos: Option<Vec<Upload>>,
-    /// Photos uploaded ahead with `POST /uploads` (purpose `INCIDENT_PHOTO`), by id; with
-    /// `photos`, at most 6 in all.
+    /// Photos uploaded ahead with `POST /uploads` (purpose `INCIDENT_PHOTO`), by id; with `photos`, at most 6 in all.
     pub photo_upload_ids: Option<Vec<ID>>,
 }
 
@@ -439,8 +492,7 @@ pub struct AdoptIncidentAsProjectInput {
     pub incident_id: ID,
     /// An ACTIVE co-building agreement of the unit that handled it.
     pub agreement_id: ID,
-    /// The project's name (default: 民生实事：and the incident's location; up to 100
-    /// characters).
+    /// The project's name (default: 民生实事：and the incident's location; up to 100 characters).
     pub title: Option<String>,
     /// How many took part (default 0).
     pub participants: Option<i32>,
@@ -537,8 +589,7 @@ impl IncidentMutation {
         Self::step(ctx, &input.incident_id, Step::Whistle { note: input.note }).await
     }
 
-    /// Sends a whistled (or overdue, or reopened) incident to an organisation with a deadline
-    /// (staff of the community).
+    /// Sends a whistled (or overdue, or reopened) incident to an organisation with a deadline (staff of the community).
     async fn dispatch_incident(
         &self,
         ctx: &Context<'_>,
@@ -556,8 +607,7 @@ impl IncidentMutation {
         .await
     }
 
-    /// Takes a dispatched incident for the organisation (报到; a UNIT_REP of it). Of two
-    /// reps accepting at once, one succeeds and the other gets CONFLICT.
+    /// Takes a dispatched incident for the organisation (报到; a UNIT_REP of it). Of two reps accepting at once, one succeeds and the other gets CONFLICT.
     async fn accept_incident(
         &self,
         ctx: &Context<'_>,
@@ -576,15 +626,19 @@ impl IncidentMutation {
             ctx,
             &input.incident_id,
             Step::Handle {
-                result: input.result,
+                result: crate::core::validate::renamed_required(
+                    "resolution",
+                    input.resolution,
+                    "result",
+                    input.result,
+                )?,
                 photos: step_photos(ctx, input.photos, input.photo_upload_ids).await?,
             },
         )
         .await
     }
 
-    /// Closes a handled incident after confirming with the resident (a grid worker of the
-    /// grid), with their satisfaction.
+    /// Closes a handled incident after confirming with the resident (a grid worker of the grid), with their satisfaction.
     async fn close_incident(
         &self,
         ctx: &Context<'_>,
@@ -601,9 +655,7 @@ impl IncidentMutation {
         .await
     }
 
-    /// Records a HANDLED or CLOSED incident as a 民生实事 project: an activity, held today,
-    /// of an ACTIVE agreement of the unit that handled it (the unit's rep, or staff of the
-    /// community). Once per incident.
+    /// Records a HANDLED or CLOSED incident as a 民生实事 project: an activity, held today, of an ACTIVE agreement of the unit that handled it (the unit's rep, or staff of the community). Once per incident.
     async fn adopt_incident_as_project(
         &self,
         ctx: &Context<'_>,
@@ -626,8 +678,7 @@ impl IncidentMutation {
         })
     }
 
-    /// Sends a handled incident back to its organisation with a new deadline (a grid worker
-    /// of the grid).
+    /// Sends a handled incident back to its organisation with a new deadline (a grid worker of the grid).
     async fn reopen_incident(
         &self,
         ctx: &Context<'_>,

@@ -17,8 +17,7 @@ pub struct GridWeekSummary {
     monday: chrono::NaiveDate,
 }
 
-/// One grid's week (Monday to Sunday, Asia/Shanghai): patrols, incidents, wishes and student
-/// hours, as compared at the Monday grid meeting (看一看、比一比).
+/// One grid's week (Monday to Sunday, Asia/Shanghai): patrols, incidents, wishes and student hours, as compared at the Monday grid meeting (看一看、比一比).
 #[Object]
 impl GridWeekSummary {
     /// The grid.
@@ -73,9 +72,7 @@ impl GridWeekSummary {
     async fn student_hours(&self) -> f64 {
         self.week.student_minutes as f64 / 60.0
     }
-    /// The ranking's score: 2 per incident resolved on site, 2 per incident closed, 1 per
-    /// patrol, 1 per 10 households visited, 2 per wish confirmed, 1 per full student hour,
-    /// minus 3 per overdue incident.
+    /// The ranking's score: 2 per incident resolved on site, 2 per incident closed, 1 per patrol, 1 per 10 households visited, 2 per wish confirmed, 1 per full student hour, minus 3 per overdue incident.
     async fn score(&self) -> i64 {
         self.week.score()
     }
@@ -103,8 +100,7 @@ impl GridStarCandidate {
             .await?
             .map(User::new))
     }
-    /// 1 per patrol, 1 per 10 households visited, 2 per incident reported, 3 per incident
-    /// resolved on site, 2 per incident closed with the resident.
+    /// 1 per patrol, 1 per 10 households visited, 2 per incident reported, 3 per incident resolved on site, 2 per incident closed with the resident.
     async fn score(&self) -> i64 {
         self.0.score()
     }
@@ -133,8 +129,7 @@ impl GridStarCandidate {
 /// A unit's open incidents of a community, and how many are overdue (counted against it).
 pub struct UnitIncidentLoad(summary::UnitLoad);
 
-/// A unit's open incidents of a community (dispatched, accepted or reopened) and how many of
-/// them are past their deadline now.
+/// A unit's open incidents of a community (dispatched, accepted or reopened) and how many of them are past their deadline now.
 #[Object]
 impl UnitIncidentLoad {
     /// The unit (a street department or an alliance member).
@@ -159,8 +154,7 @@ pub struct SummaryQuery;
 
 #[Object]
 impl SummaryQuery {
-    /// Each grid of a community in one week, in grid order (staff of the community and its
-    /// grid workers).
+    /// Each grid of a community in one week, in grid order (staff of the community and its grid workers).
     async fn grid_weekly_summary(
         &self,
         ctx: &Context<'_>,
@@ -176,9 +170,7 @@ impl SummaryQuery {
             .collect())
     }
 
-    /// A community's grids ranked by their week's score, best first (staff of the community
-    /// and its grid workers). A plain list, not a connection: a ranking is read whole (a
-    /// community has tens of grids) and its order is the score, not a cursor.
+    /// A community's grids ranked by their week's score, best first (staff of the community and its grid workers). A plain list, not a connection: a ranking is read whole (a community has tens of grids) and its order is the score, not a cursor.
     async fn grid_ranking(
         &self,
         ctx: &Context<'_>,
@@ -197,8 +189,7 @@ impl SummaryQuery {
             .collect())
     }
 
-    /// The units holding a community's incidents, most overdue first (staff of the
-    /// community): the per-unit count of `incidents(organizationId, overdue: true)`.
+    /// The units holding a community's incidents, most overdue first (staff of the community): the per-unit count of `incidents(organizationId, overdue: true)`.
     async fn incident_load_by_unit(
         &self,
         ctx: &Context<'_>,
@@ -212,9 +203,7 @@ impl SummaryQuery {
             .collect())
     }
 
-    /// The quarter's 网格之星 candidates of a community: its grid workers by score, best
-    /// first (staff of the community and its grid workers). A plain list: read whole, ordered
-    /// by score.
+    /// The quarter's 网格之星 candidates of a community: its grid workers by score, best first (staff of the community and its grid workers). A plain list: read whole, ordered by score.
     async fn grid_star_candidates(
         &self,
         ctx: &Context<'_>,

@@ -269,8 +269,7 @@ impl Grid {
             .await?
             .unwrap_or(0))
     }
-    /// Party members registered to this grid, as far as the registration policy shows them
-    /// (staff of the community, grid workers of the grid, the member themself).
+    /// Party members registered to this grid, as far as the registration policy shows them (staff of the community, grid workers of the grid, the member themself).
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn registered_members(
         &self,

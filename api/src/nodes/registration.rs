@@ -110,9 +110,7 @@ impl GridRegistration {
     }
 }
 
-/// Registrations a viewer may see, wherever they are reached (the root list, a grid's
-/// registered members, payloads): ADMIN all; staff those of their communities; grid workers
-/// those of their grids (and the micro-grids inside them); everyone their own.
+/// Registrations a viewer may see, wherever they are reached (the root list, a grid's registered members, payloads): ADMIN all; staff those of their communities; grid workers those of their grids (and the micro-grids inside them); everyone their own.
 pub fn visible(
     viewer: &crate::auth::AuthUser,
 ) -> crate::core::scope::Scope<entity::grid_registration::Entity> {

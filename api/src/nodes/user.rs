@@ -38,14 +38,10 @@ pub enum Role {
     Resident,
 }
 
-/// A user account. The display name (a full name) and the phone follow the account policy
-/// (`people::policy::person`): whole for the person, ADMIN and staff of their community,
-/// the name for grid workers there and for holders of a public office, masked otherwise.
+/// A user account. The display name (a full name) and the phone follow the account policy (`people::policy::person`): whole for the person, ADMIN and staff of their community, the name for grid workers there and for holders of a public office, masked otherwise.
 pub struct User {
     pub model: user::Model,
-    /// At least this much is shown, whatever the account policy says: what another domain's
-    /// policy grants on the record the user is reached through (a shift's student for the
-    /// grid workers who check them in), or `Full` for the person themself.
+    /// At least this much is shown, whatever the account policy says: what another domain's policy grants on the record the user is reached through (a shift's student for the grid workers who check them in), or `Full` for the person themself.
     granted: Access,
 }
 
@@ -72,8 +68,7 @@ impl User {
     }
 }
 
-/// The viewer's access to a person's personal data (the account policy), from the person's
-/// roles; batched, and without loading anything when the answer is already known.
+/// The viewer's access to a person's personal data (the account policy), from the person's roles; batched, and without loading anything when the answer is already known.
 pub async fn access_to(ctx: &Context<'_>, person_id: i64) -> AppResult<Access> {
     let viewer = viewer(ctx).user();
     if let Some(access) = policy::settled(viewer, person_id) {
@@ -138,8 +133,7 @@ impl User {
         Timestamp(self.model.created_at)
     }
 
-    /// Roles with their scopes (the user, ADMIN and staff of their community only; an empty
-    /// list for everyone else, without an error, so the person's other fields stay).
+    /// Roles with their scopes (the user, ADMIN and staff of their community only; an empty list for everyone else, without an error, so the person's other fields stay).
     async fn roles(&self, ctx: &Context<'_>) -> AppResult<Vec<RoleAssignment>> {
         if !policy::may_see_roles(self.access(ctx).await?) {
             return Ok(Vec::new());
@@ -151,10 +145,7 @@ impl User {
         Ok(roles.into_iter().map(RoleAssignment).collect())
     }
 
-    /// The places the person belongs to: each community and grid of a role in force (a
-    /// resident's community, a worker's grid, a member's community) and each grid the person
-    /// is registered (报到) to, once each, communities first. The same people as `roles` may
-    /// see it (an empty list for everyone else).
+    /// The places the person belongs to: each community and grid of a role in force (a resident's community, a worker's grid, a member's community) and each grid the person is registered (报到) to, once each, communities first. The same people as `roles` may see it (an empty list for everyone else).
     async fn places(&self, ctx: &Context<'_>) -> AppResult<Vec<Place>> {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         if !policy::may_see_roles(self.access(ctx).await?) {
@@ -216,9 +207,7 @@ impl User {
         Ok(out)
     }
 
-    /// Every role ever granted to the person, in force or not, with its dates and its
-    /// revocation (the history; oldest first). The same people as `roles` may see it (an
-    /// empty list for everyone else).
+    /// Every role ever granted to the person, in force or not, with its dates and its revocation (the history; oldest first). The same people as `roles` may see it (an empty list for everyone else).
     async fn role_history(&self, ctx: &Context<'_>) -> AppResult<Vec<RoleGrant>> {
         if !policy::may_see_roles(self.access(ctx).await?) {
             return Ok(Vec::new());
@@ -251,8 +240,7 @@ impl RoleAssignment {
         self.0.role.into()
     }
 
-    /// The grant it is in force by (`revokeRole` takes it); null for a role written
-    /// without one (bulk loads outside the API).
+    /// The grant it is in force by (`revokeRole` takes it); null for a role written without one (bulk loads outside the API).
     async fn grant_id(&self) -> Option<ID> {
         self.0.grant_id.map(|g| ID(g.to_string()))
     }
@@ -329,11 +317,23 @@ impl RoleGrant {
     }
 
     /// First day in force (Asia/Shanghai).
+    async fn start_date(&self) -> Date {
+        Date(self.0.valid_from)
+    }
+
+    /// Last day in force, inclusive; null when open-ended.
+    async fn end_date(&self) -> Option<Date> {
+        self.0.valid_until.map(Date)
+    }
+
+    /// First day in force (Asia/Shanghai).
+    #[graphql(deprecation = "Use `startDate` (an object's period is `startDate`/`endDate`).")]
     async fn from(&self) -> Date {
         Date(self.0.valid_from)
     }
 
     /// Last day in force, inclusive; null when open-ended.
+    #[graphql(deprecation = "Use `endDate` (an object's period is `startDate`/`endDate`).")]
     async fn until(&self) -> Option<Date> {
         self.0.valid_until.map(Date)
     }

@@ -59,11 +59,17 @@ impl ContactCard {
 /// A person to contact, as shown on a grid's contact card.
 #[derive(SimpleObject)]
 pub struct ContactPerson {
-    /// The name.
-    pub name: String,
+    /// The name (masked as `User.displayName` is).
+    pub display_name: String,
     /// The post.
     pub role: StaffRole,
     /// A photo of the person.
+    pub avatar_url: Option<String>,
+    /// The name.
+    #[graphql(deprecation = "Use `displayName` (a person's name is `displayName` everywhere).")]
+    pub name: String,
+    /// A photo of the person.
+    #[graphql(deprecation = "Use `avatarUrl` (a person's photo is `avatarUrl` everywhere).")]
     pub photo_url: Option<String>,
     /// Whole for users of the community, masked (138****5678) otherwise.
     pub phone: Option<String>,
@@ -293,9 +299,7 @@ impl GridQuery {
         ))
     }
 
-    /// 连心卡 of a grid: leader and workers with phones (whole for the people of the community
-    /// and for a member holding an active claim on a wish of the grid), and the community's
-    /// phone.
+    /// 连心卡 of a grid: leader and workers with phones (whole for the people of the community and for a member holding an active claim on a wish of the grid), and the community's phone.
     async fn contact_card(
         &self,
         ctx: &Context<'_>,
@@ -312,8 +316,10 @@ impl GridQuery {
             access = Access::Full;
         }
         let person = |post: &entity::grid_staff::Model, user: &entity::user::Model| ContactPerson {
+            display_name: access.name(&user.display_name),
             name: access.name(&user.display_name),
             role: post.role.into(),
+            avatar_url: user.avatar_url.clone(),
             photo_url: user.avatar_url.clone(),
             phone: user.phone.as_deref().map(|p| access.phone(p)),
         };
@@ -463,8 +469,7 @@ impl GridMutation {
         Ok(CreateGridPayload { grid: Grid(grid) })
     }
 
-    /// Assigns a leader, worker or auxiliary to a grid (staff of the community). A grid has
-    /// at most one current leader.
+    /// Assigns a leader, worker or auxiliary to a grid (staff of the community). A grid has at most one current leader.
     async fn assign_grid_staff(
         &self,
         ctx: &Context<'_>,

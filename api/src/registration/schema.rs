@@ -76,8 +76,7 @@ pub struct RegistrationQuery;
 
 #[Object]
 impl RegistrationQuery {
-    /// Registrations the caller may see (staff: their communities; grid workers: their
-    /// grids; members: their own), newest first.
+    /// Registrations the caller may see (staff: their communities; grid workers: their grids; members: their own), newest first.
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn grid_registrations(
         &self,

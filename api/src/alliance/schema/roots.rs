@@ -271,8 +271,7 @@ impl AllianceQuery {
         ))
     }
 
-    /// Agreements, newest first, filtered by party organisation, kind, status (as of today),
-    /// alliance, or in force on a date.
+    /// Agreements, newest first, filtered by party organisation, kind, status (as of today), alliance, or in force on a date.
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn agreements(
         &self,
@@ -440,8 +439,7 @@ impl AllianceMutation {
         })
     }
 
-    /// A party's UNIT_REP (or staff of a party's community, or ADMIN) proposes an agreement;
-    /// its text is frozen from then on.
+    /// A party's UNIT_REP (or staff of a party's community, or ADMIN) proposes an agreement; its text is frozen from then on.
     async fn propose_agreement(
         &self,
         ctx: &Context<'_>,

@@ -383,8 +383,7 @@ impl AgreementActivity {
             .await?
             .map(User::new))
     }
-    /// Whether it is an incident adopted as a project (民生实事; the incident itself is
-    /// read through `incidents`, where its policy applies).
+    /// Whether it is an incident adopted as a project (民生实事; the incident itself is read through `incidents`, where its policy applies).
     async fn is_project(&self) -> bool {
         self.0.incident_id.is_some()
     }

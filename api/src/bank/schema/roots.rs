@@ -278,9 +278,7 @@ impl BankQuery {
         .await?)
     }
 
-    /// Points earned in a period (dates in Asia/Shanghai, inclusive), per person, highest first.
-    /// A plain list of at most `first` (≤ 100) places, not a connection: a ranking's order is
-    /// the points, so a cursor would not stay put as points change.
+    /// Points earned in a period (dates in Asia/Shanghai, inclusive), per person, highest first. A plain list of at most `first` (≤ 100) places, not a connection: a ranking's order is the points, so a cursor would not stay put as points change.
     async fn points_ranking(
         &self,
         ctx: &Context<'_>,

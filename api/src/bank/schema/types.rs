@@ -267,8 +267,7 @@ impl GoodDeed {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    /// The passbook credited; null for a viewer who may not read it (a grid worker who
-    /// reported the deed sees the deed, not the holder's balance).
+    /// The passbook credited; null for a viewer who may not read it (a grid worker who reported the deed sees the deed, not the holder's balance).
     async fn passbook(&self, ctx: &Context<'_>) -> AppResult<Option<Passbook>> {
         let Some(me) = viewer(ctx).user() else {
             return Ok(None);

@@ -229,7 +229,23 @@ async fn why_not_taken(
     if sh.starts_at <= now {
         return Ok(NotTaken::Closed);
     }
-    let clashes: Vec<i64> = shift_signup::Entity::find()
+    let clashes = clashing_shifts(txn, actor, &sh).await?;
+    Ok(if clashes.contains(&sh.id) {
+        NotTaken::AlreadySignedUp
+    } else if !clashes.is_empty() {
+        NotTaken::Overlap
+    } else {
+        NotTaken::Full
+    })
+}
+
+/// The shifts of the student's active sign-ups that are `sh` or overlap it.
+async fn clashing_shifts(
+    conn: &impl ConnectionTrait,
+    actor: &AuthUser,
+    sh: &shift::Model,
+) -> AppResult<Vec<i64>> {
+    Ok(shift_signup::Entity::find()
         .select_only()
         .column(shift_signup::Column::ShiftId)
         .join(
@@ -253,15 +269,54 @@ async fn why_not_taken(
                 ),
         )
         .into_tuple()
-        .all(txn)
-        .await?;
-    Ok(if clashes.contains(&sh.id) {
-        NotTaken::AlreadySignedUp
-    } else if !clashes.is_empty() {
-        NotTaken::Overlap
-    } else {
-        NotTaken::Full
-    })
+        .all(conn)
+        .await?)
+}
+
+/// Whether [`sign_up`] would take a place for the student now, by its checks: the role, the
+/// organisation's eligibility, the no-show block, not started, a free place, and no active
+/// sign-up of theirs that is this shift or overlaps it.
+pub async fn may_sign_up(
+    db: &DatabaseConnection,
+    config: &Config,
+    actor: &AuthUser,
+    sh: &shift::Model,
+    slot: &service_slot::Model,
+) -> AppResult<bool> {
+    match check_student(db, config, actor, slot).await {
+        Err(AppError::Forbidden(_)) => return Ok(false),
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
+    if sh.starts_at <= crate::core::clock::now() || sh.taken >= sh.capacity {
+        return Ok(false);
+    }
+    Ok(clashing_shifts(db, actor, sh).await?.is_empty())
+}
+
+/// Why [`cancel`] would refuse the student's sign-up `s` of `sh` now (None: it would cancel).
+pub fn cancel_refusal(
+    config: &Config,
+    actor: &AuthUser,
+    s: &shift_signup::Model,
+    sh: &shift::Model,
+) -> Option<AppError> {
+    if s.student_id != actor.id() {
+        return Some(AppError::Forbidden("只能取消自己的报名"));
+    }
+    if s.status != SignupStatus::SignedUp {
+        return Some(AppError::invalid_state(
+            ErrorReason::SignupNotCancellable,
+            "该报名不能取消",
+        ));
+    }
+    if crate::core::clock::now() > sh.starts_at - Duration::hours(config.cancel_hours) {
+        return Some(AppError::invalid_state(
+            ErrorReason::CancelWindowClosed,
+            format!("开始前 {} 小时内不能取消", config.cancel_hours),
+        ));
+    }
+    None
 }
 
 /// A student signs up for one shift; the sign-up, with the shift as it is after it and the
@@ -434,20 +489,8 @@ pub async fn cancel(
         "报名记录不存在",
     )
     .await?;
-    if s.student_id != actor.id() {
-        return Err(AppError::Forbidden("只能取消自己的报名"));
-    }
-    if s.status != SignupStatus::SignedUp {
-        return Err(AppError::invalid_state(
-            ErrorReason::SignupNotCancellable,
-            "该报名不能取消",
-        ));
-    }
-    if crate::core::clock::now() > sh.starts_at - Duration::hours(config.cancel_hours) {
-        return Err(AppError::invalid_state(
-            ErrorReason::CancelWindowClosed,
-            format!("开始前 {} 小时内不能取消", config.cancel_hours),
-        ));
+    if let Some(refused) = cancel_refusal(config, actor, &s, &sh) {
+        return Err(refused);
     }
     let txn = db::begin_write(db).await?;
     let cancelled = shift_signup::Entity::update_many()

@@ -13,8 +13,7 @@ use crate::schedule::events::{ShiftEventKind, SignupChanged};
 /// Something that happened on a shift.
 #[derive(SimpleObject)]
 pub struct ShiftEvent {
-    /// The event's cursor: subscribe again with `after: <cursor>` to receive what happened
-    /// since (events are kept 24 hours).
+    /// The event's cursor: subscribe again with `after: <cursor>` to receive what happened since (events are kept 24 hours).
     pub cursor: String,
     /// What happened.
     pub kind: ShiftEventKind,
@@ -29,8 +28,7 @@ pub struct ShiftSubscription;
 
 #[Subscription]
 impl ShiftSubscription {
-    /// Shift events of a slot: sign-up, cancellation, check-in. Students' names are shown as
-    /// in queries (staff, grid workers, the student).
+    /// Shift events of a slot: sign-up, cancellation, check-in. Students' names are shown as in queries (staff, grid workers, the student).
     async fn shift_events(
         &self,
         ctx: &Context<'_>,

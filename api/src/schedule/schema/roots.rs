@@ -45,18 +45,27 @@ pub struct CreateServiceSlotInput {
     /// What the students do, one item per entry.
     #[graphql(default)]
     pub tasks: Vec<String>,
+    /// The day of the week it runs (required; or the deprecated `weekday`).
+    pub day_of_week: Option<Weekday>,
     /// ISO weekday: Monday 1 … Sunday 7.
-    pub weekday: i32,
+    #[graphql(deprecation = "Use `dayOfWeek` (an enum).")]
+    pub weekday: Option<i32>,
     /// Local `HH:MM` (Asia/Shanghai).
     pub start_time: String,
     /// Local `HH:MM` (Asia/Shanghai).
     pub end_time: String,
     /// How many students one shift takes.
     pub capacity: i32,
+    /// First day the slot runs (required; or the deprecated `validFrom`).
+    pub start_date: Option<Date>,
+    /// Last day the slot runs (required; or the deprecated `validTo`).
+    pub end_date: Option<Date>,
     /// First day the slot runs.
-    pub valid_from: Date,
+    #[graphql(deprecation = "Use `startDate`.")]
+    pub valid_from: Option<Date>,
     /// Last day the slot runs.
-    pub valid_to: Date,
+    #[graphql(deprecation = "Use `endDate`.")]
+    pub valid_to: Option<Date>,
     /// Dates without a shift (holidays).
     #[graphql(default)]
     pub skipped_dates: Vec<Date>,
@@ -136,16 +145,19 @@ pub struct ScheduleQuery;
 
 #[Object]
 impl ScheduleQuery {
-    /// Service slots, filtered by community, grid, weekday, or open to the calling student.
+    /// Service slots, filtered by community, grid, day of the week, or open to the calling student.
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn service_slots(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only items of this community.")] community_id: Option<ID>,
         #[graphql(desc = "Only items of this grid.")] grid_id: Option<ID>,
-        #[graphql(desc = "Only slots on this weekday (1 = Monday … 7 = Sunday).")] weekday: Option<
-            i32,
-        >,
+        #[graphql(desc = "Only slots on this day of the week.")] day_of_week: Option<Weekday>,
+        #[graphql(
+            desc = "Only slots on this weekday (1 = Monday … 7 = Sunday).",
+            deprecation = "Use `dayOfWeek` (an enum)."
+        )]
+        weekday: Option<i32>,
         #[graphql(
             default_with = "Some(false)",
             desc = "Only slots the caller may sign up for."
@@ -167,6 +179,12 @@ impl ScheduleQuery {
         if let Some(g) = parse_opt_id("gridId", grid_id.as_ref())? {
             q = q.filter(service_slot::Column::GridId.eq(g));
         }
+        let weekday = validate::renamed(
+            "dayOfWeek",
+            day_of_week.map(Weekday::number),
+            "weekday",
+            weekday,
+        )?;
         if let Some(w) = weekday {
             q = q.filter(service_slot::Column::Weekday.eq(w));
         }
@@ -211,7 +229,7 @@ impl ScheduleQuery {
         ))
     }
 
-    /// Shifts, filtered by slot, community, local date range, or free places.
+    /// Shifts, filtered by slot, community, local date range, free places or not yet started; the earliest first. Upcoming open shifts: `shifts(upcoming: true, hasFreePlaces: true)`.
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn shifts(
         &self,
@@ -222,6 +240,16 @@ impl ScheduleQuery {
         #[graphql(desc = "To this day (inclusive).")] to: Option<Date>,
         #[graphql(default_with = "Some(false)", desc = "Only shifts with places left.")]
         has_free_places: Option<bool>,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Only shifts that have not started yet."
+        )]
+        upcoming: Option<bool>,
+        #[graphql(
+            default_with = "Some(ShiftOrder::Start)",
+            desc = "The order (a cursor belongs to the order it was read in)."
+        )]
+        order_by: Option<ShiftOrder>,
         #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
         #[graphql(
             desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
@@ -255,14 +283,32 @@ impl ScheduleQuery {
         if has_free_places {
             q = q.filter(svc::has_free_places());
         }
-        Ok(
-            connection::paginate(db(ctx)?, q, shift::Column::Id, false, page, |m| m.id, Shift)
-                .await?,
-        )
+        if upcoming.unwrap_or(false) {
+            q = q.filter(shift::Column::StartsAt.gt(crate::core::clock::now()));
+        }
+        let db = db(ctx)?;
+        match order_by.unwrap_or_default() {
+            ShiftOrder::Created => {
+                connection::paginate(db, q, shift::Column::Id, false, page, |m| m.id, Shift).await
+            }
+            ShiftOrder::Start => {
+                connection::paginate_by_key(
+                    db,
+                    q,
+                    connection::SortKey::Time(shift::Column::StartsAt),
+                    shift::Column::Id,
+                    page,
+                    |m| m.id,
+                    |m| connection::SortKey::<shift::Column>::of_time(Some(m.starts_at)),
+                    Shift,
+                    |q, limit| connection::fetch_models(db, q, limit),
+                )
+                .await
+            }
+        }
     }
 
-    /// The calling student's sign-ups with shifts between two local dates (inclusive). A plain
-    /// list, not a connection: a calendar view reads a bounded range (at most 400 days) whole.
+    /// The calling student's sign-ups with shifts between two local dates (inclusive). A plain list, not a connection: a calendar view reads a bounded range (at most 400 days) whole.
     async fn my_schedule(
         &self,
         ctx: &Context<'_>,
@@ -285,8 +331,7 @@ impl ScheduleQuery {
         Ok(rows.into_iter().map(|(s, _)| ShiftSignup::own(s)).collect())
     }
 
-    /// Hours of completed service per community (the student, their organisation's rep,
-    /// staff and ADMIN).
+    /// Hours of completed service per community (the student, their organisation's rep, staff and ADMIN).
     async fn hours_certificate(
         &self,
         ctx: &Context<'_>,
@@ -360,12 +405,29 @@ impl ScheduleMutation {
                 grid_id: parse_opt_id("gridId", input.grid_id.as_ref())?,
                 title: input.title,
                 tasks: input.tasks,
-                weekday: input.weekday,
+                weekday: validate::renamed_required(
+                    "dayOfWeek",
+                    input.day_of_week.map(Weekday::number),
+                    "weekday",
+                    input.weekday,
+                )?,
                 start_time: input.start_time,
                 end_time: input.end_time,
                 capacity: input.capacity,
-                valid_from: input.valid_from.0,
-                valid_to: input.valid_to.0,
+                valid_from: validate::renamed_required(
+                    "startDate",
+                    input.start_date,
+                    "validFrom",
+                    input.valid_from,
+                )?
+                .0,
+                valid_to: validate::renamed_required(
+                    "endDate",
+                    input.end_date,
+                    "validTo",
+                    input.valid_to,
+                )?
+                .0,
                 skipped_dates: input.skipped_dates.into_iter().map(|d| d.0).collect(),
                 eligible_organization_ids: eligible,
             },
@@ -409,8 +471,7 @@ impl ScheduleMutation {
         })
     }
 
-    /// An eligible student signs up for every remaining shift of a slot; each shift is
-    /// reported taken or with the reason it was not.
+    /// An eligible student signs up for every remaining shift of a slot; each shift is reported taken or with the reason it was not.
     async fn sign_up_for_series(
         &self,
         ctx: &Context<'_>,

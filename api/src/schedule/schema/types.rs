@@ -26,6 +26,59 @@ use crate::schedule::policy;
 #[allow(unused_imports)]
 use super::*;
 
+/// The order of a shift list.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum ShiftOrder {
+    /// The earliest start first (the default).
+    #[default]
+    Start,
+    /// In the order they were created (shifts of one slot are made in date order).
+    Created,
+}
+
+/// A day of the week (ISO order, Monday first).
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Weekday {
+    /// 星期一
+    Monday,
+    /// 星期二
+    Tuesday,
+    /// 星期三
+    Wednesday,
+    /// 星期四
+    Thursday,
+    /// 星期五
+    Friday,
+    /// 星期六
+    Saturday,
+    /// 星期日
+    Sunday,
+}
+
+impl Weekday {
+    pub const ALL: [Weekday; 7] = [
+        Weekday::Monday,
+        Weekday::Tuesday,
+        Weekday::Wednesday,
+        Weekday::Thursday,
+        Weekday::Friday,
+        Weekday::Saturday,
+        Weekday::Sunday,
+    ];
+
+    /// ISO number: Monday 1 … Sunday 7.
+    pub fn number(self) -> i32 {
+        Self::ALL.iter().position(|d| *d == self).unwrap_or(0) as i32 + 1
+    }
+
+    /// The day of an ISO number.
+    pub fn of_number(n: i32) -> Option<Self> {
+        usize::try_from(n - 1)
+            .ok()
+            .and_then(|i| Self::ALL.get(i).copied())
+    }
+}
+
 /// Where a sign-up stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::shift_signup::SignupStatus")]
@@ -74,7 +127,12 @@ impl ServiceSlot {
     async fn tasks(&self) -> Vec<String> {
         serde_json::from_str(&self.0.tasks).unwrap_or_default()
     }
+    /// The day of the week it runs.
+    async fn day_of_week(&self) -> AppResult<Weekday> {
+        Weekday::of_number(self.0.weekday).ok_or_else(|| AppError::internal("slot weekday"))
+    }
     /// ISO weekday: Monday 1 … Sunday 7.
+    #[graphql(deprecation = "Use `dayOfWeek` (an enum).")]
     async fn weekday(&self) -> i32 {
         self.0.weekday
     }
@@ -91,10 +149,20 @@ impl ServiceSlot {
         self.0.capacity
     }
     /// First day the slot runs.
+    async fn start_date(&self) -> Date {
+        Date(self.0.valid_from)
+    }
+    /// Last day the slot runs.
+    async fn end_date(&self) -> Date {
+        Date(self.0.valid_to)
+    }
+    /// First day the slot runs.
+    #[graphql(deprecation = "Use `startDate` (an object's period is `startDate`/`endDate`).")]
     async fn valid_from(&self) -> Date {
         Date(self.0.valid_from)
     }
     /// Last day the slot runs.
+    #[graphql(deprecation = "Use `endDate` (an object's period is `startDate`/`endDate`).")]
     async fn valid_to(&self) -> Date {
         Date(self.0.valid_to)
     }
@@ -121,8 +189,7 @@ impl ServiceSlot {
             Some(g) => Ok(loader(ctx)?.load_one(GridKey(g)).await?.map(Grid)),
         }
     }
-    /// Organisations whose students may sign up (besides those bound to the community by an
-    /// ACTIVE co-building agreement).
+    /// Organisations whose students may sign up (besides those bound to the community by an ACTIVE co-building agreement).
     async fn eligible_organizations(&self, ctx: &Context<'_>) -> AppResult<Vec<Organization>> {
         let rows = loader(ctx)?
             .load_one(EligibleOrgsOf(self.0.id))
@@ -141,12 +208,49 @@ impl ServiceSlot {
     }
 }
 
+/// The shift actions open to the viewer now.
+#[derive(SimpleObject)]
+pub struct ShiftViewerCan {
+    /// `signUpForShift` would take a place (a student of an eligible organisation, not blocked for no-shows, before the start, a free place, no sign-up of theirs that is this shift or overlaps it).
+    pub sign_up: bool,
+    /// `cancelShiftSignup` of the viewer's sign-up (`mySignup`) would be accepted (signed up, not within the cancel window before the start).
+    pub cancel: bool,
+}
+
 /// A dated occurrence of a slot.
 pub struct Shift(pub shift::Model);
 
 /// One dated occurrence of a service slot.
 #[Object]
 impl Shift {
+    /// What the viewer may do with this shift now, by the same rules as the mutations: show only the buttons that will work.
+    async fn viewer_can(&self, ctx: &Context<'_>) -> AppResult<ShiftViewerCan> {
+        let Some(me) = viewer(ctx).user() else {
+            return Ok(ShiftViewerCan {
+                sign_up: false,
+                cancel: false,
+            });
+        };
+        let config = crate::graphql::context::config(ctx)?;
+        let mine = loader(ctx)?
+            .load_one(SignupsOfShift(self.0.id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .find(|s| s.student_id == me.id());
+        let cancel = mine.as_ref().is_some_and(|s| {
+            crate::schedule::rules::cancel_refusal(config, me, s, &self.0).is_none()
+        });
+        let sign_up = match loader(ctx)?.load_one(SlotKey(self.0.slot_id)).await? {
+            Some(slot) if me.has_role(entity::role_assignment::Role::Student) => {
+                let db = crate::graphql::context::db(ctx)?;
+                crate::schedule::rules::may_sign_up(db, config, me, &self.0, &slot).await?
+            }
+            _ => false,
+        };
+        Ok(ShiftViewerCan { sign_up, cancel })
+    }
+
     /// The id of the shift.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
@@ -221,8 +325,7 @@ impl Shift {
     }
 }
 
-/// A student's sign-up for a shift. `visible` is decided by whoever builds it: whether the
-/// viewer may see the student's name (staff, grid workers, the student).
+/// A student's sign-up for a shift. `visible` is decided by whoever builds it: whether the viewer may see the student's name (staff, grid workers, the student).
 pub struct ShiftSignup {
     pub model: entity::shift_signup::Model,
     pub visible: bool,
@@ -237,8 +340,7 @@ impl ShiftSignup {
         }
     }
 
-    /// A sign-up whose visibility is decided by the schedule policy from the viewer and
-    /// the shift's slot.
+    /// A sign-up whose visibility is decided by the schedule policy from the viewer and the shift's slot.
     pub async fn for_viewer(
         ctx: &Context<'_>,
         model: entity::shift_signup::Model,

@@ -13,8 +13,7 @@ use crate::wish::events::{WishChanged, WishEventKind};
 /// Something that happened to a wish.
 #[derive(SimpleObject)]
 pub struct WishEvent {
-    /// The event's cursor: subscribe again with `after: <cursor>` to receive what happened
-    /// since (events are kept 24 hours).
+    /// The event's cursor: subscribe again with `after: <cursor>` to receive what happened since (events are kept 24 hours).
     pub cursor: String,
     /// What happened.
     pub kind: WishEventKind,
@@ -27,8 +26,7 @@ pub struct WishSubscription;
 
 #[Subscription]
 impl WishSubscription {
-    /// Wish events of a community: published, claimed, released, fulfilled, confirmed,
-    /// cancelled. Only wishes the subscriber may see, masked as in queries.
+    /// Wish events of a community: published, claimed, released, fulfilled, confirmed, cancelled. Only wishes the subscriber may see, masked as in queries.
     async fn wish_events(
         &self,
         ctx: &Context<'_>,

@@ -55,10 +55,13 @@ pub struct SubmitWishInput {
 /// A reviewer's decision on a submitted wish.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum WishDecision {
-    /// Publish it on the wish wall.
-    Publish,
+    /// Approve it: it is published on the wish wall.
+    Approve,
     /// Reject it.
     Reject,
+    /// Publish it on the wish wall.
+    #[graphql(deprecation = "Use `APPROVE` (every review decides APPROVE or REJECT).")]
+    Publish,
 }
 
 /// A reviewer's decision on a submitted wish.
@@ -66,7 +69,7 @@ pub enum WishDecision {
 pub struct ReviewWishInput {
     /// The wish.
     pub wish_id: ID,
-    /// Publish or reject.
+    /// Approve (publish) or reject.
     pub decision: WishDecision,
     /// Required when rejecting.
     pub reason: Option<String>,
@@ -95,11 +98,9 @@ pub struct FulfillWishInput {
     pub wish_id: ID,
     /// What was done.
     pub note: String,
-    /// Photos of the fulfilment (JPEG, PNG or WebP, at most 5 MB each), sent as a GraphQL
-    /// multipart request.
+    /// Photos of the fulfilment (JPEG, PNG or WebP, at most 5 MB each), sent as a GraphQL multipart request.
     pub photos: Option<Vec<async_graphql::Upload>>,
-    /// Photos uploaded ahead with `POST /uploads` (purpose `WISH_PHOTO`), by id; with
-    /// `photos`, at most 9 in all.
+    /// Photos uploaded ahead with `POST /uploads` (purpose `WISH_PHOTO`), by id; with `photos`, at most 9 in all.
     pub photo_upload_ids: Option<Vec<ID>>,
     /// Addresses of photos kept elsewhere (older clients; at most 9 photos in all).
     #[graphql(default)]
@@ -138,7 +139,7 @@ pub struct WishQuery;
 
 #[Object]
 impl WishQuery {
-    /// The wish wall, newest first. Anonymous callers see published and later wishes.
+    /// The wish wall, newest first unless `orderBy` says otherwise. Anonymous callers see published and later wishes.
     #[graphql(complexity = "connection::complexity(child_complexity, first)")]
     async fn wishes(
         &self,
@@ -159,6 +160,11 @@ impl WishQuery {
             desc = "Only wishes the caller submitted."
         )]
         submitted_by_me: Option<bool>,
+        #[graphql(
+            default_with = "Some(WishOrder::Newest)",
+            desc = "The order (a cursor belongs to the order it was read in)."
+        )]
+        order_by: Option<WishOrder>,
         #[graphql(desc = "How many items to return (1 to 100, default 20).")] first: Option<i32>,
         #[graphql(
             desc = "Return the items after this cursor (`pageInfo.endCursor` of the previous page)."
@@ -237,17 +243,38 @@ impl WishQuery {
         };
         let (db, loaders) = (db(ctx)?, loader(ctx)?);
         let scopes = &*state(ctx)?.person_scopes;
-        Ok(connection::paginate_with(
-            db,
-            q,
-            wish::Column::Id,
-            true,
-            page,
-            |m| m.id,
-            Wish,
-            |q, limit| page_with_relations(db, loaders, scopes, q, limit, joins),
-        )
-        .await?)
+        let fetch = |q, limit| page_with_relations(db, loaders, scopes, q, limit, joins);
+        match order_by.unwrap_or_default() {
+            order @ (WishOrder::Newest | WishOrder::Oldest) => {
+                let newest = order == WishOrder::Newest;
+                connection::paginate_with(
+                    db,
+                    q,
+                    wish::Column::Id,
+                    newest,
+                    page,
+                    |m| m.id,
+                    Wish,
+                    fetch,
+                )
+                .await
+            }
+            WishOrder::Deadline => {
+                let key = connection::SortKey::Date(wish::Column::Deadline);
+                connection::paginate_by_key(
+                    db,
+                    q,
+                    key,
+                    wish::Column::Id,
+                    page,
+                    |m| m.id,
+                    |m| connection::SortKey::<wish::Column>::of_date(m.deadline),
+                    Wish,
+                    fetch,
+                )
+                .await
+            }
+        }
     }
 
     /// One wish, with its claim history.
@@ -310,7 +337,7 @@ impl WishMutation {
         let actor = actor(ctx)?;
         let id = parse_id("wishId", &input.wish_id)?;
         let decision = match input.decision {
-            WishDecision::Publish => svc::Review::Publish,
+            WishDecision::Approve | WishDecision::Publish => svc::Review::Publish,
             WishDecision::Reject => svc::Review::Reject {
                 reason: input
                     .reason

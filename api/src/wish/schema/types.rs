@@ -38,6 +38,18 @@ pub enum WishCategory {
     Other,
 }
 
+/// The order of the wish wall.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum WishOrder {
+    /// Newest first (the default).
+    #[default]
+    Newest,
+    /// Oldest first.
+    Oldest,
+    /// The nearest deadline first; wishes without a deadline last.
+    Deadline,
+}
+
 /// Where a wish is in its life.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum WishStatus {
@@ -105,9 +117,7 @@ pub enum ClaimStatus {
     Cancelled,
 }
 
-/// A micro-wish. The beneficiary's full name, phone and address are shown only to staff of
-/// the community, grid workers of the grid, the beneficiary and the submitter; the current
-/// claimant sees the full name; everyone else a masked name (王**).
+/// A micro-wish. The beneficiary's full name, phone and address are shown only to staff of the community, grid workers of the grid, the beneficiary and the submitter; the current claimant sees the full name; everyone else a masked name (王**).
 pub struct Wish(pub wish::Model);
 
 impl Wish {
@@ -141,6 +151,9 @@ pub struct WishViewerCan {
     /// `releaseWishClaim` would be accepted.
     pub release: bool,
     /// `fulfillWish` would be accepted.
+    pub fulfill: bool,
+    /// `fulfillWish` would be accepted.
+    #[graphql(deprecation = "Use `fulfill` (one spelling, as in `fulfillWish`).")]
     pub fulfil: bool,
     /// `confirmWish` would be accepted.
     pub confirm: bool,
@@ -151,8 +164,7 @@ pub struct WishViewerCan {
 /// A micro-wish (微心愿) of a resident. The beneficiary's full name, phone and address are shown only to staff of the community, grid workers of the grid, the beneficiary and the submitter; the current claimant sees the full name; everyone else a masked name (王**).
 #[Object]
 impl Wish {
-    /// What the viewer may do with this wish now, by the same rules as the mutations (roles,
-    /// people, statuses, deadline, the claim cap): show only the buttons that will work.
+    /// What the viewer may do with this wish now, by the same rules as the mutations (roles, people, statuses, deadline, the claim cap): show only the buttons that will work.
     async fn viewer_can(&self, ctx: &Context<'_>) -> AppResult<WishViewerCan> {
         let me = viewer(ctx).user();
         let (active, grid_worker) = match me {
@@ -171,6 +183,7 @@ impl Wish {
         Ok(WishViewerCan {
             claim: a.claim,
             release: a.release,
+            fulfill: a.fulfil,
             fulfil: a.fulfil,
             confirm: a.confirm,
             cancel: a.cancel,
@@ -291,7 +304,12 @@ impl Wish {
     async fn reviewed_at(&self) -> Option<Timestamp> {
         self.0.reviewed_at.map(Timestamp)
     }
+    /// The claimant's note on the fulfillment (`fulfillWish`'s `note`).
+    async fn fulfillment_note(&self) -> Option<&str> {
+        self.0.fulfil_note.as_deref()
+    }
     /// The claimant's note on the fulfilment.
+    #[graphql(deprecation = "Use `fulfillmentNote` (one spelling: fulfill, as in `fulfillWish`).")]
     async fn fulfil_note(&self) -> Option<&str> {
         self.0.fulfil_note.as_deref()
     }
@@ -303,8 +321,7 @@ impl Wish {
             .map(crate::files::schema::Photo)
             .collect())
     }
-    /// Addresses of the fulfilment's photos: those given as addresses (older records), then
-    /// the links of the uploaded ones (as `photos { url }`).
+    /// Addresses of the fulfilment's photos: those given as addresses (older records), then the links of the uploaded ones (as `photos { url }`).
     async fn photo_urls(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
         let mut urls: Vec<String> = self
             .0
@@ -357,11 +374,29 @@ impl WishClaim {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The wish claimed (null if the viewer may not see it).
+    async fn wish(&self, ctx: &Context<'_>) -> AppResult<Option<Wish>> {
+        let w = <entity::wish::Entity as sea_orm::EntityTrait>::find_by_id(self.0.wish_id)
+            .one(crate::graphql::context::db(ctx)?)
+            .await?;
+        Ok(w.filter(|w| policy::scope(viewer(ctx).user()).admits(w))
+            .map(Wish))
+    }
+    /// The party member who claimed.
+    async fn claimant(&self, ctx: &Context<'_>) -> AppResult<User> {
+        loader(ctx)?
+            .load_one(UserKey(self.0.member_id))
+            .await?
+            .map(User::new)
+            .ok_or_else(|| AppError::internal("claim without member"))
+    }
     /// The id of the wish claimed (read it with `wish(id)`).
+    #[graphql(deprecation = "Use `wish` (an object where one belongs).")]
     async fn wish_id(&self) -> ID {
         ID(self.0.wish_id.to_string())
     }
     /// The party member who claimed.
+    #[graphql(deprecation = "Use `claimant` (the one who claims is the claimant, as on `Wish`).")]
     async fn member(&self, ctx: &Context<'_>) -> AppResult<User> {
         loader(ctx)?
             .load_one(UserKey(self.0.member_id))
