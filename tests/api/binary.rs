@@ -271,3 +271,62 @@ async fn each_graphql_request_logs_one_line_without_tokens_or_passwords() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn serve_help_shows_the_defaults_the_server_uses() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lianxin"))
+        .args(["serve", "--help"])
+        .output()
+        .expect("runs");
+    let help = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+    assert!(out.status.success());
+    assert!(!help.contains("[default: ]"), "an empty default: {help}");
+    let c = api::config::Config::new("sqlite::memory:", api::config::Secret::new("x".repeat(32)))
+        .expect("config");
+    let p = &c.wish_points;
+    for (flag, default) in [
+        (
+            "--token-ttl-minutes",
+            (c.token_ttl.as_secs() / 60).to_string(),
+        ),
+        (
+            "--refresh-ttl-days",
+            (c.refresh_ttl.as_secs() / 86_400).to_string(),
+        ),
+        (
+            "--request-timeout-secs",
+            c.request_timeout.as_secs().to_string(),
+        ),
+        (
+            "--login-attempts-per-user",
+            c.login_attempts_per_user.to_string(),
+        ),
+        (
+            "--login-attempts-per-address",
+            c.login_attempts_per_address.to_string(),
+        ),
+        ("--max-active-claims", c.max_active_claims.to_string()),
+        ("--max-wish-value", c.max_wish_value.to_string()),
+        ("--cancel-hours", c.cancel_hours.to_string()),
+        ("--max-no-shows", c.max_no_shows.to_string()),
+        ("--points-per-hour", c.points_per_hour.to_string()),
+        (
+            "--wish-points",
+            format!(
+                "GOODS={},SERVICE={},COMPANIONSHIP={},OTHER={}",
+                p.goods, p.service, p.companionship, p.other
+            ),
+        ),
+    ] {
+        let at = help
+            .find(&format!("{flag} <"))
+            .unwrap_or_else(|| panic!("{flag} missing: {help}"));
+        let rest = &help[at..];
+        let next = rest[2..].find("  --").map_or(rest.len(), |i| i + 2);
+        assert!(
+            rest[..next].contains(&format!("[default: {default}]")),
+            "{flag} should show [default: {default}]: {}",
+            &rest[..next]
+        );
+    }
+}

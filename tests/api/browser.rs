@@ -107,6 +107,17 @@ async fn graphiql_runs_a_query_with_a_token_header_in_headless_chromium() {
         .collect();
     assert!(roles.contains(&"ADMIN"), "{report}");
     // The documentation explorer loaded the schema and shows a type's fields.
+    // The result pane shows the Chinese labels, drawn with a CJK font.
+    let labels = report["labels"]["data"]["enumLabels"]
+        .as_array()
+        .expect("labels");
+    assert!(
+        labels
+            .iter()
+            .any(|l| l["value"] == "PUBLISHED" && l["label"] == "已发布"),
+        "{report}"
+    );
+    assert_eq!(report["cjkGlyphsDiffer"], true, "no CJK font: {report}");
     assert_eq!(report["docs"]["wishesField"], true, "{report}");
     assert_eq!(report["docs"]["typeTitle"], "WishConnection", "{report}");
     assert_eq!(report["docs"]["errorShown"], false, "{report}");

@@ -1,5 +1,6 @@
 //! A schema front-end teams can guess (#29): where the GraphQL spec still slipped.
 
+use chrono::Datelike;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, ok};
@@ -1019,4 +1020,339 @@ async fn a_shifts_viewer_can_says_exactly_what_sign_up_and_cancel_accept() {
             .iter()
             .all(|n| n["viewerCan"] == json!({"signUp": false, "cancel": false}))
     );
+}
+
+fn repo_file(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn descriptions_are_one_line_per_paragraph_and_the_docs_explain_the_domain_and_the_names() {
+    let sdl = repo_file("schema.graphql");
+    // Every paragraph of a description is one line (GraphiQL's docs panel wraps lines itself);
+    // only list items, table rows and code keep lines of their own.
+    let mut wrapped = Vec::new();
+    for (i, chunk) in sdl.split("\"\"\"").enumerate() {
+        if i % 2 == 0 {
+            continue;
+        }
+        for paragraph in chunk.trim().split("\n\n") {
+            let lines: Vec<&str> = paragraph
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            let continued = lines.iter().skip(1).any(|l| {
+                !(l.starts_with("- ")
+                    || l.starts_with('|')
+                    || l.starts_with("```")
+                    || l.split_once(". ")
+                        .is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit())))
+            });
+            if continued {
+                wrapped.push(paragraph.to_owned());
+            }
+        }
+    }
+    assert!(
+        wrapped.is_empty(),
+        "hard-wrapped descriptions: {wrapped:#?}"
+    );
+
+    // docs/domain.md names every role and every status of every status machine.
+    let domain = repo_file("docs/domain.md");
+    let enum_values = |name: &str| -> Vec<String> {
+        let start = sdl
+            .find(&format!("enum {name} {{"))
+            .unwrap_or_else(|| panic!("{name}"));
+        let body = &sdl[start..start + sdl[start..].find("\n}").expect("end")];
+        body.split("\"\"\"")
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 0)
+            .flat_map(|(_, part)| {
+                part.lines()
+                    .skip(1)
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('@'))
+                    .map(|l| l.split_whitespace().next().unwrap_or("").to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|v| !v.is_empty() && !v.contains('{'))
+            .collect()
+    };
+    for e in [
+        "Role",
+        "WishStatus",
+        "ClaimStatus",
+        "RegistrationStatus",
+        "AgreementStatus",
+        "SignupStatus",
+        "IncidentStatus",
+        "GoodDeedStatus",
+        "PassbookStatus",
+    ] {
+        let values = enum_values(e);
+        assert!(values.len() >= 2, "{e}: {values:?}");
+        for v in values {
+            assert!(
+                domain.contains(&format!("`{v}`")),
+                "docs/domain.md does not explain {e}.{v}"
+            );
+        }
+    }
+    for must in [
+        "extensions.code",
+        "extensions.reason",
+        "errorReasons",
+        "viewerCan",
+        "enumLabels",
+    ] {
+        assert!(domain.contains(must), "docs/domain.md: {must}");
+    }
+
+    // docs/naming.md lists every deprecated name of the schema with its replacement.
+    let naming = repo_file("docs/naming.md");
+    let mut deprecated = Vec::new();
+    let mut owner = "";
+    for line in sdl.lines() {
+        if let Some(rest) = line
+            .strip_prefix("type ")
+            .or_else(|| line.strip_prefix("input "))
+            .or_else(|| line.strip_prefix("enum "))
+        {
+            owner = rest.split_whitespace().next().unwrap_or("");
+        }
+        if line.contains("@deprecated") && !line.starts_with("directive") {
+            let name = line
+                .trim()
+                .split(['(', ':', ' '])
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            deprecated.push((owner.to_owned(), name));
+        }
+    }
+    assert!(deprecated.len() >= 15, "{deprecated:?}");
+    for (owner, name) in &deprecated {
+        let listed = naming.contains(&format!("`{owner}.{name}"))
+            || naming.contains(&format!(".{name}`"))
+            || (owner == "Query" && naming.contains(&format!("({name})")));
+        assert!(
+            listed,
+            "docs/naming.md does not list the deprecated {owner}.{name}"
+        );
+    }
+    let readme = repo_file("README.md");
+    assert!(readme.contains("docs/domain.md") && readme.contains("docs/naming.md"));
+
+    // Each screen's mutations are among the operation documents.
+    let mut operations = String::new();
+    for entry in
+        std::fs::read_dir(format!("{}/docs/operations", env!("CARGO_MANIFEST_DIR"))).expect("dir")
+    {
+        operations.push_str(&std::fs::read_to_string(entry.expect("entry").path()).expect("read"));
+    }
+    for m in [
+        "claimWish(",
+        "logPatrol(",
+        "reportIncident(",
+        "signUpForSeries(",
+        "hoursCertificate(",
+    ] {
+        assert!(operations.contains(m), "docs/operations has no {m}");
+    }
+}
+
+#[tokio::test]
+async fn the_demo_has_a_wish_in_every_status() {
+    let app = TestApp::with_demo().await;
+    let admin = app.login("admin").await;
+    let v = app
+        .gql(
+            None,
+            "{ __type(name: \"WishStatus\") { enumValues { name } } }",
+            json!({}),
+        )
+        .await;
+    for s in ok(&v)["__type"]["enumValues"].as_array().expect("values") {
+        let status = s["name"].as_str().expect("name");
+        let v = app
+            .gql(
+                Some(&admin),
+                "query($s: WishStatus) { wishes(status: $s) { totalCount nodes { status title } } }",
+                json!({"s": status}),
+            )
+            .await;
+        let d = ok(&v);
+        assert!(
+            d["wishes"]["totalCount"].as_i64() >= Some(1),
+            "no {status} wish in the demo"
+        );
+        assert!(
+            d["wishes"]["nodes"]
+                .as_array()
+                .expect("nodes")
+                .iter()
+                .all(|n| n["status"] == status)
+        );
+    }
+}
+
+#[tokio::test]
+async fn renamed_fields_answer_under_both_names_and_the_weekday_is_an_enum() {
+    let app = TestApp::with_demo().await;
+    let staff = app.login("staff").await;
+    let create = "mutation($in: CreateServiceSlotInput!) { createServiceSlot(input: $in) { slot { id dayOfWeek weekday startDate endDate validFrom validTo } } }";
+    let base = json!({"communityId": "1", "title": "周三助老", "startTime": "14:00", "endTime": "16:00", "capacity": 2});
+    let with = |extra: Value| {
+        let mut v = base.clone();
+        for (k, x) in extra.as_object().expect("object") {
+            v[k] = x.clone();
+        }
+        json!({"in": v})
+    };
+    let next_year = api::core::clock::today().year() + 1;
+    let (from, to) = (format!("{next_year}-03-01"), format!("{next_year}-03-31"));
+    let new = app
+        .gql(
+            Some(&staff),
+            create,
+            with(json!({"dayOfWeek": "WEDNESDAY", "startDate": from, "endDate": to})),
+        )
+        .await;
+    let slot = &ok(&new)["createServiceSlot"]["slot"];
+    assert_eq!(slot["dayOfWeek"], "WEDNESDAY");
+    assert_eq!(slot["weekday"], 3);
+    assert_eq!(slot["startDate"], from.as_str());
+    assert_eq!(slot["validFrom"], from.as_str());
+    assert_eq!(slot["endDate"], slot["validTo"]);
+    let old = app
+        .gql(
+            Some(&staff),
+            create,
+            with(json!({"weekday": 5, "validFrom": from, "validTo": to})),
+        )
+        .await;
+    assert_eq!(ok(&old)["createServiceSlot"]["slot"]["dayOfWeek"], "FRIDAY");
+    // Both names must agree; neither is a missing field.
+    let both = app
+        .gql(
+            Some(&staff),
+            create,
+            with(json!({"weekday": 5, "dayOfWeek": "MONDAY", "startDate": from, "endDate": to})),
+        )
+        .await;
+    assert_eq!(
+        both["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{both}"
+    );
+    assert_eq!(
+        both["errors"][0]["extensions"]["field"], "dayOfWeek",
+        "{both}"
+    );
+    let neither = app
+        .gql(
+            Some(&staff),
+            create,
+            with(json!({"dayOfWeek": "MONDAY", "endDate": to})),
+        )
+        .await;
+    assert_eq!(
+        neither["errors"][0]["extensions"]["field"], "startDate",
+        "{neither}"
+    );
+    // The filter takes the enum; the number still works.
+    let v = app
+        .gql(None, "{ a: serviceSlots(dayOfWeek: WEDNESDAY) { nodes { id dayOfWeek } } b: serviceSlots(weekday: 3) { nodes { id } } }", json!({}))
+        .await;
+    let d = ok(&v);
+    let ids = |k: &str| {
+        d[k]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n["id"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids("a"), ids("b"));
+    assert!(!ids("a").is_empty());
+    assert!(
+        d["a"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .all(|n| n["dayOfWeek"] == "WEDNESDAY")
+    );
+    // A wish claim names its claimant and its wish (the old names read the same).
+    let member = app.login("member1").await;
+    let v = app
+        .gql(
+            Some(&member),
+            "{ wish(id: \"2\") { claims { claimant { id } member { id } wish { id } wishId } } }",
+            json!({}),
+        )
+        .await;
+    let claim = &ok(&v)["wish"]["claims"][0];
+    assert_eq!(claim["claimant"], claim["member"]);
+    assert_eq!(claim["wish"]["id"], "2");
+    assert_eq!(claim["wishId"], "2");
+    // A wish approved in review is published (APPROVE; the old PUBLISH still works).
+    let v = app
+        .gql(Some(&staff), "mutation { reviewWish(input: {wishId: \"5\", decision: APPROVE}) { wish { status } } }", json!({}))
+        .await;
+    assert_eq!(ok(&v)["reviewWish"]["wish"]["status"], "PUBLISHED");
+    // The contact card shows people as User does.
+    let v = app
+        .gql(
+            Some(&staff),
+            "{ contactCard(gridId: \"1\") { leader { displayName avatarUrl name photoUrl } } }",
+            json!({}),
+        )
+        .await;
+    let leader = &ok(&v)["contactCard"]["leader"];
+    assert_eq!(leader["displayName"], leader["name"]);
+    assert_eq!(leader["avatarUrl"], leader["photoUrl"]);
+    assert!(
+        leader["displayName"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+    );
+}
+
+#[test]
+fn the_readmes_error_section_names_only_real_codes_and_reasons() {
+    let readme = repo_file("README.md");
+    let sdl = repo_file("schema.graphql");
+    let errors_rs = repo_file("api/src/core/error.rs");
+    let start = readme
+        .find("### Errors: codes and reasons")
+        .expect("section");
+    let end = start
+        + readme[start..]
+            .find("### Error reasons")
+            .expect("next section");
+    let section = &readme[start..end];
+    let reasons = &sdl[sdl.find("enum ErrorReason {").expect("enum")..];
+    let reasons = &reasons[..reasons.find("\n}").expect("end")];
+    let mut codes = Vec::new();
+    for row in section.lines().filter(|l| l.starts_with("| `")) {
+        let code = row[3..].split('`').next().expect("code");
+        assert!(
+            errors_rs.contains(&format!("\"{code}\"")) || code == "PERSISTED_QUERY_NOT_FOUND",
+            "{code} is no error code"
+        );
+        codes.push(code.to_owned());
+    }
+    assert!(codes.len() >= 13, "{codes:?}");
+    for token in section.split('`').skip(1).step_by(2) {
+        let screaming =
+            token.len() > 3 && token.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+        if screaming && !codes.iter().any(|c| c == token) {
+            assert!(
+                reasons.lines().any(|l| l.trim() == token),
+                "{token} is neither a code of the table nor an ErrorReason"
+            );
+        }
+    }
 }

@@ -1,6 +1,6 @@
 // Opens lianxin's GraphiQL page in headless Chromium, runs `me` without and then with a token
 // header, opens the documentation explorer and finds a type in it (the schema was loaded by
-// introspection), and prints what it saw as one JSON line. Called by tests/api/browser.rs:
+// introspection), shows Chinese enum labels in a CJK font, and prints what it saw as one JSON line. Called by tests/api/browser.rs:
 //   node tests/browser/graphiql.mjs <base-url> <token> <screenshot.png>
 import { chromium } from "playwright-core";
 
@@ -55,14 +55,18 @@ try {
     });
   const run = async (expect) => {
     await page.click(".graphiql-execute-button");
-    await page.waitForFunction(
+    await page
+      .waitForFunction(
       (needle) => {
         const el = document.querySelector(".graphiql-response .CodeMirror");
         return el && el.CodeMirror && el.CodeMirror.getValue().includes(needle);
       },
       expect,
       { timeout: 20000 },
-    );
+    )
+      .catch(async (e) => {
+        throw new Error(`waiting for ${expect}: the result pane shows ${await resultText()}: ${e}`);
+      });
     return resultText();
   };
 
@@ -79,6 +83,28 @@ try {
   );
   await setEditor(".graphiql-query-editor .CodeMirror", "query Me {\n  me {\n    username\n    roles { role }\n  }\n}\n# with token\n");
   report.withToken = JSON.parse(await run('"username"'));
+
+  // Chinese labels in the result pane, drawn with a CJK font (Debian fonts-noto-cjk): the
+  // screenshot shows 汉字, not boxes.
+  await setEditor(
+    ".graphiql-query-editor .CodeMirror",
+    'query Me {\n  me {\n    username\n  }\n  enumLabels(type: "WishStatus") {\n    value\n    label\n  }\n}\n',
+  );
+  report.labels = JSON.parse(await run('"label"'));
+  // Two different characters drawn in the page's font differ pixel by pixel; missing glyphs
+  // are drawn as the same box.
+  report.cjkGlyphsDiffer = await page.evaluate(() => {
+    const draw = (ch) => {
+      const c = document.createElement("canvas");
+      c.width = 48;
+      c.height = 48;
+      const g = c.getContext("2d");
+      g.font = "32px sans-serif";
+      g.fillText(ch, 4, 36);
+      return Array.from(g.getImageData(0, 0, 48, 48).data).join(",");
+    };
+    return draw("已") !== draw("发") && draw("发") !== draw("布");
+  });
 
   // The documentation explorer loads the schema by introspection: open it, follow the
   // query root and find a field and a type in it.
