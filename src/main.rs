@@ -94,6 +94,18 @@ enum Command {
         /// The mini-program's AppSecret.
         #[arg(long, env = "LIANXIN_WECHAT_APP_SECRET", hide_env_values = true)]
         wechat_app_secret: Option<String>,
+        /// WeChat subscription-message templates per notification kind, comma-separated
+        /// (`WISH_CLAIMED=<template id>,INCIDENT_DISPATCHED=<template id>`); a kind without one
+        /// is not sent over WeChat.
+        #[arg(long, env = "LIANXIN_WECHAT_TEMPLATES")]
+        wechat_templates: Option<String>,
+        /// `miniprogram_state` of subscription messages: `formal`, `trial` or `developer`.
+        #[arg(
+            long,
+            env = "LIANXIN_WECHAT_MINIPROGRAM_STATE",
+            default_value = "formal"
+        )]
+        wechat_miniprogram_state: String,
         /// The address clients reach this server at (`https://api.example.cn`), for absolute
         /// photo URLs.
         #[arg(long, env = "LIANXIN_PUBLIC_BASE_URL")]
@@ -201,6 +213,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             wechat_api_base,
             wechat_app_id,
             wechat_app_secret,
+            wechat_templates,
+            wechat_miniprogram_state,
             public_base_url,
             trusted_documents,
             cors_origins,
@@ -243,6 +257,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 });
             }
             config.public_base_url = public_base_url;
+            for pair in wechat_templates
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
+                let (kind, template) = pair.split_once('=').ok_or_else(|| {
+                    anyhow::anyhow!("bad --wechat-templates entry `{pair}` (KIND=template)")
+                })?;
+                let kind = kind.trim().to_ascii_uppercase();
+                if api::notify::kinds::Kind::parse(&kind).is_none() {
+                    anyhow::bail!("unknown notification kind `{kind}` in --wechat-templates");
+                }
+                config
+                    .notify
+                    .wechat_templates
+                    .insert(kind, template.trim().to_owned());
+            }
+            if !["formal", "trial", "developer"].contains(&wechat_miniprogram_state.as_str()) {
+                anyhow::bail!("--wechat-miniprogram-state must be formal, trial or developer");
+            }
+            config.notify.miniprogram_state = wechat_miniprogram_state;
             if !trusted_documents.is_empty() {
                 let manifest = api::graphql::trusted::load(&trusted_documents)?;
                 println!("trusted documents: {}", manifest.by_id.len());

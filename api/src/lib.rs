@@ -10,6 +10,7 @@ pub mod core;
 pub mod graphql;
 pub mod http;
 pub mod nodes;
+pub mod notify;
 pub mod people;
 
 pub mod account;

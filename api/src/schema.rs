@@ -29,6 +29,8 @@ pub struct QueryRoot(
     crate::incident::summary_schema::SummaryQuery,
     crate::graphql::errors::ErrorReasonQuery,
     crate::nodes::labels::LabelQuery,
+    crate::notify::schema::NotificationQuery,
+    crate::notify::schema::NotificationPreferenceQuery,
 );
 
 /// The root of every change: one mutation per business action, each taking one `input`.
@@ -46,6 +48,8 @@ pub struct MutationRoot(
     crate::schedule::schema::ScheduleMutation,
     crate::incident::schema::IncidentMutation,
     crate::incident::patrol_schema::PatrolMutation,
+    crate::notify::schema::NotificationMutation,
+    crate::notify::schema::NotificationPreferenceMutation,
 );
 
 // Every live field: each domain serves its own from its typed events, checking the
@@ -57,6 +61,7 @@ pub struct SubscriptionRoot(
     crate::wish::schema::WishSubscription,
     crate::schedule::schema::ShiftSubscription,
     crate::incident::live::IncidentSubscription,
+    crate::notify::schema::NotificationSubscription,
 );
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -24,6 +24,7 @@ mod m20261130_000005_add_projects_and_uploads;
 mod m20261130_000006_notify_user_changes;
 mod m20261202_000001_allow_ledger_redaction;
 mod m20261207_000001_add_sessions_wechat_uploads_events;
+mod m20261208_000001_add_notifications;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_notify_user_changes::Migration),
             Box::new(m20261202_000001_allow_ledger_redaction::Migration),
             Box::new(m20261207_000001_add_sessions_wechat_uploads_events::Migration),
+            Box::new(m20261208_000001_add_notifications::Migration),
         ]
     }
 }

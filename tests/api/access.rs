@@ -525,6 +525,24 @@ async fn cases(app: &TestApp) -> Vec<Case> {
             forbidden_for: vec![],
         },
         Case {
+            mutation: "markNotificationsRead",
+            query: "mutation { markNotificationsRead(input: {all: true}) { marked unreadCount } }".into(),
+            variables: json!({}),
+            forbidden_for: vec![],
+        },
+        Case {
+            mutation: "updateNotificationPreferences",
+            query: "mutation { updateNotificationPreferences(input: {quietStart: \"23:00\"}) { quietStart } }".into(),
+            variables: json!({}),
+            forbidden_for: vec![],
+        },
+        Case {
+            mutation: "recordWeChatConsent",
+            query: "mutation { recordWeChatConsent(input: {templateIds: [\"tmpl-1\"]}) { consents { templateId remaining } } }".into(),
+            variables: json!({}),
+            forbidden_for: vec![],
+        },
+        Case {
             mutation: "logoutEverywhere",
             query: "mutation { logoutEverywhere { at } }".into(),
             variables: json!({}),

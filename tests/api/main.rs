@@ -23,6 +23,7 @@ mod limits;
 mod live;
 mod meeting;
 mod miniprogram;
+mod notifications;
 mod operations;
 mod patrols;
 mod photos;

@@ -115,6 +115,7 @@ async fn managed(
 /// change it at their next login; their earlier tokens stop working.
 pub async fn reset_password(
     db: &sea_orm::DatabaseConnection,
+    events: &crate::core::bus::Bus,
     actor: &AuthUser,
     user_id: i64,
     new_password: &str,
@@ -127,6 +128,7 @@ pub async fn reset_password(
     let password = strong_password(&target.user.username, new_password)?;
     let hash = auth::hash_password(password).await?;
     // Never on an erased account, even one erased while the password was being hashed.
+    let txn = db::begin_write(db).await?;
     let done = user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::MustChangePassword, Expr::value(true))
@@ -136,11 +138,15 @@ pub async fn reset_password(
         )
         .filter(user::Column::Id.eq(user_id))
         .filter(user::Column::ErasedAt.is_null())
-        .exec(db)
+        .exec(&txn)
         .await?;
     if done.rows_affected != 1 {
         return Err(erased());
     }
+    let (to, message) = super::notices::password_reset(user_id);
+    let told = crate::notify::outbox::enqueue(&txn, to, &message).await?;
+    txn.commit().await?;
+    crate::notify::outbox::announce(db, events, told).await;
     reload(db, user_id).await
 }
 

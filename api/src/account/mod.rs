@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod import;
 pub mod lifecycle;
+pub mod notices;
 pub mod policy;
 pub mod privacy;
 pub mod privacy_schema;

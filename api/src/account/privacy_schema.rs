@@ -293,6 +293,58 @@ impl PersonalData {
             .collect())
     }
 
+    /// Every message sent to the caller (the inbox, read or not), newest first.
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Vec<crate::notify::schema::Notification>> {
+        Ok(entity::notification::Entity::find()
+            .filter(entity::notification::Column::RecipientId.eq(self.id()))
+            .order_by_desc(entity::notification::Column::Id)
+            .all(db(ctx)?)
+            .await?
+            .into_iter()
+            .map(crate::notify::schema::Notification)
+            .collect())
+    }
+
+    /// The caller's notification settings as stored (quiet hours, channels per kind as JSON): none or one.
+    async fn notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Vec<NotificationPreferenceRecord>> {
+        Ok(
+            entity::notification_preference::Entity::find_by_id(self.id())
+                .one(db(ctx)?)
+                .await?
+                .into_iter()
+                .map(|p| NotificationPreferenceRecord {
+                    quiet_start: p.quiet_start,
+                    quiet_end: p.quiet_end,
+                    channels: p.channels,
+                    updated_at: Timestamp(p.updated_at),
+                })
+                .collect(),
+        )
+    }
+
+    /// The WeChat subscription messages the caller allowed, per template, not yet spent.
+    async fn wechat_consents(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Vec<crate::notify::schema::WeChatConsent>> {
+        Ok(entity::wechat_consent::Entity::find()
+            .filter(entity::wechat_consent::Column::UserId.eq(self.id()))
+            .all(db(ctx)?)
+            .await?
+            .into_iter()
+            .map(|c| crate::notify::schema::WeChatConsent {
+                template_id: c.template_id,
+                remaining: c.remaining,
+            })
+            .collect())
+    }
+
     /// The caller's sessions: one per refresh token issued (never the token itself).
     async fn sessions(&self, ctx: &Context<'_>) -> AppResult<Vec<SessionRecord>> {
         let rows = entity::refresh_token::Entity::find()
@@ -427,6 +479,19 @@ pub struct PendingUploadRecord {
     pub created_at: Timestamp,
 }
 
+/// A person's notification settings, as stored.
+#[derive(SimpleObject)]
+pub struct NotificationPreferenceRecord {
+    /// Quiet hours start (local `HH:MM`).
+    pub quiet_start: String,
+    /// Quiet hours end (local `HH:MM`).
+    pub quiet_end: String,
+    /// Channels per kind (JSON).
+    pub channels: String,
+    /// When they were last changed.
+    pub updated_at: Timestamp,
+}
+
 /// Where each reference to a person in the database is exported by `myPersonalData`, by (table, column): the field that holds it.
 pub const EXPORTED: &[(&str, &str, &str)] = &[
     ("users", "id", "profile"),
@@ -452,6 +517,13 @@ pub const EXPORTED: &[(&str, &str, &str)] = &[
     ("wechat_bindings", "user_id", "wechatBindings"),
     ("refresh_tokens", "user_id", "sessions"),
     ("pending_uploads", "owner_id", "pendingUploads"),
+    ("notifications", "recipient_id", "notifications"),
+    (
+        "notification_preferences",
+        "user_id",
+        "notificationPreferences",
+    ),
+    ("wechat_consents", "user_id", "wechatConsents"),
 ];
 
 /// References to a person that `myPersonalData` leaves out, with why: records of what an office holder did in their office (a review, a signature, an operation), kept as the organisation's record and shown where that record is read.

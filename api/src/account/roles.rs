@@ -109,6 +109,7 @@ pub struct Grant {
 /// A grant from today is in force at once.
 pub async fn grant_role(
     db: &DatabaseConnection,
+    events: &crate::core::bus::Bus,
     actor: &AuthUser,
     input: Grant,
     today: NaiveDate,
@@ -161,7 +162,10 @@ pub async fn grant_role(
         today,
     )
     .await?;
+    let (to, message) = super::notices::role_granted(&grant);
+    let told = crate::notify::outbox::enqueue(&txn, to, &message).await?;
     txn.commit().await?;
+    crate::notify::outbox::announce(db, events, told).await;
     Ok(grant)
 }
 
@@ -170,6 +174,7 @@ pub async fn grant_role(
 /// ADMIN's ADMIN role cannot be revoked.
 pub async fn revoke_role(
     db: &DatabaseConnection,
+    events: &crate::core::bus::Bus,
     actor: &AuthUser,
     grant_id: i64,
     reason: &str,
@@ -226,7 +231,10 @@ pub async fn revoke_role(
         .filter(role_assignment::Column::GrantId.eq(grant_id))
         .exec(&txn)
         .await?;
+    let (to, message) = super::notices::role_revoked(&grant);
+    let told = crate::notify::outbox::enqueue(&txn, to, &message).await?;
     txn.commit().await?;
+    crate::notify::outbox::announce(db, events, told).await;
     db::get::<role_grant::Entity, _>(db, grant_id, "角色授予记录不存在").await
 }
 

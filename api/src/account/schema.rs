@@ -15,6 +15,7 @@ use crate::core::validate;
 use crate::graphql::context::actor;
 use crate::graphql::context::config;
 use crate::graphql::context::db;
+use crate::graphql::context::events;
 use crate::graphql::context::parse_id;
 use crate::graphql::context::parse_opt_id;
 use crate::graphql::context::viewer;
@@ -358,7 +359,8 @@ impl AccountMutation {
     ) -> AppResult<AccountPayload> {
         let id = parse_id("userId", &input.user_id)?;
         let user =
-            lifecycle::reset_password(db(ctx)?, actor(ctx)?, id, &input.new_password).await?;
+            lifecycle::reset_password(db(ctx)?, events(ctx)?, actor(ctx)?, id, &input.new_password)
+                .await?;
         Ok(AccountPayload {
             user: User::new(user),
         })
@@ -409,7 +411,14 @@ impl AccountMutation {
             until: validate::renamed("endDate", input.end_date, "until", input.until)?.map(|d| d.0),
         };
         let db = db(ctx)?;
-        let g = roles::grant_role(db, actor(ctx)?, grant, crate::core::validate::today()).await?;
+        let g = roles::grant_role(
+            db,
+            events(ctx)?,
+            actor(ctx)?,
+            grant,
+            crate::core::validate::today(),
+        )
+        .await?;
         grant_payload(db, g).await
     }
 
@@ -423,6 +432,7 @@ impl AccountMutation {
         let db = db(ctx)?;
         let g = roles::revoke_role(
             db,
+            events(ctx)?,
             actor(ctx)?,
             id,
             &input.reason,

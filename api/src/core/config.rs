@@ -104,6 +104,42 @@ pub struct Config {
     pub pending_upload_ttl: Duration,
     /// How long published events are kept for a subscription to resume after (24 h).
     pub event_retention: Duration,
+    /// Notifications: templates, retries, the sender's lease.
+    pub notify: NotifyConfig,
+}
+
+/// How notifications are delivered outside the app.
+#[derive(Clone, Debug)]
+pub struct NotifyConfig {
+    /// The WeChat subscription-message template of each kind (`WISH_CLAIMED` → template id);
+    /// a kind without one is not sent over WeChat (skipped with the reason).
+    pub wechat_templates: std::collections::HashMap<String, String>,
+    /// `miniprogram_state` of the messages: `formal`, `trial` or `developer`.
+    pub miniprogram_state: String,
+    /// Attempts per delivery before it is FAILED (5).
+    pub max_attempts: i32,
+    /// The first retry's delay; each next one doubles it (30 s).
+    pub retry_base: Duration,
+    /// How long a sender holds a delivery it took; after that another may take it (60 s).
+    pub lease: Duration,
+    /// Deliveries taken per round (50).
+    pub batch: u64,
+    /// Whether this server runs the sender (on by default; tests run it on demand).
+    pub run_sender: bool,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            wechat_templates: std::collections::HashMap::new(),
+            miniprogram_state: "formal".into(),
+            max_attempts: 5,
+            retry_base: Duration::from_secs(30),
+            lease: Duration::from_secs(60),
+            batch: 50,
+            run_sender: true,
+        }
+    }
 }
 
 /// The WeChat mini-program's credentials and the API's base address
@@ -219,6 +255,7 @@ impl Config {
             trusted_documents: None,
             pending_upload_ttl: Duration::from_secs(24 * 3600),
             event_retention: Duration::from_secs(24 * 3600),
+            notify: NotifyConfig::default(),
         })
     }
 

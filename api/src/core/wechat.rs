@@ -146,6 +146,82 @@ pub async fn access_token(config: &WeChatConfig, force: bool) -> AppResult<Strin
     Ok(token)
 }
 
+/// Why WeChat did not take a subscription message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SendRefusal {
+    /// 43101: the user has not allowed (or no longer allows) this template.
+    NotAllowed,
+    /// Another errcode, with WeChat's message: not worth retrying (a bad template, field or
+    /// openid).
+    Rejected(i64, String),
+    /// Unreachable, busy or rate-limited: worth retrying.
+    Unavailable(String),
+}
+
+#[derive(Deserialize)]
+struct SendAnswer {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+}
+
+/// Sends a one-time subscription message (`POST /cgi-bin/message/subscribe/send`) to an
+/// openid: the template, the mini-program page it opens, the mini-program's state and the
+/// template's fields (`{"thing1": {"value": …}}`). A stale access token (40001, 42001) is
+/// fetched again once.
+pub async fn send_subscribe_message(
+    config: &WeChatConfig,
+    openid: &str,
+    template_id: &str,
+    page: Option<&str>,
+    state: &str,
+    data: &serde_json::Value,
+) -> Result<(), SendRefusal> {
+    let mut force = false;
+    loop {
+        let token = access_token(config, force)
+            .await
+            .map_err(|_| SendRefusal::Unavailable("stable_token 不可用".into()))?;
+        let url = format!(
+            "{}/cgi-bin/message/subscribe/send",
+            config.api_base.trim_end_matches('/')
+        );
+        let mut body = serde_json::json!({
+            "touser": openid,
+            "template_id": template_id,
+            "miniprogram_state": state,
+            "lang": "zh_CN",
+            "data": data,
+        });
+        if let Some(page) = page {
+            body["page"] = page.into();
+        }
+        let answer: SendAnswer = http()
+            .post(url)
+            .query(&[("access_token", token.as_str())])
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SendRefusal::Unavailable(format!("unreachable: {}", e.without_url())))?
+            .json()
+            .await
+            .map_err(|_| SendRefusal::Unavailable("an answer that is not JSON".into()))?;
+        match answer.errcode {
+            0 => return Ok(()),
+            40001 | 42001 if !force => force = true,
+            43101 => return Err(SendRefusal::NotAllowed),
+            -1 | 45009 | 45011 => {
+                return Err(SendRefusal::Unavailable(format!(
+                    "errcode {}: {}",
+                    answer.errcode, answer.errmsg
+                )));
+            }
+            errcode => return Err(SendRefusal::Rejected(errcode, answer.errmsg)),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct PhoneAnswer {
     #[serde(default)]

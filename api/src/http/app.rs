@@ -78,6 +78,11 @@ impl Application {
     pub async fn run_until_stopped(self, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
         crate::account::roles::spawn_job(self.state.db.clone());
         crate::incident::rules::spawn_overdue_job(self.state.db.clone(), self.state.events.clone());
+        crate::notify::sender::spawn(
+            self.state.db.clone(),
+            self.state.config.clone(),
+            self.state.events.clone(),
+        );
         crate::files::pending::spawn_housekeeping(
             self.state.db.clone(),
             self.state.config.pending_upload_ttl,

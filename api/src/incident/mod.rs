@@ -6,6 +6,7 @@ pub mod adoption;
 pub mod events;
 pub mod live;
 pub mod loaders;
+pub mod notices;
 pub mod patrol;
 pub mod patrol_schema;
 pub mod policy;

@@ -322,8 +322,19 @@ pub async fn advance(
     if let Step::Handle { photos, .. } = step_ {
         store_photos(&txn, &updated, taken.id, actor, photos).await?;
     }
+    let notice = match updated.status {
+        IncidentStatus::Dispatched => super::notices::dispatched(&updated),
+        IncidentStatus::Handled => Some(super::notices::handled(&updated)),
+        IncidentStatus::Reopened => super::notices::reopened(&updated),
+        _ => None,
+    };
+    let told = match notice {
+        Some((to, message)) => crate::notify::outbox::enqueue(&txn, to, &message).await?,
+        None => Default::default(),
+    };
     txn.commit().await?;
     publish(db, events, &updated, IncidentEventKind::of(updated.status)).await;
+    crate::notify::outbox::announce(db, events, told).await;
     Ok(updated)
 }
 

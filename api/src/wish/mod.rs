@@ -2,6 +2,7 @@
 
 pub mod events;
 pub mod loaders;
+pub mod notices;
 pub mod policy;
 pub mod rules;
 pub mod schema;

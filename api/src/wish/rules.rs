@@ -1,6 +1,7 @@
 //! Micro-wishes (微心愿): submitted for a resident, reviewed by staff, claimed by exactly one
 //! party member at a time, fulfilled, and confirmed with points for the claimant.
 
+use crate::notify::outbox as notify;
 use chrono::NaiveDate;
 use entity::{
     grid,
@@ -419,10 +420,13 @@ pub async fn claim(
     .exec_without_returning(&txn)
     .await
     .map_err(|e| AppError::on_unique(e, ErrorReason::WishTaken, "心愿已被他人认领"))?;
+    let (to, message) = super::notices::claimed(&w);
+    let told = notify::enqueue(&txn, to, &message).await?;
     txn.commit().await?;
     events
         .publish(db, WishChanged::of(WishEventKind::Claimed, &w))
         .await;
+    notify::announce(db, events, told).await;
     Ok(w)
 }
 
@@ -562,11 +566,14 @@ pub async fn fulfil(
         uploads,
     )
     .await?;
+    let (to, message) = super::notices::fulfilled(&updated);
+    let told = notify::enqueue(&txn, to, &message).await?;
     txn.commit().await?;
     let w = updated;
     events
         .publish(db, WishChanged::of(WishEventKind::Fulfilled, &w))
         .await;
+    notify::announce(db, events, told).await;
     Ok(w)
 }
 
@@ -615,11 +622,14 @@ pub async fn confirm(
     };
     end_active_claim(&txn, w.id, ClaimStatus::Completed, None).await?;
     let book = bank::ensure_passbook(&txn, claimant, w.community_id, None).await?;
+    let points = config.wish_points.for_category(w.category);
+    let (to, message) = super::notices::confirmed(&updated, claimant, points);
+    let told = notify::enqueue(&txn, to, &message).await?;
     bank::post(
         &txn,
         bank::Posting {
             passbook_id: book.id,
-            amount: config.wish_points.for_category(w.category),
+            amount: points,
             kind: EntryKind::Earn,
             source: EntrySource::Wish,
             source_id: Some(w.id),
@@ -638,6 +648,7 @@ pub async fn confirm(
     events
         .publish(db, WishChanged::of(WishEventKind::Confirmed, &w))
         .await;
+    notify::announce(db, events, told).await;
     Ok(w)
 }
 

@@ -1,0 +1,760 @@
+//! Notifications (#30): the outbox written with the change, the in-app inbox, and delivery
+//! over WeChat subscription messages to a local stand-in that checks what WeChat checks.
+
+use std::sync::{Arc, Mutex};
+
+use axum::{
+    Json, Router,
+    extract::{Query, State},
+    routing::post,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, ok, serve};
+
+const APP_ID: &str = "wx-notify-0123456789";
+const APP_SECRET: &str = "stand-in-notify-secret-0123456789";
+const CLAIMED_TEMPLATE: &str = "tmpl-wish-claimed";
+const RESET_TEMPLATE: &str = "tmpl-password-reset";
+
+/// What the stand-in was sent, and how it should answer.
+#[derive(Default)]
+struct Seen {
+    stable_tokens: Vec<bool>,
+    sent: Vec<Value>,
+    /// Answer the next send with 40001 (an access token WeChat no longer takes).
+    stale_once: bool,
+    /// Answer every send with -1 (system busy).
+    busy: bool,
+    /// openids that refused the template (43101).
+    refused: Vec<String>,
+}
+
+type Shared = Arc<Mutex<Seen>>;
+
+async fn stable_token(State(seen): State<Shared>, Json(body): Json<Value>) -> Json<Value> {
+    if body["grant_type"] != "client_credential"
+        || body["appid"] != APP_ID
+        || body["secret"] != APP_SECRET
+    {
+        return Json(json!({"errcode": 40013, "errmsg": "invalid appid"}));
+    }
+    let mut seen = seen.lock().expect("lock");
+    seen.stable_tokens
+        .push(body["force_refresh"].as_bool().unwrap_or(false));
+    let n = seen.stable_tokens.len();
+    Json(json!({"access_token": format!("ACCESS_TOKEN_{n}"), "expires_in": 7200}))
+}
+
+/// The longest value WeChat takes per field type (its documented limits).
+fn limit(key: &str) -> Option<usize> {
+    match key.trim_end_matches(|c: char| c.is_ascii_digit()) {
+        "thing" => Some(20),
+        "phrase" => Some(5),
+        "number" | "character_string" => Some(32),
+        "time" | "date" => Some(40),
+        _ => None,
+    }
+}
+
+/// `POST /cgi-bin/message/subscribe/send?access_token=…`, checked as WeChat checks it.
+async fn subscribe_send(
+    State(seen): State<Shared>,
+    Query(q): Query<Value>,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let mut seen = seen.lock().expect("lock");
+    if !q["access_token"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("ACCESS_TOKEN_"))
+    {
+        return Json(json!({"errcode": 40001, "errmsg": "invalid credential"}));
+    }
+    if seen.stale_once {
+        seen.stale_once = false;
+        return Json(
+            json!({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}),
+        );
+    }
+    if seen.busy {
+        return Json(json!({"errcode": -1, "errmsg": "system error"}));
+    }
+    let touser = body["touser"].as_str().unwrap_or("");
+    if !touser.starts_with("o-") {
+        return Json(json!({"errcode": 40003, "errmsg": "invalid openid"}));
+    }
+    if ![CLAIMED_TEMPLATE, RESET_TEMPLATE].contains(&body["template_id"].as_str().unwrap_or("")) {
+        return Json(json!({"errcode": 40037, "errmsg": "invalid template_id"}));
+    }
+    if !["formal", "trial", "developer"].contains(&body["miniprogram_state"].as_str().unwrap_or(""))
+    {
+        return Json(json!({"errcode": 47003, "errmsg": "argument invalid! miniprogram_state"}));
+    }
+    let Some(data) = body["data"].as_object() else {
+        return Json(json!({"errcode": 47003, "errmsg": "argument invalid! data"}));
+    };
+    for (key, v) in data {
+        let value = v["value"].as_str().unwrap_or("");
+        let fits = limit(key).is_some_and(|max| !value.is_empty() && value.chars().count() <= max);
+        if !fits {
+            return Json(
+                json!({"errcode": 47003, "errmsg": format!("argument invalid! data.{key}.value invalid")}),
+            );
+        }
+    }
+    if seen.refused.iter().any(|r| r == touser) {
+        return Json(json!({"errcode": 43101, "errmsg": "user refuse to accept the msg"}));
+    }
+    seen.sent.push(body);
+    Json(json!({"errcode": 0, "errmsg": "ok"}))
+}
+
+async fn stand_in() -> (String, Shared) {
+    let seen: Shared = Arc::default();
+    let router = Router::new()
+        .route("/cgi-bin/stable_token", post(stable_token))
+        .route("/cgi-bin/message/subscribe/send", post(subscribe_send))
+        .with_state(seen.clone());
+    let addr = serve(router).await;
+    (format!("http://{addr}"), seen)
+}
+
+async fn app_with(base: Option<String>) -> TestApp {
+    let app = TestApp::spawn_with(move |c| {
+        if let Some(base) = base {
+            c.wechat = Some(api::config::WeChatConfig {
+                api_base: base,
+                app_id: APP_ID.into(),
+                app_secret: api::config::Secret::new(APP_SECRET),
+            });
+        }
+        c.notify.wechat_templates = [
+            ("WISH_CLAIMED".to_owned(), CLAIMED_TEMPLATE.to_owned()),
+            ("PASSWORD_RESET".to_owned(), RESET_TEMPLATE.to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        c.notify.retry_base = std::time::Duration::ZERO;
+        c.notify.max_attempts = 3;
+        c.notify.run_sender = false;
+    })
+    .await;
+    api::demo::seed(&app.state.db, &app.state.config)
+        .await
+        .expect("demo");
+    // The demo's own messages (its changes went through the rules) are cleared: each test
+    // counts what it causes.
+    entity::notification_delivery::Entity::delete_many()
+        .exec(app.db())
+        .await
+        .expect("clear");
+    entity::notification::Entity::delete_many()
+        .exec(app.db())
+        .await
+        .expect("clear");
+    app
+}
+
+const INBOX: &str = "{ unreadNotificationCount notifications(first: 20) { totalCount nodes { id kind title body page subjectType subjectId readAt } } }";
+const CLAIM: &str = "mutation($id: ID!) { claimWish(input: {wishId: $id}) { wish { id status } } }";
+
+/// Binds a WeChat openid to the person and sets their quiet hours off (so that the time of
+/// day the test runs at does not matter).
+async fn reachable(app: &TestApp, token: &str, openid: &str) -> i64 {
+    let id: i64 = app.user_id(token).await.parse().expect("id");
+    entity::wechat_binding::Entity::insert(entity::wechat_binding::ActiveModel {
+        user_id: sea_orm::Set(id),
+        openid: sea_orm::Set(openid.into()),
+        bound_at: sea_orm::Set(api::core::clock::now()),
+    })
+    .exec_without_returning(app.db())
+    .await
+    .expect("bind");
+    ok(&app
+        .gql(Some(token), "mutation { updateNotificationPreferences(input: {quietStart: \"00:00\", quietEnd: \"00:00\"}) { quietStart } }", json!({}))
+        .await);
+    id
+}
+
+async fn deliveries(app: &TestApp) -> Vec<entity::notification_delivery::Model> {
+    entity::notification_delivery::Entity::find()
+        .all(app.db())
+        .await
+        .expect("deliveries")
+}
+
+async fn send_round(app: &TestApp, worker: &str) -> usize {
+    api::notify::sender::run_once(app.db(), &app.state.config, worker)
+        .await
+        .expect("round")
+}
+
+#[tokio::test]
+async fn a_claim_tells_the_wishs_owner_in_the_inbox_and_no_one_else() {
+    let app = app_with(None).await;
+    let resident = app.login("resident1").await;
+    let member = app.login("member1").await;
+    let grid = app.login("grid").await;
+    // Wish 1: resident1's own, published.
+    let v = app.gql(Some(&member), CLAIM, json!({"id": "1"})).await;
+    assert_eq!(ok(&v)["claimWish"]["wish"]["status"], "CLAIMED");
+    let inbox = app.gql(Some(&resident), INBOX, json!({})).await;
+    let d = ok(&inbox);
+    assert_eq!(d["unreadNotificationCount"], 1, "{d}");
+    let n = &d["notifications"]["nodes"][0];
+    assert_eq!(n["kind"], "WISH_CLAIMED");
+    assert_eq!(n["subjectType"], "Wish");
+    assert_eq!(n["subjectId"], "1");
+    assert_eq!(n["page"], "pages/wish/detail?id=1");
+    assert!(
+        n["body"].as_str().expect("body").contains("想要一台收音机"),
+        "{n}"
+    );
+    // The claimant's name is not in it.
+    let who = app
+        .gql(Some(&member), "{ me { displayName } }", json!({}))
+        .await;
+    let name = ok(&who)["me"]["displayName"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    assert!(!n["body"].as_str().expect("body").contains(&name));
+    // The claimant and others are not told.
+    for t in [&member, &grid] {
+        let v = app.gql(Some(t), INBOX, json!({})).await;
+        assert_eq!(ok(&v)["notifications"]["totalCount"], 0, "{v}");
+    }
+    // Anonymous callers have no inbox.
+    let v = app.gql(None, INBOX, json!({})).await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    // Another person's message cannot be marked read by id.
+    let id = n["id"].clone();
+    let v = app
+        .gql(
+            Some(&grid),
+            "mutation($id: ID!) { markNotificationsRead(input: {ids: [$id]}) { marked } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(ok(&v)["markNotificationsRead"]["marked"], 0);
+    let v = app
+        .gql(Some(&resident), "mutation($id: ID!) { markNotificationsRead(input: {ids: [$id]}) { marked unreadCount } }", json!({"id": id}))
+        .await;
+    assert_eq!(
+        ok(&v)["markNotificationsRead"],
+        json!({"marked": 1, "unreadCount": 0})
+    );
+    let v = app
+        .gql(
+            Some(&resident),
+            "{ notifications(unreadOnly: true) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(ok(&v)["notifications"]["totalCount"], 0);
+    // The inbox is part of the person's data download.
+    let v = app
+        .gql(
+            Some(&resident),
+            "{ myPersonalData { notifications { kind readAt } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        ok(&v)["myPersonalData"]["notifications"][0]["kind"],
+        "WISH_CLAIMED"
+    );
+    // A refused claim writes nothing.
+    let before = entity::notification::Entity::find()
+        .all(app.db())
+        .await
+        .expect("rows")
+        .len();
+    let v = app.gql(Some(&member), CLAIM, json!({"id": "1"})).await;
+    assert!(!v["errors"].is_null());
+    let after = entity::notification::Entity::find()
+        .all(app.db())
+        .await
+        .expect("rows")
+        .len();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn a_rolled_back_change_notifies_no_one_and_one_statement_reaches_many() {
+    let app = app_with(None).await;
+    let db = app.db();
+    let message = api::notify::outbox::Message {
+        kind: api::notify::kinds::Kind::RoleGranted,
+        title: "测试".into(),
+        body: "测试".into(),
+        page: None,
+        subject: None,
+        fields: vec![],
+        dedup_key: None,
+    };
+    let txn = db.begin().await.expect("txn");
+    let written = api::notify::outbox::enqueue(
+        &txn,
+        api::notify::outbox::Recipients::Users(vec![1, 2, 3]),
+        &message,
+    )
+    .await
+    .expect("enqueue");
+    assert!(written.batch.is_some());
+    txn.rollback().await.expect("rollback");
+    assert!(
+        entity::notification::Entity::find()
+            .all(db)
+            .await
+            .expect("rows")
+            .is_empty()
+    );
+    assert!(deliveries(&app).await.is_empty());
+    // Every active user, by one query, in two statements; a reminder written twice is kept once.
+    let everyone = || {
+        let mut q = sea_orm::sea_query::Query::select();
+        q.expr_as(
+            sea_orm::sea_query::Expr::col(entity::user::Column::Id),
+            sea_orm::sea_query::Alias::new("uid"),
+        )
+        .from(entity::user::Entity);
+        api::notify::outbox::Recipients::Query(Box::new(q))
+    };
+    let reminder = api::notify::outbox::Message {
+        dedup_key: Some("shift-1".into()),
+        kind: api::notify::kinds::Kind::ShiftReminder,
+        ..message
+    };
+    let before = app.statements();
+    let txn = db.begin().await.expect("txn");
+    let _ = api::notify::outbox::enqueue(&txn, everyone(), &reminder)
+        .await
+        .expect("enqueue");
+    txn.commit().await.expect("commit");
+    assert_eq!(
+        app.statements() - before,
+        2,
+        "two inserts, whatever the number of people"
+    );
+    let users = entity::user::Entity::find()
+        .filter(entity::user::Column::Active.eq(true))
+        .all(db)
+        .await
+        .expect("users")
+        .len();
+    let rows = entity::notification::Entity::find()
+        .all(db)
+        .await
+        .expect("rows")
+        .len();
+    assert_eq!(rows, users);
+    assert_eq!(
+        deliveries(&app).await.len(),
+        users,
+        "one WeChat delivery each"
+    );
+    let txn = db.begin().await.expect("txn");
+    let again = api::notify::outbox::enqueue(&txn, everyone(), &reminder)
+        .await
+        .expect("enqueue");
+    txn.commit().await.expect("commit");
+    assert!(again.batch.is_none());
+    assert_eq!(
+        entity::notification::Entity::find()
+            .all(db)
+            .await
+            .expect("rows")
+            .len(),
+        users
+    );
+}
+
+#[tokio::test]
+async fn an_incident_step_tells_the_units_reps_and_the_grids_workers_only() {
+    let app = app_with(None).await;
+    let staff = app.login("staff").await;
+    let admin = app.login("admin").await;
+    let v = app
+        .gql(Some(&admin), "{ incidents(status: WHISTLED) { nodes { id } } d: incidents(status: DISPATCHED) { nodes { organization { id } } } }", json!({}))
+        .await;
+    let id = ok(&v)["incidents"]["nodes"][0]["id"].clone();
+    let org = ok(&v)["d"]["nodes"][0]["organization"]["id"].clone();
+    let v = app
+        .gql(Some(&staff), "mutation($id: ID!, $o: ID!) { dispatchIncident(input: {incidentId: $id, organizationId: $o}) { incident { status location } } }", json!({"id": id, "o": org}))
+        .await;
+    let location = ok(&v)["dispatchIncident"]["incident"]["location"]
+        .as_str()
+        .expect("location")
+        .to_owned();
+    let kinds = |v: &Value| -> Vec<String> {
+        ok(v)["notifications"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let power = app.login("rep-power").await;
+    let v = app.gql(Some(&power), INBOX, json!({})).await;
+    assert_eq!(kinds(&v), ["INCIDENT_DISPATCHED"], "{v}");
+    assert!(
+        ok(&v)["notifications"]["nodes"][0]["body"]
+            .as_str()
+            .expect("body")
+            .contains(&location)
+    );
+    for other in ["rep-school", "rep-huitong", "resident1", "member1"] {
+        let t = app.login(other).await;
+        let v = app.gql(Some(&t), INBOX, json!({})).await;
+        assert!(kinds(&v).is_empty(), "{other}: {v}");
+    }
+    // Accepted and handled by the unit: the grid's workers are asked to confirm.
+    ok(&app.gql(Some(&power), "mutation($id: ID!) { acceptIncident(input: {incidentId: $id}) { incident { status } } }", json!({"id": id})).await);
+    ok(&app.gql(Some(&power), "mutation($id: ID!) { handleIncident(input: {incidentId: $id, resolution: \"已修复\"}) { incident { status } } }", json!({"id": id})).await);
+    let grid = app.login("grid").await;
+    let v = app.gql(Some(&grid), INBOX, json!({})).await;
+    assert_eq!(kinds(&v), ["INCIDENT_HANDLED"], "{v}");
+    // Reopened: back to the unit's reps.
+    ok(&app.gql(Some(&grid), "mutation($id: ID!) { reopenIncident(input: {incidentId: $id, note: \"仍漏水\"}) { incident { status } } }", json!({"id": id})).await);
+    let v = app.gql(Some(&power), INBOX, json!({})).await;
+    assert_eq!(
+        kinds(&v),
+        ["INCIDENT_REOPENED", "INCIDENT_DISPATCHED"],
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn wechat_messages_spend_consents_refresh_a_stale_token_and_stop_at_a_refusal() {
+    let (base, seen) = stand_in().await;
+    let app = app_with(Some(base)).await;
+    let resident = app.login("resident1").await;
+    let member = app.login("member1").await;
+    let staff = app.login("staff").await;
+    let resident_id = reachable(&app, &resident, "o-resident1").await;
+    // No consent yet: the claim's message is skipped, with why.
+    ok(&app.gql(Some(&member), CLAIM, json!({"id": "1"})).await);
+    assert_eq!(send_round(&app, "w1").await, 1);
+    let d = deliveries(&app).await;
+    assert_eq!(
+        d[0].status,
+        entity::notification_delivery::DeliveryStatus::Skipped
+    );
+    assert!(
+        d[0].reason.as_deref().is_some_and(|r| r.contains("授权")),
+        "{d:?}"
+    );
+    assert!(seen.lock().expect("lock").sent.is_empty());
+    // Two taps: two messages allowed.
+    let v = app
+        .gql(Some(&resident), "mutation($t: [String!]!) { recordWeChatConsent(input: {templateIds: $t}) { consents { templateId remaining } } }", json!({"t": [CLAIMED_TEMPLATE]}))
+        .await;
+    ok(&v);
+    let v = app
+        .gql(Some(&resident), "mutation($t: [String!]!) { recordWeChatConsent(input: {templateIds: $t}) { consents { templateId remaining } } }", json!({"t": [CLAIMED_TEMPLATE, RESET_TEMPLATE]}))
+        .await;
+    let consents = ok(&v)["recordWeChatConsent"]["consents"].clone();
+    assert!(
+        consents
+            .as_array()
+            .expect("list")
+            .contains(&json!({"templateId": CLAIMED_TEMPLATE, "remaining": 2})),
+        "{consents}"
+    );
+    // A long title is cut to WeChat's 20 characters for a `thing` field.
+    let title = "请帮忙把楼下的旧自行车搬到社区回收点并且顺便修一下楼道里的灯";
+    let v = app
+        .gql(Some(&resident), "mutation($in: SubmitWishInput!) { submitWish(input: $in) { wish { id } } }", json!({"in": {"gridId": app.grid_id("汇通第一网格").await, "title": title, "description": "谢谢", "category": "SERVICE", "estimatedValue": 0}}))
+        .await;
+    let wish = ok(&v)["submitWish"]["wish"]["id"].clone();
+    ok(&app.gql(Some(&staff), "mutation($id: ID!) { reviewWish(input: {wishId: $id, decision: APPROVE}) { wish { status } } }", json!({"id": wish})).await);
+    // A member claims it: sent, with the token refreshed once on 40001.
+    seen.lock().expect("lock").stale_once = true;
+    ok(&app.gql(Some(&member), CLAIM, json!({"id": wish})).await);
+    assert_eq!(send_round(&app, "w1").await, 1);
+    {
+        let seen = seen.lock().expect("lock");
+        assert_eq!(seen.sent.len(), 1, "{:?}", seen.sent);
+        let m = &seen.sent[0];
+        assert_eq!(m["touser"], "o-resident1");
+        assert_eq!(m["template_id"], CLAIMED_TEMPLATE);
+        assert_eq!(
+            m["page"],
+            format!("pages/wish/detail?id={}", wish.as_str().expect("id"))
+        );
+        assert_eq!(m["miniprogram_state"], "formal");
+        let thing = m["data"]["thing1"]["value"].as_str().expect("thing1");
+        assert_eq!(thing.chars().count(), 20, "{thing}");
+        assert!(thing.ends_with('…') && title.starts_with(thing.trim_end_matches('…')));
+        assert_eq!(m["data"]["phrase2"]["value"], "已认领");
+        assert!(
+            seen.stable_tokens.contains(&true),
+            "a forced refresh after 40001: {:?}",
+            seen.stable_tokens
+        );
+    }
+    let remaining = || async {
+        entity::wechat_consent::Entity::find()
+            .filter(entity::wechat_consent::Column::UserId.eq(resident_id))
+            .filter(entity::wechat_consent::Column::TemplateId.eq(CLAIMED_TEMPLATE))
+            .one(app.db())
+            .await
+            .expect("consent")
+            .map(|c| c.remaining)
+    };
+    assert_eq!(remaining().await, Some(1), "one consent spent");
+    // WeChat busy: retried with backoff, then FAILED after the last attempt, consent kept.
+    seen.lock().expect("lock").busy = true;
+    ok(&app.gql(Some(&staff), "mutation($id: ID!) { resetPassword(input: {userId: $id, newPassword: \"Temp-pass-1\"}) { user { id } } }", json!({"id": resident_id.to_string()})).await);
+    let reset = |d: &[entity::notification_delivery::Model]| {
+        d.iter().max_by_key(|d| d.id).cloned().expect("delivery")
+    };
+    assert_eq!(send_round(&app, "w1").await, 1);
+    let d = reset(&deliveries(&app).await);
+    assert_eq!(
+        d.status,
+        entity::notification_delivery::DeliveryStatus::Pending,
+        "{d:?}"
+    );
+    assert_eq!(d.attempts, 1);
+    assert!(
+        d.reason.as_deref().is_some_and(|r| r.contains("-1")),
+        "{d:?}"
+    );
+    send_round(&app, "w1").await;
+    send_round(&app, "w1").await;
+    let d = reset(&deliveries(&app).await);
+    assert_eq!(
+        d.status,
+        entity::notification_delivery::DeliveryStatus::Failed,
+        "{d:?}"
+    );
+    assert_eq!(d.attempts, 3);
+    assert_eq!(
+        send_round(&app, "w1").await,
+        0,
+        "a failed delivery is not taken again"
+    );
+    // A refusal (43101) voids the remaining consents of that template.
+    {
+        let mut s = seen.lock().expect("lock");
+        s.busy = false;
+        s.refused.push("o-resident1".into());
+    }
+    ok(&app.gql(Some(&member), "mutation { releaseWishClaim(input: {wishId: \"1\", reason: \"临时有事\"}) { wish { status } } }", json!({})).await);
+    ok(&app.gql(Some(&member), CLAIM, json!({"id": "1"})).await);
+    send_round(&app, "w1").await;
+    let d = reset(&deliveries(&app).await);
+    assert_eq!(
+        d.status,
+        entity::notification_delivery::DeliveryStatus::Failed,
+        "{d:?}"
+    );
+    assert!(
+        d.reason.as_deref().is_some_and(|r| r.contains("43101")),
+        "{d:?}"
+    );
+    assert_eq!(remaining().await, Some(0));
+}
+
+#[tokio::test]
+async fn quiet_hours_and_switched_off_channels_skip_with_why_and_urgent_kinds_go_through() {
+    let (base, _seen) = stand_in().await;
+    let app = app_with(Some(base)).await;
+    let resident = app.login("resident1").await;
+    let member = app.login("member1").await;
+    reachable(&app, &resident, "o-resident1").await;
+    ok(&app.gql(Some(&resident), "mutation { recordWeChatConsent(input: {templateIds: [\"tmpl-wish-claimed\"]}) { consents { remaining } } }", json!({})).await);
+    // Quiet all day but one minute: a claim's message is held back.
+    let now = api::core::clock::now().with_timezone(&chrono_tz::Asia::Shanghai);
+    let start = (now - chrono::Duration::hours(1))
+        .format("%H:%M")
+        .to_string();
+    let end = (now + chrono::Duration::hours(1))
+        .format("%H:%M")
+        .to_string();
+    let v = app
+        .gql(Some(&resident), "mutation($s: String!, $e: String!) { updateNotificationPreferences(input: {quietStart: $s, quietEnd: $e}) { quietStart quietEnd channels { kind } } }", json!({"s": start, "e": end}))
+        .await;
+    assert_eq!(
+        ok(&v)["updateNotificationPreferences"]["quietStart"],
+        start.as_str()
+    );
+    ok(&app.gql(Some(&member), CLAIM, json!({"id": "1"})).await);
+    send_round(&app, "w1").await;
+    let d = deliveries(&app).await;
+    assert_eq!(
+        d[0].status,
+        entity::notification_delivery::DeliveryStatus::Skipped
+    );
+    assert_eq!(d[0].reason.as_deref(), Some("免打扰时段"));
+    // WeChat switched off for claims: skipped for that reason, other kinds untouched.
+    let v = app
+        .gql(Some(&resident), "mutation { updateNotificationPreferences(input: {quietStart: \"00:00\", quietEnd: \"00:00\", channels: [{kind: WISH_CLAIMED, channels: []}]}) { channels { kind channels } } }", json!({}))
+        .await;
+    assert_eq!(
+        ok(&v)["updateNotificationPreferences"]["channels"],
+        json!([{"kind": "WISH_CLAIMED", "channels": []}])
+    );
+    ok(&app.gql(Some(&member), "mutation { releaseWishClaim(input: {wishId: \"1\", reason: \"临时有事\"}) { wish { status } } }", json!({})).await);
+    ok(&app.gql(Some(&member), CLAIM, json!({"id": "1"})).await);
+    send_round(&app, "w1").await;
+    let d = deliveries(&app).await;
+    let last = d.iter().max_by_key(|d| d.id).expect("delivery");
+    assert_eq!(
+        last.status,
+        entity::notification_delivery::DeliveryStatus::Skipped
+    );
+    assert_eq!(last.reason.as_deref(), Some("已在偏好中关闭该渠道"));
+    // Bad times are refused with the field.
+    let v = app
+        .gql(Some(&resident), "mutation { updateNotificationPreferences(input: {quietStart: \"25:00\"}) { quietStart } }", json!({}))
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "quietStart");
+    // Quiet hours hold back only what is not urgent (unit-level: the rule the sender uses).
+    assert!(api::notify::sender::in_quiet_hours(
+        api::core::clock::now(),
+        &start,
+        &end
+    ));
+    assert!(api::notify::kinds::Kind::IncidentOverdue.urgent());
+}
+
+#[tokio::test]
+async fn two_senders_deliver_each_message_once_and_a_dead_senders_lease_runs_out() {
+    let (base, seen) = stand_in().await;
+    let app = app_with(Some(base)).await;
+    let db = app.db();
+    // Forty people bound and consenting; one message each.
+    let users: Vec<i64> = entity::user::Entity::find()
+        .all(db)
+        .await
+        .expect("users")
+        .into_iter()
+        .map(|u| u.id)
+        .take(40)
+        .collect();
+    for id in &users {
+        entity::wechat_binding::Entity::insert(entity::wechat_binding::ActiveModel {
+            user_id: sea_orm::Set(*id),
+            openid: sea_orm::Set(format!("o-{id}")),
+            bound_at: sea_orm::Set(api::core::clock::now()),
+        })
+        .exec_without_returning(db)
+        .await
+        .expect("bind");
+        entity::wechat_consent::Entity::insert(entity::wechat_consent::ActiveModel {
+            user_id: sea_orm::Set(*id),
+            template_id: sea_orm::Set(RESET_TEMPLATE.into()),
+            remaining: sea_orm::Set(5),
+            updated_at: sea_orm::Set(api::core::clock::now()),
+        })
+        .exec_without_returning(db)
+        .await
+        .expect("consent");
+        entity::notification_preference::Entity::insert(
+            entity::notification_preference::ActiveModel {
+                user_id: sea_orm::Set(*id),
+                quiet_start: sea_orm::Set("00:00".into()),
+                quiet_end: sea_orm::Set("00:00".into()),
+                channels: sea_orm::Set("{}".into()),
+                updated_at: sea_orm::Set(api::core::clock::now()),
+            },
+        )
+        .exec_without_returning(db)
+        .await
+        .expect("preferences");
+    }
+    let message = api::notify::outbox::Message {
+        kind: api::notify::kinds::Kind::PasswordReset,
+        title: "测试".into(),
+        body: "测试".into(),
+        page: None,
+        subject: None,
+        fields: vec![("thing1", "密码已重置".into())],
+        dedup_key: None,
+    };
+    let txn = db.begin().await.expect("txn");
+    let _ = api::notify::outbox::enqueue(
+        &txn,
+        api::notify::outbox::Recipients::Users(users.clone()),
+        &message,
+    )
+    .await
+    .expect("enqueue");
+    txn.commit().await.expect("commit");
+    // A sender that took five deliveries and died: their lease is in the past now.
+    let dead: Vec<i64> = deliveries(&app)
+        .await
+        .iter()
+        .map(|d| d.id)
+        .take(5)
+        .collect();
+    entity::notification_delivery::Entity::update_many()
+        .col_expr(
+            entity::notification_delivery::Column::Status,
+            sea_orm::sea_query::Expr::value(entity::notification_delivery::DeliveryStatus::Sending),
+        )
+        .col_expr(
+            entity::notification_delivery::Column::Worker,
+            sea_orm::sea_query::Expr::value("dead"),
+        )
+        .col_expr(
+            entity::notification_delivery::Column::Attempts,
+            sea_orm::sea_query::Expr::value(1),
+        )
+        .col_expr(
+            entity::notification_delivery::Column::LeaseUntil,
+            sea_orm::sea_query::Expr::value(api::core::clock::now() - chrono::Duration::seconds(1)),
+        )
+        .filter(entity::notification_delivery::Column::Id.is_in(dead.clone()))
+        .exec(db)
+        .await
+        .expect("dead sender");
+    // Two senders at once, small batches, until nothing is left.
+    let config = Arc::new({
+        let mut c = (*app.state.config).clone();
+        c.notify.batch = 3;
+        c
+    });
+    let run = |name: &'static str| {
+        let db = db.clone();
+        let config = config.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            loop {
+                let got = api::notify::sender::run_once(&db, &config, name)
+                    .await
+                    .expect("round");
+                if got == 0 {
+                    return n;
+                }
+                n += got;
+            }
+        })
+    };
+    let (a, b) = (run("a"), run("b"));
+    let (a, b) = (a.await.expect("a"), b.await.expect("b"));
+    assert_eq!(a + b, users.len(), "{a} + {b}");
+    let sent = seen.lock().expect("lock").sent.clone();
+    let mut to: Vec<&str> = sent.iter().filter_map(|m| m["touser"].as_str()).collect();
+    to.sort_unstable();
+    let before = to.len();
+    to.dedup();
+    assert_eq!(before, to.len(), "a message sent twice");
+    assert_eq!(to.len(), users.len());
+    let d = deliveries(&app).await;
+    assert!(
+        d.iter()
+            .all(|d| d.status == entity::notification_delivery::DeliveryStatus::Sent),
+        "{d:?}"
+    );
+    // The five taken by the dead sender were taken again once: two attempts each.
+    assert!(
+        d.iter()
+            .all(|d| d.attempts == if dead.contains(&d.id) { 2 } else { 1 }),
+        "{d:?}"
+    );
+}
