@@ -99,6 +99,34 @@ enum Command {
         /// is not sent over WeChat.
         #[arg(long, env = "LIANXIN_WECHAT_TEMPLATES")]
         wechat_templates: Option<String>,
+        /// Tencent Cloud SMS endpoint (texts for urgent notifications).
+        #[arg(
+            long,
+            env = "LIANXIN_SMS_ENDPOINT",
+            default_value = "https://sms.tencentcloudapi.com"
+        )]
+        sms_endpoint: String,
+        /// Tencent Cloud SecretId; with the key, the app id and the sign name it enables texts.
+        #[arg(long, env = "LIANXIN_SMS_SECRET_ID")]
+        sms_secret_id: Option<String>,
+        /// Tencent Cloud SecretKey.
+        #[arg(long, env = "LIANXIN_SMS_SECRET_KEY", hide_env_values = true)]
+        sms_secret_key: Option<String>,
+        /// The SMS application (`SmsSdkAppId`).
+        #[arg(long, env = "LIANXIN_SMS_SDK_APP_ID")]
+        sms_sdk_app_id: Option<String>,
+        /// The approved SMS signature (签名).
+        #[arg(long, env = "LIANXIN_SMS_SIGN_NAME")]
+        sms_sign_name: Option<String>,
+        /// Tencent Cloud region.
+        #[arg(long, env = "LIANXIN_SMS_REGION", default_value = "ap-guangzhou")]
+        sms_region: String,
+        /// SMS template per notification kind, comma-separated (`INCIDENT_OVERDUE=<id>`).
+        #[arg(long, env = "LIANXIN_SMS_TEMPLATES")]
+        sms_templates: Option<String>,
+        /// Texts per person per local day.
+        #[arg(long, env = "LIANXIN_SMS_DAILY_CAP", default_value_t = 5)]
+        sms_daily_cap: u64,
         /// `miniprogram_state` of subscription messages: `formal`, `trial` or `developer`.
         #[arg(
             long,
@@ -215,6 +243,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             wechat_app_secret,
             wechat_templates,
             wechat_miniprogram_state,
+            sms_endpoint,
+            sms_secret_id,
+            sms_secret_key,
+            sms_sdk_app_id,
+            sms_sign_name,
+            sms_region,
+            sms_templates,
+            sms_daily_cap,
             public_base_url,
             trusted_documents,
             cors_origins,
@@ -279,6 +315,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("--wechat-miniprogram-state must be formal, trial or developer");
             }
             config.notify.miniprogram_state = wechat_miniprogram_state;
+            if let (Some(id), Some(key), Some(app), Some(sign)) =
+                (sms_secret_id, sms_secret_key, sms_sdk_app_id, sms_sign_name)
+            {
+                let mut templates = std::collections::HashMap::new();
+                for pair in sms_templates
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                {
+                    let (kind, template) = pair.split_once('=').ok_or_else(|| {
+                        anyhow::anyhow!("bad --sms-templates entry `{pair}` (KIND=template)")
+                    })?;
+                    let kind = kind.trim().to_ascii_uppercase();
+                    if api::notify::kinds::Kind::parse(&kind).is_none() {
+                        anyhow::bail!("unknown notification kind `{kind}` in --sms-templates");
+                    }
+                    templates.insert(kind, template.trim().to_owned());
+                }
+                config.notify.sms = Some(api::config::SmsConfig {
+                    endpoint: sms_endpoint,
+                    secret_id: id,
+                    secret_key: Secret::new(key),
+                    sdk_app_id: app,
+                    sign_name: sign,
+                    region: sms_region,
+                    templates,
+                    daily_cap: sms_daily_cap.max(1),
+                });
+            }
             if !trusted_documents.is_empty() {
                 let manifest = api::graphql::trusted::load(&trusted_documents)?;
                 println!("trusted documents: {}", manifest.by_id.len());

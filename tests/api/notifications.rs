@@ -758,3 +758,265 @@ async fn two_senders_deliver_each_message_once_and_a_dead_senders_lease_runs_out
         "{d:?}"
     );
 }
+
+const SMS_ID: &str = "AKIDstandin0123456789";
+const SMS_KEY: &str = "stand-in-sms-secret-key-0123456789";
+
+#[derive(Default)]
+struct Texts {
+    accepted: Vec<Value>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn mac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    use hmac::Mac;
+    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("key");
+    m.update(data);
+    m.finalize().into_bytes().to_vec()
+}
+
+/// Tencent Cloud's `SendSms`: the TC3-HMAC-SHA256 signature is recomputed from the request as
+/// received (its method, path, `content-type` and `host` headers and body), as the cloud does.
+async fn send_sms(
+    State(texts): State<Arc<Mutex<Texts>>>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> Json<Value> {
+    use sha2::Digest;
+    let header = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let fail = |code: &str, msg: &str| {
+        Json(json!({"Response": {"Error": {"Code": code, "Message": msg}, "RequestId": "req-1"}}))
+    };
+    if header("x-tc-action") != "SendSms" || header("x-tc-version") != "2021-01-11" {
+        return fail("InvalidAction", "action or version");
+    }
+    let timestamp: i64 = header("x-tc-timestamp").parse().unwrap_or(0);
+    if (chrono::Utc::now().timestamp() - timestamp).abs() > 300 {
+        return fail("AuthFailure.SignatureExpire", "timestamp");
+    }
+    let date = chrono::DateTime::<chrono::Utc>::from_timestamp(timestamp, 0)
+        .expect("ts")
+        .format("%Y-%m-%d")
+        .to_string();
+    let canonical = format!(
+        "POST\n/\n\ncontent-type:{}\nhost:{}\n\ncontent-type;host\n{}",
+        header("content-type"),
+        header("host"),
+        hex(&sha2::Sha256::digest(body.as_bytes()))
+    );
+    let scope = format!("{date}/sms/tc3_request");
+    let to_sign = format!(
+        "TC3-HMAC-SHA256\n{timestamp}\n{scope}\n{}",
+        hex(&sha2::Sha256::digest(canonical.as_bytes()))
+    );
+    let signing = mac(
+        &mac(
+            &mac(format!("TC3{SMS_KEY}").as_bytes(), date.as_bytes()),
+            b"sms",
+        ),
+        b"tc3_request",
+    );
+    let expected = format!(
+        "TC3-HMAC-SHA256 Credential={SMS_ID}/{scope}, SignedHeaders=content-type;host, Signature={}",
+        hex(&mac(&signing, to_sign.as_bytes()))
+    );
+    if header("authorization") != expected {
+        return fail(
+            "AuthFailure.SignatureFailure",
+            "The provided credentials could not be validated.",
+        );
+    }
+    let v: Value = serde_json::from_str(&body).unwrap_or_default();
+    if v["SmsSdkAppId"] != "1400000001" || v["SignName"] != "连心社区" {
+        return fail("FailedOperation.SignatureIncorrectOrUnapproved", "sign");
+    }
+    let phone = v["PhoneNumberSet"][0].as_str().unwrap_or("").to_owned();
+    texts.lock().expect("lock").accepted.push(v);
+    Json(
+        json!({"Response": {"SendStatusSet": [{"SerialNo": "5000:1045710669157053657849499619", "PhoneNumber": phone, "Fee": 1, "SessionContext": "", "Code": "Ok", "Message": "send success", "IsoCode": "CN"}], "RequestId": "req-2"}}),
+    )
+}
+
+#[tokio::test]
+async fn an_overdue_incident_texts_the_units_rep_signed_for_tencent_cloud_within_a_daily_cap() {
+    let texts: Arc<Mutex<Texts>> = Arc::default();
+    let addr = serve(
+        Router::new()
+            .route("/", post(send_sms))
+            .with_state(texts.clone()),
+    )
+    .await;
+    let endpoint = format!("http://{addr}");
+    let sms = move |key: &str| api::config::SmsConfig {
+        endpoint: endpoint.clone(),
+        secret_id: SMS_ID.into(),
+        secret_key: api::config::Secret::new(key),
+        sdk_app_id: "1400000001".into(),
+        sign_name: "连心社区".into(),
+        region: "ap-guangzhou".into(),
+        templates: [("INCIDENT_OVERDUE".to_owned(), "2000001".to_owned())]
+            .into_iter()
+            .collect(),
+        daily_cap: 1,
+    };
+    let good = sms(SMS_KEY);
+    let app = TestApp::spawn_with(move |c| {
+        c.notify.sms = Some(good);
+        c.notify.run_sender = false;
+    })
+    .await;
+    api::demo::seed(&app.state.db, &app.state.config)
+        .await
+        .expect("demo");
+    entity::notification_delivery::Entity::delete_many()
+        .exec(app.db())
+        .await
+        .expect("clear");
+    entity::notification::Entity::delete_many()
+        .exec(app.db())
+        .await
+        .expect("clear");
+    // The demo's DISPATCHED incident is past its deadline: the overdue job announces it.
+    let announced = api::incident::rules::announce_overdue(
+        app.db(),
+        &app.state.events,
+        api::core::clock::now(),
+    )
+    .await
+    .expect("job");
+    assert_eq!(announced.len(), 1);
+    let power = app.login("rep-power").await;
+    let phone = ok(&app.gql(Some(&power), "{ me { phone } }", json!({})).await)["me"]["phone"]
+        .as_str()
+        .expect("phone")
+        .to_owned();
+    let v = app.gql(Some(&power), INBOX, json!({})).await;
+    let n = &ok(&v)["notifications"]["nodes"][0];
+    assert_eq!(n["kind"], "INCIDENT_OVERDUE");
+    // Running the job again announces nothing new.
+    assert!(
+        api::incident::rules::announce_overdue(
+            app.db(),
+            &app.state.events,
+            api::core::clock::now()
+        )
+        .await
+        .expect("job")
+        .is_empty()
+    );
+    send_round(&app, "w1").await;
+    let d = deliveries(&app).await;
+    let of = |c: entity::notification_delivery::Channel| {
+        d.iter()
+            .find(|d| d.channel == c)
+            .cloned()
+            .expect("delivery")
+    };
+    let text = of(entity::notification_delivery::Channel::Sms);
+    // Urgent: sent whatever the hour (the rep keeps the default quiet hours).
+    assert_eq!(
+        text.status,
+        entity::notification_delivery::DeliveryStatus::Sent,
+        "{d:?}"
+    );
+    assert_eq!(
+        text.provider_ref.as_deref(),
+        Some("5000:1045710669157053657849499619")
+    );
+    {
+        let t = texts.lock().expect("lock");
+        assert_eq!(t.accepted.len(), 1);
+        assert_eq!(
+            t.accepted[0]["PhoneNumberSet"],
+            json!([format!("+86{phone}")])
+        );
+        assert_eq!(t.accepted[0]["TemplateId"], "2000001");
+    }
+    assert_eq!(
+        of(entity::notification_delivery::Channel::Wechat).status,
+        entity::notification_delivery::DeliveryStatus::Skipped
+    );
+    assert_eq!(
+        of(entity::notification_delivery::Channel::Email)
+            .reason
+            .as_deref(),
+        Some("未配置邮件服务")
+    );
+    // A second urgent text the same day: over the cap of one, skipped.
+    let power_id: i64 = app.user_id(&power).await.parse().expect("id");
+    let urgent = api::notify::outbox::Message {
+        kind: api::notify::kinds::Kind::IncidentOverdue,
+        title: "派单已超期".into(),
+        body: "测试".into(),
+        page: None,
+        subject: None,
+        fields: vec![("thing1", "测试".into())],
+        dedup_key: None,
+    };
+    let txn = app.db().begin().await.expect("txn");
+    let _ = api::notify::outbox::enqueue(
+        &txn,
+        api::notify::outbox::Recipients::Users(vec![power_id]),
+        &urgent,
+    )
+    .await
+    .expect("enqueue");
+    txn.commit().await.expect("commit");
+    send_round(&app, "w1").await;
+    let capped = deliveries(&app)
+        .await
+        .into_iter()
+        .filter(|d| d.channel == entity::notification_delivery::Channel::Sms)
+        .max_by_key(|d| d.id)
+        .expect("sms");
+    assert_eq!(
+        capped.reason.as_deref(),
+        Some("今日短信已达上限"),
+        "{capped:?}"
+    );
+    // A wrong key is refused by the cloud's signature check: FAILED with its code, not retried.
+    let mut wrong = (*app.state.config).clone();
+    let mut bad = sms("not-the-key");
+    bad.daily_cap = 10;
+    wrong.notify.sms = Some(bad);
+    let txn = app.db().begin().await.expect("txn");
+    let _ = api::notify::outbox::enqueue(
+        &txn,
+        api::notify::outbox::Recipients::Users(vec![power_id]),
+        &urgent,
+    )
+    .await
+    .expect("enqueue");
+    txn.commit().await.expect("commit");
+    api::notify::sender::run_once(app.db(), &wrong, "w2")
+        .await
+        .expect("round");
+    let refused = deliveries(&app)
+        .await
+        .into_iter()
+        .filter(|d| d.channel == entity::notification_delivery::Channel::Sms)
+        .max_by_key(|d| d.id)
+        .expect("sms");
+    assert_eq!(
+        refused.status,
+        entity::notification_delivery::DeliveryStatus::Failed,
+        "{refused:?}"
+    );
+    assert!(
+        refused
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("AuthFailure.SignatureFailure")),
+        "{refused:?}"
+    );
+    assert_eq!(texts.lock().expect("lock").accepted.len(), 1);
+}

@@ -126,6 +126,27 @@ pub struct NotifyConfig {
     pub batch: u64,
     /// Whether this server runs the sender (on by default; tests run it on demand).
     pub run_sender: bool,
+    /// Tencent Cloud SMS, for urgent kinds; none: texts are skipped with the reason.
+    pub sms: Option<SmsConfig>,
+}
+
+/// Tencent Cloud SMS (`SendSms`, API 3.0).
+#[derive(Clone, Debug)]
+pub struct SmsConfig {
+    /// `https://sms.tencentcloudapi.com` (tests: a local stand-in).
+    pub endpoint: String,
+    pub secret_id: String,
+    pub secret_key: Secret,
+    /// The SMS application (`SmsSdkAppId`).
+    pub sdk_app_id: String,
+    /// The approved signature (签名).
+    pub sign_name: String,
+    /// `ap-guangzhou`.
+    pub region: String,
+    /// The approved template per notification kind.
+    pub templates: std::collections::HashMap<String, String>,
+    /// Texts per person per local day (5).
+    pub daily_cap: u64,
 }
 
 impl Default for NotifyConfig {
@@ -138,6 +159,7 @@ impl Default for NotifyConfig {
             lease: Duration::from_secs(60),
             batch: 50,
             run_sender: true,
+            sms: None,
         }
     }
 }

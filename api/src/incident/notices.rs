@@ -108,3 +108,33 @@ pub fn reopened(i: &incident::Model) -> Option<(Recipients, Message)> {
         },
     ))
 }
+
+/// Overdue (urgent: sent whatever the quiet hours, by text too): the unit's reps, once per
+/// dispatch (the key is the deadline it missed).
+pub fn overdue(i: &incident::Model) -> Option<(Recipients, Message)> {
+    let org = i.organization_id?;
+    Some((
+        holders(Role::UnitRep, role_assignment::Column::OrganizationId, org),
+        Message {
+            kind: Kind::IncidentOverdue,
+            title: "派单已超期".into(),
+            body: format!(
+                "{} 的事件已超过办结期限（{}），请尽快处理。",
+                i.location,
+                deadline(i)
+            ),
+            page: page(i),
+            subject: Some(("Incident", i.id)),
+            fields: vec![
+                ("thing1", i.location.clone()),
+                ("phrase2", "已超期".into()),
+                ("time3", deadline(i)),
+            ],
+            dedup_key: Some(format!(
+                "incident-{}-{}",
+                i.id,
+                i.deadline.map(|d| d.timestamp()).unwrap_or_default()
+            )),
+        },
+    ))
+}

@@ -576,7 +576,14 @@ pub async fn announce_overdue(
         .filter(incident::Column::OverdueNotifiedAt.is_null())
         .exec_with_returning(&txn)
         .await?;
+    let mut told = Vec::new();
+    for i in &marked {
+        if let Some((to, message)) = super::notices::overdue(i) {
+            told.push(crate::notify::outbox::enqueue(&txn, to, &message).await?);
+        }
+    }
     txn.commit().await?;
+    crate::notify::outbox::announce_all(db, events, told).await;
     for i in &marked {
         publish(db, events, i, IncidentEventKind::Overdue).await;
     }

@@ -10,4 +10,5 @@ pub mod kinds;
 pub mod outbox;
 pub mod schema;
 pub mod sender;
+pub mod sms;
 pub mod wechat;

@@ -230,7 +230,7 @@ pub async fn run_once(db: &DatabaseConnection, config: &Config, worker: &str) ->
             };
             match d.channel {
                 Channel::Wechat => super::wechat::deliver(db, config, &out).await,
-                Channel::Sms => Outcome::Skipped("未配置短信服务".into()),
+                Channel::Sms => super::sms::deliver(db, config, &out).await,
                 Channel::Email => Outcome::Skipped("未配置邮件服务".into()),
             }
         };
