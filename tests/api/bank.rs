@@ -42,6 +42,7 @@ async fn holder(app: &TestApp, name: &str, points: i32) -> (i64, String, i64) {
         .expect("deed");
         bank::review_good_deed(
             app.db(),
+            &app.state.events,
             &admin,
             deed.id,
             bank::DeedDecision::Approve {

@@ -1020,3 +1020,49 @@ async fn an_overdue_incident_texts_the_units_rep_signed_for_tencent_cloud_within
     );
     assert_eq!(texts.lock().expect("lock").accepted.len(), 1);
 }
+
+#[tokio::test]
+async fn a_review_tells_the_member_or_the_holder_the_outcome() {
+    let app = app_with(None).await;
+    let staff = app.login("staff").await;
+    let grid = app.login("grid").await;
+    let member2 = app.login("member2").await;
+    let resident = app.login("resident1").await;
+    // member2's registration (报到) is pending in the demo.
+    let pending = entity::grid_registration::Entity::find()
+        .filter(
+            entity::grid_registration::Column::Status
+                .eq(entity::grid_registration::RegistrationStatus::Pending),
+        )
+        .one(app.db())
+        .await
+        .expect("db")
+        .expect("a pending registration");
+    let v = app
+        .gql(Some(&staff), "mutation($id: ID!, $g: ID!) { reviewGridRegistration(input: {registrationId: $id, decision: APPROVE, gridId: $g}) { registration { status } } }", json!({"id": pending.id.to_string(), "g": app.grid_id("汇通第一网格").await}))
+        .await;
+    ok(&v);
+    let v = app.gql(Some(&member2), INBOX, json!({})).await;
+    let n = &ok(&v)["notifications"]["nodes"][0];
+    assert_eq!(n["kind"], "REGISTRATION_REVIEWED", "{v}");
+    assert_eq!(n["title"], "报到已通过");
+    // A good deed reported for resident1 and approved: she learns the points.
+    let resident_id = app.user_id(&resident).await;
+    let v = app
+        .gql(Some(&grid), "mutation($h: ID!, $d: Date!) { reportGoodDeed(input: {holderId: $h, categoryId: \"1\", description: \"帮邻居收快递\", occurredOn: $d}) { goodDeed { id } } }", json!({"h": resident_id, "d": api::core::clock::today().to_string()}))
+        .await;
+    let deed = ok(&v)["reportGoodDeed"]["goodDeed"]["id"].clone();
+    let v = app
+        .gql(Some(&staff), "mutation($id: ID!) { reviewGoodDeed(input: {goodDeedId: $id, decision: APPROVE, points: 7}) { goodDeed { status } } }", json!({"id": deed}))
+        .await;
+    ok(&v);
+    let v = app.gql(Some(&resident), INBOX, json!({})).await;
+    let n = &ok(&v)["notifications"]["nodes"][0];
+    assert_eq!(n["kind"], "GOOD_DEED_REVIEWED", "{v}");
+    assert!(n["body"].as_str().expect("body").contains("7 积分"), "{n}");
+    // Nobody else was told: the reviewer and the reporter have empty inboxes.
+    for t in [&staff, &grid] {
+        let v = app.gql(Some(t), INBOX, json!({})).await;
+        assert_eq!(ok(&v)["notifications"]["totalCount"], 0, "{v}");
+    }
+}

@@ -395,6 +395,7 @@ async fn bank_round(seed: u64, tally: &mut Tally) {
         .expect("deed");
         api::bank::rules::review_good_deed(
             app.db(),
+            &app.state.events,
             &admin,
             deed.id,
             api::bank::rules::DeedDecision::Approve { points: Some(60) },

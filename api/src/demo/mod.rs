@@ -883,6 +883,7 @@ async fn seed_wishes_and_bank(db: &DatabaseConnection, config: &Config, ids: Ids
     .await?;
     bank::review_good_deed(
         db,
+        &events,
         &admin,
         deed.id,
         bank::DeedDecision::Approve { points: None },
@@ -902,6 +903,7 @@ async fn seed_wishes_and_bank(db: &DatabaseConnection, config: &Config, ids: Ids
     .await?;
     bank::review_good_deed(
         db,
+        &events,
         &admin,
         deed.id,
         bank::DeedDecision::Approve { points: None },

@@ -119,6 +119,7 @@ pub enum Decision {
 /// Staff of the registration's community approve it (assigning a grid) or reject it.
 pub async fn review(
     db: &DatabaseConnection,
+    events: &crate::core::bus::Bus,
     actor: &AuthUser,
     registration_id: i64,
     decision: Decision,
@@ -179,8 +180,12 @@ pub async fn review(
             "该报到已被处理",
         ));
     }
+    let reviewed = get::<grid_registration::Entity, _>(&txn, reg.id, "报到记录不存在").await?;
+    let (to, message) = reviewed_notice(&reviewed);
+    let told = crate::notify::outbox::enqueue(&txn, to, &message).await?;
     txn.commit().await?;
-    get::<grid_registration::Entity, _>(db, reg.id, "报到记录不存在").await
+    crate::notify::outbox::announce(db, events, told).await;
+    Ok(reviewed)
 }
 
 /// The member withdraws their own PENDING or APPROVED registration.
@@ -225,4 +230,44 @@ pub async fn withdraw(
     }
     txn.commit().await?;
     get::<grid_registration::Entity, _>(db, reg.id, "报到记录不存在").await
+}
+
+/// The member learns the outcome of their registration (报到) review.
+fn reviewed_notice(
+    r: &grid_registration::Model,
+) -> (
+    crate::notify::outbox::Recipients,
+    crate::notify::outbox::Message,
+) {
+    use crate::notify::{kinds::Kind, outbox::*};
+    let approved = r.status == RegistrationStatus::Approved;
+    let body = if approved {
+        "您的报到申请已通过，欢迎参与网格服务。".to_owned()
+    } else {
+        format!(
+            "您的报到申请未通过：{}",
+            r.review_reason.as_deref().unwrap_or("")
+        )
+    };
+    (
+        Recipients::Users(vec![r.member_id]),
+        Message {
+            kind: Kind::RegistrationReviewed,
+            title: if approved {
+                "报到已通过"
+            } else {
+                "报到未通过"
+            }
+            .into(),
+            body,
+            page: Some("pages/registration/index".into()),
+            subject: Some(("GridRegistration", r.id)),
+            fields: vec![
+                ("thing1", "党员报到".into()),
+                ("phrase2", if approved { "已通过" } else { "未通过" }.into()),
+                ("time3", local_time(crate::core::clock::now())),
+            ],
+            dedup_key: None,
+        },
+    )
 }

@@ -170,7 +170,14 @@ impl RegistrationMutation {
                     .ok_or_else(|| AppError::bad_field("reason", "驳回须填写理由"))?,
             },
         };
-        let reg = svc::review(db(ctx)?, actor, id, decision).await?;
+        let reg = svc::review(
+            db(ctx)?,
+            crate::graphql::context::events(ctx)?,
+            actor,
+            id,
+            decision,
+        )
+        .await?;
         Ok(GridRegistrationPayload {
             registration: GridRegistration(reg),
         })

@@ -87,6 +87,7 @@ pub enum DeedDecision {
 /// Staff of the passbook's community approve (depositing the points once) or reject.
 pub async fn review_good_deed(
     db: &DatabaseConnection,
+    events: &crate::core::bus::Bus,
     actor: &AuthUser,
     deed_id: i64,
     decision: DeedDecision,
@@ -164,6 +165,54 @@ pub async fn review_good_deed(
         }
     }
     idem_finish(&txn, &idem, deed.id).await?;
+    let reviewed = get::<good_deed::Entity, _>(&txn, deed.id, "好人好事记录不存在").await?;
+    let (to, message) = reviewed_notice(&reviewed, book.holder_id);
+    let told = crate::notify::outbox::enqueue(&txn, to, &message).await?;
     txn.commit().await?;
-    get::<good_deed::Entity, _>(db, deed.id, "好人好事记录不存在").await
+    crate::notify::outbox::announce(db, events, told).await;
+    Ok(reviewed)
+}
+
+/// The passbook's holder learns the outcome of a good deed's review (and the points).
+fn reviewed_notice(
+    d: &good_deed::Model,
+    holder: i64,
+) -> (
+    crate::notify::outbox::Recipients,
+    crate::notify::outbox::Message,
+) {
+    use crate::notify::{kinds::Kind, outbox::*};
+    let approved = d.status == DeedStatus::Approved;
+    let body = if approved {
+        format!(
+            "您的好人好事已通过审核，存入 {} 积分。",
+            d.points.unwrap_or(0)
+        )
+    } else {
+        format!(
+            "您的好人好事未通过审核：{}",
+            d.review_reason.as_deref().unwrap_or("")
+        )
+    };
+    (
+        Recipients::Users(vec![holder]),
+        Message {
+            kind: Kind::GoodDeedReviewed,
+            title: if approved {
+                "好人好事已通过"
+            } else {
+                "好人好事未通过"
+            }
+            .into(),
+            body,
+            page: Some("pages/passbook/index".into()),
+            subject: Some(("GoodDeed", d.id)),
+            fields: vec![
+                ("thing1", "好人好事".into()),
+                ("phrase2", if approved { "已通过" } else { "未通过" }.into()),
+                ("time3", local_time(crate::core::clock::now())),
+            ],
+            dedup_key: None,
+        },
+    )
 }

@@ -377,9 +377,15 @@ impl BankMutation {
                     .ok_or_else(|| AppError::bad_field("reason", "驳回须填写理由"))?,
             },
         };
-        let deed =
-            svc::review_good_deed(db(ctx)?, me, id, decision, input.idempotency_key.as_deref())
-                .await?;
+        let deed = svc::review_good_deed(
+            db(ctx)?,
+            crate::graphql::context::events(ctx)?,
+            me,
+            id,
+            decision,
+            input.idempotency_key.as_deref(),
+        )
+        .await?;
         Ok(GoodDeedPayload {
             good_deed: GoodDeed(deed),
         })
