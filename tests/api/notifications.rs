@@ -1066,3 +1066,79 @@ async fn a_review_tells_the_member_or_the_holder_the_outcome() {
         assert_eq!(ok(&v)["notifications"]["totalCount"], 0, "{v}");
     }
 }
+
+#[tokio::test]
+async fn shift_reminders_go_the_evening_before_and_an_hour_before_once_each() {
+    let app = app_with(None).await;
+    let student = app.login("student1").await;
+    // An upcoming shift after tomorrow that the student signs up for now.
+    let v = app
+        .gql(Some(&student), "{ shifts(upcoming: true, hasFreePlaces: true, first: 100) { nodes { id date startsAt viewerCan { signUp } } } }", json!({}))
+        .await;
+    let tomorrow = api::core::clock::today() + chrono::Duration::days(1);
+    let pick = ok(&v)["shifts"]["nodes"]
+        .as_array()
+        .expect("shifts")
+        .iter()
+        .find(|s| {
+            s["viewerCan"]["signUp"] == true
+                && s["date"]
+                    .as_str()
+                    .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+                    .is_some_and(|d| d > tomorrow)
+        })
+        .cloned()
+        .expect("a shift the student may sign up for after tomorrow");
+    ok(&app
+        .gql(
+            Some(&student),
+            "mutation($id: ID!) { signUpForShift(input: {shiftId: $id}) { signup { status } } }",
+            json!({"id": pick["id"]}),
+        )
+        .await);
+    let id = pick["id"].as_str().expect("id").to_owned();
+    let date: chrono::NaiveDate = pick["date"].as_str().expect("date").parse().expect("date");
+    let starts: chrono::DateTime<chrono::Utc> = pick["startsAt"]
+        .as_str()
+        .expect("start")
+        .parse()
+        .expect("start");
+    let reminders = || async {
+        let v = app.gql(Some(&student), INBOX, json!({})).await;
+        ok(&v)["notifications"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .filter(|n| n["kind"] == "SHIFT_REMINDER" && n["subjectId"] == id.as_str())
+            .map(|n| n["title"].as_str().unwrap_or("").to_owned())
+            .collect::<Vec<_>>()
+    };
+    let at = |d: chrono::NaiveDate, h: u32, m: u32| {
+        d.and_hms_opt(h, m, 0)
+            .expect("time")
+            .and_local_timezone(chrono_tz::Asia::Shanghai)
+            .single()
+            .expect("local")
+            .with_timezone(&chrono::Utc)
+    };
+    let run = |now| api::schedule::rules::reminders::remind_due(app.db(), &app.state.events, now);
+    // 19:55 the evening before: not yet.
+    run(at(date - chrono::Duration::days(1), 19, 55))
+        .await
+        .expect("job");
+    assert!(reminders().await.is_empty());
+    // 20:05: the evening reminder, once however often the job runs.
+    let evening = at(date - chrono::Duration::days(1), 20, 5);
+    assert!(run(evening).await.expect("job") >= 1);
+    assert_eq!(run(evening).await.expect("job"), 0, "written again");
+    assert_eq!(reminders().await, ["明日服务提醒"]);
+    // Half an hour before the start: the hour-before reminder, once.
+    let soon = starts - chrono::Duration::minutes(30);
+    assert!(run(soon).await.expect("job") >= 1);
+    assert_eq!(run(soon).await.expect("job"), 0);
+    assert_eq!(reminders().await, ["服务一小时后开始", "明日服务提醒"]);
+    // Nobody else was reminded of this shift.
+    let other = app.login("member1").await;
+    let v = app.gql(Some(&other), INBOX, json!({})).await;
+    assert_eq!(ok(&v)["notifications"]["totalCount"], 0);
+}

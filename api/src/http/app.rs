@@ -78,6 +78,10 @@ impl Application {
     pub async fn run_until_stopped(self, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
         crate::account::roles::spawn_job(self.state.db.clone());
         crate::incident::rules::spawn_overdue_job(self.state.db.clone(), self.state.events.clone());
+        crate::schedule::rules::reminders::spawn_job(
+            self.state.db.clone(),
+            self.state.events.clone(),
+        );
         crate::notify::sender::spawn(
             self.state.db.clone(),
             self.state.config.clone(),

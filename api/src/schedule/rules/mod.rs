@@ -4,6 +4,7 @@
 
 mod attendance;
 mod calendar;
+pub mod reminders;
 mod signups;
 mod slots;
 
