@@ -1142,3 +1142,48 @@ async fn shift_reminders_go_the_evening_before_and_an_hour_before_once_each() {
     let v = app.gql(Some(&other), INBOX, json!({})).await;
     assert_eq!(ok(&v)["notifications"]["totalCount"], 0);
 }
+
+#[tokio::test]
+async fn a_proposed_agreement_asks_the_other_parties_reps_to_sign() {
+    let app = app_with(None).await;
+    let org_of = |token: String| {
+        let app = &app;
+        async move {
+            let v = app
+                .gql(
+                    Some(&token),
+                    "{ me { roles { role organization { id } } } }",
+                    json!({}),
+                )
+                .await;
+            ok(&v)["me"]["roles"]
+                .as_array()
+                .expect("roles")
+                .iter()
+                .find(|r| r["role"] == "UNIT_REP")
+                .map(|r| r["organization"]["id"].clone())
+                .expect("a rep")
+        }
+    };
+    let school = app.login("rep-school").await;
+    let power = app.login("rep-power").await;
+    let (school_org, power_org) = (org_of(school.clone()).await, org_of(power.clone()).await);
+    let today = api::core::clock::today();
+    let propose = "mutation($p: [ID!]!, $s: Date!, $e: Date!, $d: Boolean) { proposeAgreement(input: {title: \"校企共建志愿服务协议\", kinds: [MUTUAL_SERVICE], partyIds: $p, commitments: [\"每月一次志愿服务\"], startDate: $s, endDate: $e, asDraft: $d}) { agreement { id status } } }";
+    let vars = |draft: bool| json!({"p": [school_org, power_org], "s": today.to_string(), "e": (today + chrono::Duration::days(365)).to_string(), "d": draft});
+    // A draft asks no one.
+    ok(&app.gql(Some(&school), propose, vars(true)).await);
+    let v = app.gql(Some(&power), INBOX, json!({})).await;
+    assert_eq!(ok(&v)["notifications"]["totalCount"], 0);
+    let v = app.gql(Some(&school), propose, vars(false)).await;
+    let id = ok(&v)["proposeAgreement"]["agreement"]["id"].clone();
+    let v = app.gql(Some(&power), INBOX, json!({})).await;
+    let n = &ok(&v)["notifications"]["nodes"][0];
+    assert_eq!(n["kind"], "AGREEMENT_TO_SIGN", "{v}");
+    assert_eq!(n["subjectId"], id);
+    // The proposer and reps of other units are not asked.
+    for t in [school, app.login("rep-huitong").await] {
+        let v = app.gql(Some(&t), INBOX, json!({})).await;
+        assert_eq!(ok(&v)["notifications"]["totalCount"], 0, "{v}");
+    }
+}

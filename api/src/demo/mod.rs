@@ -1016,6 +1016,7 @@ async fn seed_alliances(db: &DatabaseConnection, orgs: [i64; 9]) -> AppResult<()
     };
     let a1 = svc::propose(
         db,
+        &crate::core::bus::Bus::default(),
         &admin,
         text(
             "汇通社区居民党支部—信息工程学院学生党支部结对共建协议",
@@ -1058,6 +1059,7 @@ async fn seed_alliances(db: &DatabaseConnection, orgs: [i64; 9]) -> AppResult<()
     .await?;
     let a2 = svc::propose(
         db,
+        &crate::core::bus::Bus::default(),
         &admin,
         text(
             "文宗社区党委—仙林供电所党支部共建共享协议",
@@ -1072,6 +1074,7 @@ async fn seed_alliances(db: &DatabaseConnection, orgs: [i64; 9]) -> AppResult<()
     svc::sign(db, &by_name("rep-power").await?, a2.id, None).await?;
     let a3 = svc::propose(
         db,
+        &crate::core::bus::Bus::default(),
         &admin,
         text(
             "汇通社区党委—仙林供电所党支部服务互助协议",

@@ -118,6 +118,7 @@ pub(crate) fn may_propose(actor: &AuthUser, parties: &[organization::Model]) -> 
 /// Proposes an agreement (text frozen from now on), or saves it as a draft.
 pub async fn propose(
     db: &DatabaseConnection,
+    events: &crate::core::bus::Bus,
     actor: &AuthUser,
     text: AgreementText,
     as_draft: bool,
@@ -156,8 +157,56 @@ pub async fn propose(
     .insert(&txn)
     .await?;
     write_kinds_and_parties(&txn, row.id, &t.kinds, &t.parties).await?;
+    let told = if as_draft {
+        Default::default()
+    } else {
+        let parties: Vec<i64> = t.parties.iter().map(|p| p.id).collect();
+        let (to, message) = to_sign_notice(&row, &parties, actor.id());
+        crate::notify::outbox::enqueue(&txn, to, &message).await?
+    };
     txn.commit().await?;
+    crate::notify::outbox::announce(db, events, told).await;
     Ok(row)
+}
+
+/// The reps of the parties (but the proposer) are asked to sign a proposed agreement.
+fn to_sign_notice(
+    a: &agreement::Model,
+    parties: &[i64],
+    proposer: i64,
+) -> (
+    crate::notify::outbox::Recipients,
+    crate::notify::outbox::Message,
+) {
+    use crate::notify::{kinds::Kind, outbox::*};
+    use entity::{role_assignment, role_assignment::Role};
+    use sea_orm::{QuerySelect, QueryTrait, sea_query::Alias, sea_query::Expr};
+    let mut q = role_assignment::Entity::find()
+        .select_only()
+        .filter(role_assignment::Column::Role.eq(Role::UnitRep))
+        .filter(role_assignment::Column::OrganizationId.is_in(parties.to_vec()))
+        .filter(role_assignment::Column::UserId.ne(proposer))
+        .into_query();
+    q.expr_as(
+        Expr::col(role_assignment::Column::UserId),
+        Alias::new("uid"),
+    );
+    (
+        Recipients::Query(Box::new(q)),
+        Message {
+            kind: Kind::AgreementToSign,
+            title: "共建协议待签署".into(),
+            body: format!("共建协议「{}」已提出，请代表本单位查看并签署。", a.title),
+            page: Some(format!("pages/agreement/detail?id={}", a.id)),
+            subject: Some(("Agreement", a.id)),
+            fields: vec![
+                ("thing1", a.title.clone()),
+                ("phrase2", "待签署".into()),
+                ("time3", local_time(crate::core::clock::now())),
+            ],
+            dedup_key: None,
+        },
+    )
 }
 
 pub(crate) async fn write_kinds_and_parties(

@@ -455,7 +455,14 @@ impl AllianceMutation {
             input.end_date,
             input.alliance_id.as_ref(),
         )?;
-        let a = svc::propose(db(ctx)?, me, t, input.as_draft.unwrap_or(false)).await?;
+        let a = svc::propose(
+            db(ctx)?,
+            crate::graphql::context::events(ctx)?,
+            me,
+            t,
+            input.as_draft.unwrap_or(false),
+        )
+        .await?;
         Ok(AgreementPayload {
             agreement: Agreement(a),
         })
