@@ -1187,3 +1187,51 @@ async fn a_proposed_agreement_asks_the_other_parties_reps_to_sign() {
         assert_eq!(ok(&v)["notifications"]["totalCount"], 0, "{v}");
     }
 }
+
+#[tokio::test]
+async fn an_expired_wish_is_announced_once_to_its_people() {
+    let app = app_with(None).await;
+    let today = api::core::clock::today();
+    // The demo's 文宗 wish passed its deadline two days ago.
+    let written = api::wish::rules::announce_expired(app.db(), &app.state.events, today)
+        .await
+        .expect("job");
+    assert_eq!(written, 1);
+    assert_eq!(
+        api::wish::rules::announce_expired(app.db(), &app.state.events, today)
+            .await
+            .expect("job"),
+        0,
+        "announced again"
+    );
+    let rows = entity::notification::Entity::find()
+        .filter(entity::notification::Column::Kind.eq("WISH_EXPIRED"))
+        .all(app.db())
+        .await
+        .expect("rows");
+    let wish = entity::wish::Entity::find_by_id(rows[0].subject_id.expect("subject"))
+        .one(app.db())
+        .await
+        .expect("db")
+        .expect("wish");
+    assert!(wish.deadline.is_some_and(|d| d < today));
+    let mut expected = vec![wish.submitted_by];
+    expected.extend(wish.beneficiary_user_id);
+    expected.extend(wish.claimant_id);
+    expected.sort_unstable();
+    expected.dedup();
+    let mut got: Vec<i64> = rows.iter().map(|r| r.recipient_id).collect();
+    got.sort_unstable();
+    assert_eq!(got, expected);
+    // A wish whose deadline passed long ago is not announced again (the job looks two days back).
+    assert_eq!(
+        api::wish::rules::announce_expired(
+            app.db(),
+            &app.state.events,
+            today + chrono::Duration::days(5)
+        )
+        .await
+        .expect("job"),
+        0
+    );
+}

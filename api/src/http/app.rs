@@ -82,6 +82,7 @@ impl Application {
             self.state.db.clone(),
             self.state.events.clone(),
         );
+        crate::wish::rules::spawn_expiry_job(self.state.db.clone(), self.state.events.clone());
         crate::notify::sender::spawn(
             self.state.db.clone(),
             self.state.config.clone(),

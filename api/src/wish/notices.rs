@@ -86,3 +86,34 @@ pub fn confirmed(w: &wish::Model, claimant: i64, points: i64) -> (Recipients, Me
         },
     )
 }
+
+/// Expired: the submitter, the beneficiary and the claimant (if it was claimed) learn that
+/// its deadline passed; once per wish.
+pub fn expired(w: &wish::Model) -> (Recipients, Message) {
+    let mut ids = vec![w.submitted_by];
+    ids.extend(w.beneficiary_user_id);
+    ids.extend(w.claimant_id);
+    ids.sort_unstable();
+    ids.dedup();
+    (
+        Recipients::Users(ids),
+        Message {
+            kind: Kind::WishExpired,
+            title: "心愿已过期".into(),
+            body: format!("心愿「{}」已过截止日期，未能完成。", w.title),
+            page: page(w),
+            subject: Some(("Wish", w.id)),
+            fields: vec![
+                ("thing1", w.title.clone()),
+                ("phrase2", "已过期".into()),
+                (
+                    "date3",
+                    w.deadline
+                        .map(|d| d.format("%Y年%m月%d日").to_string())
+                        .unwrap_or_default(),
+                ),
+            ],
+            dedup_key: Some(format!("wish-{}-expired", w.id)),
+        },
+    )
+}

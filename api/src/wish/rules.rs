@@ -692,3 +692,48 @@ pub async fn cancel(
         .await;
     Ok(w)
 }
+
+/// Runs of the expiry job in this process (SQLite serves one instance).
+static EXPIRY_RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Tells the people of each wish whose deadline passed in the last two days that it
+/// expired: once per wish (the outbox's key), whatever restarts or instances run the job.
+/// Returns how many wishes had their message written now.
+pub async fn announce_expired(
+    db: &DatabaseConnection,
+    events: &Bus,
+    today: NaiveDate,
+) -> AppResult<usize> {
+    let Ok(_running) = EXPIRY_RUNNING.try_lock() else {
+        return Ok(0);
+    };
+    let txn = db::begin_write(db).await?;
+    let lately = wish::Entity::find()
+        .filter(wish::Column::Status.is_in(WishStatus::EXPIRABLE))
+        .filter(wish::Column::Deadline.lt(today))
+        .filter(wish::Column::Deadline.gte(today - chrono::Duration::days(2)))
+        .all(&txn)
+        .await?;
+    let mut told = Vec::new();
+    for w in &lately {
+        let (to, message) = super::notices::expired(w);
+        told.push(notify::enqueue(&txn, to, &message).await?);
+    }
+    txn.commit().await?;
+    let written = told.iter().filter(|t| t.batch.is_some()).count();
+    notify::announce_all(db, events, told).await;
+    Ok(written)
+}
+
+/// Runs [`announce_expired`] every ten minutes for the life of the server.
+pub fn spawn_expiry_job(db: DatabaseConnection, events: Bus) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = announce_expired(&db, &events, validate::today()).await {
+                tracing::warn!(error = %e.message(), "expired wishes not announced");
+            }
+        }
+    });
+}
