@@ -293,24 +293,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 });
             }
             config.public_base_url = public_base_url;
-            for pair in wechat_templates
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-            {
-                let (kind, template) = pair.split_once('=').ok_or_else(|| {
-                    anyhow::anyhow!("bad --wechat-templates entry `{pair}` (KIND=template)")
-                })?;
-                let kind = kind.trim().to_ascii_uppercase();
-                if api::notify::kinds::Kind::parse(&kind).is_none() {
-                    anyhow::bail!("unknown notification kind `{kind}` in --wechat-templates");
-                }
-                config
-                    .notify
-                    .wechat_templates
-                    .insert(kind, template.trim().to_owned());
-            }
+            config.notify.wechat_templates =
+                templates_by_kind("--wechat-templates", wechat_templates.as_deref())?;
             if !["formal", "trial", "developer"].contains(&wechat_miniprogram_state.as_str()) {
                 anyhow::bail!("--wechat-miniprogram-state must be formal, trial or developer");
             }
@@ -318,22 +302,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let (Some(id), Some(key), Some(app), Some(sign)) =
                 (sms_secret_id, sms_secret_key, sms_sdk_app_id, sms_sign_name)
             {
-                let mut templates = std::collections::HashMap::new();
-                for pair in sms_templates
-                    .unwrap_or_default()
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                {
-                    let (kind, template) = pair.split_once('=').ok_or_else(|| {
-                        anyhow::anyhow!("bad --sms-templates entry `{pair}` (KIND=template)")
-                    })?;
-                    let kind = kind.trim().to_ascii_uppercase();
-                    if api::notify::kinds::Kind::parse(&kind).is_none() {
-                        anyhow::bail!("unknown notification kind `{kind}` in --sms-templates");
-                    }
-                    templates.insert(kind, template.trim().to_owned());
-                }
+                let templates = templates_by_kind("--sms-templates", sms_templates.as_deref())?;
                 config.notify.sms = Some(api::config::SmsConfig {
                     endpoint: sms_endpoint,
                     secret_id: id,
@@ -446,4 +415,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A `KIND=template,KIND=template` list of a flag (`--wechat-templates`), checked against the
+/// notification kinds.
+fn templates_by_kind(
+    flag: &str,
+    text: Option<&str>,
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    for pair in text
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (kind, template) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("bad {flag} entry `{pair}` (KIND=template)"))?;
+        let kind = kind.trim().to_ascii_uppercase();
+        if api::notify::kinds::Kind::parse(&kind).is_none() {
+            anyhow::bail!("unknown notification kind `{kind}` in {flag}");
+        }
+        out.insert(kind, template.trim().to_owned());
+    }
+    Ok(out)
 }

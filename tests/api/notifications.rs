@@ -560,7 +560,7 @@ async fn wechat_messages_spend_consents_refresh_a_stale_token_and_stop_at_a_refu
 }
 
 #[tokio::test]
-async fn quiet_hours_and_switched_off_channels_skip_with_why_and_urgent_kinds_go_through() {
+async fn quiet_hours_and_switched_off_channels_skip_with_why() {
     let (base, _seen) = stand_in().await;
     let app = app_with(Some(base)).await;
     let resident = app.login("resident1").await;
@@ -613,13 +613,15 @@ async fn quiet_hours_and_switched_off_channels_skip_with_why_and_urgent_kinds_go
         .gql(Some(&resident), "mutation { updateNotificationPreferences(input: {quietStart: \"25:00\"}) { quietStart } }", json!({}))
         .await;
     assert_eq!(v["errors"][0]["extensions"]["field"], "quietStart");
-    // Quiet hours hold back only what is not urgent (unit-level: the rule the sender uses).
-    assert!(api::notify::sender::in_quiet_hours(
-        api::core::clock::now(),
-        &start,
-        &end
-    ));
-    assert!(api::notify::kinds::Kind::IncidentOverdue.urgent());
+    // A list longer than the kinds is refused before it is read.
+    let many: Vec<Value> = (0..21)
+        .map(|_| json!({"kind": "WISH_CLAIMED", "channels": ["WECHAT"]}))
+        .collect();
+    let v = app
+        .gql(Some(&resident), "mutation($c: [KindChannelsInput!]) { updateNotificationPreferences(input: {channels: $c}) { quietStart } }", json!({"c": many}))
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["field"], "channels", "{v}");
+    // Urgent kinds go through quiet hours: see the overdue text's test.
 }
 
 #[tokio::test]
@@ -885,6 +887,16 @@ async fn an_overdue_incident_texts_the_units_rep_signed_for_tencent_cloud_within
         .exec(app.db())
         .await
         .expect("clear");
+    // The rep's quiet hours cover the present hour: an urgent text goes all the same.
+    let power = app.login("rep-power").await;
+    let now = api::core::clock::now().with_timezone(&chrono_tz::Asia::Shanghai);
+    let quiet = json!({
+        "s": (now - chrono::Duration::hours(1)).format("%H:%M").to_string(),
+        "e": (now + chrono::Duration::hours(1)).format("%H:%M").to_string(),
+    });
+    ok(&app
+        .gql(Some(&power), "mutation($s: String!, $e: String!) { updateNotificationPreferences(input: {quietStart: $s, quietEnd: $e}) { quietStart } }", quiet)
+        .await);
     // The demo's DISPATCHED incident is past its deadline: the overdue job announces it.
     let announced = api::incident::rules::announce_overdue(
         app.db(),
@@ -894,7 +906,6 @@ async fn an_overdue_incident_texts_the_units_rep_signed_for_tencent_cloud_within
     .await
     .expect("job");
     assert_eq!(announced.len(), 1);
-    let power = app.login("rep-power").await;
     let phone = ok(&app.gql(Some(&power), "{ me { phone } }", json!({})).await)["me"]["phone"]
         .as_str()
         .expect("phone")
@@ -922,7 +933,7 @@ async fn an_overdue_incident_texts_the_units_rep_signed_for_tencent_cloud_within
             .expect("delivery")
     };
     let text = of(entity::notification_delivery::Channel::Sms);
-    // Urgent: sent whatever the hour (the rep keeps the default quiet hours).
+    // Urgent: sent within the rep's quiet hours.
     assert_eq!(
         text.status,
         entity::notification_delivery::DeliveryStatus::Sent,

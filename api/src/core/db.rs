@@ -197,3 +197,24 @@ where
         .and_then(|(a, b)| b.map(|b| (a, b)))
         .ok_or(AppError::NotFound(missing))
 }
+
+/// Takes a job's PostgreSQL advisory lock for the transaction (`pg_try_advisory_xact_lock`):
+/// false when another instance holds it. On SQLite (one instance) it is always taken; the
+/// job's lock in the process serialises its runs there.
+pub async fn try_job_lock(txn: &DatabaseTransaction, key: i64) -> Result<bool, DbErr> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(true);
+    }
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_try_advisory_xact_lock($1)",
+            [key.into()],
+        ))
+        .await?;
+    match row {
+        Some(r) => r.try_get_by_index(0),
+        None => Ok(false),
+    }
+}

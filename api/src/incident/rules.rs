@@ -549,26 +549,13 @@ pub async fn announce_overdue(
     events: &Bus,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<i64>> {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+    use sea_orm::TransactionTrait;
     let Ok(_running) = OVERDUE_RUNNING.try_lock() else {
         return Ok(Vec::new());
     };
     let txn = db.begin().await?;
-    if db.get_database_backend() == DbBackend::Postgres {
-        let row = txn
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_try_advisory_xact_lock($1)",
-                [OVERDUE_LOCK.into()],
-            ))
-            .await?;
-        let got: bool = match row {
-            Some(r) => r.try_get_by_index(0)?,
-            None => false,
-        };
-        if !got {
-            return Ok(Vec::new());
-        }
+    if !db::try_job_lock(&txn, OVERDUE_LOCK).await? {
+        return Ok(Vec::new());
     }
     let marked = incident::Entity::update_many()
         .col_expr(incident::Column::OverdueNotifiedAt, Expr::value(now))

@@ -492,6 +492,17 @@ impl NotificationPreferenceMutation {
                 .as_ref()
                 .map_or(end.to_owned(), |c| c.quiet_end.clone()),
         };
+        let kinds = crate::notify::kinds::Kind::ALL.len();
+        if input
+            .channels
+            .as_ref()
+            .is_some_and(|c| c.len() > kinds || c.iter().any(|k| k.channels.len() > 3))
+        {
+            return Err(AppError::bad_field(
+                "channels",
+                "每类消息列一次，每类最多 3 个渠道",
+            ));
+        }
         let mut map: serde_json::Map<String, serde_json::Value> = current
             .as_ref()
             .and_then(|c| serde_json::from_str(&c.channels).ok())

@@ -28,7 +28,6 @@ use crate::core::config::Config;
 use crate::core::error::AppResult;
 pub use crate::notify::delivery::{Outcome, Outgoing};
 use crate::notify::events::NotificationsAdded;
-use crate::notify::kinds::Kind;
 
 /// Quiet hours when a person has set none: 22:00–07:00, Asia/Shanghai.
 pub const DEFAULT_QUIET: (&str, &str) = ("22:00", "07:00");
@@ -266,9 +265,4 @@ pub fn spawn(db: DatabaseConnection, config: std::sync::Arc<Config>, events: Bus
             }
         }
     });
-}
-
-/// The kind of a stored message (unknown names are kept as they are).
-pub fn kind_of(m: &notification::Model) -> Option<Kind> {
-    Kind::parse(&m.kind)
 }

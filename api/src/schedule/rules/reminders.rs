@@ -7,8 +7,8 @@
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use entity::{service_slot, shift, shift_signup, shift_signup::SignupStatus};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, Statement, TransactionTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    TransactionTrait,
     sea_query::{Alias, Expr},
 };
 
@@ -85,21 +85,8 @@ pub async fn remind_due(
         return Ok(0);
     };
     let txn = db.begin().await?;
-    if db.get_database_backend() == DbBackend::Postgres {
-        let row = txn
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_try_advisory_xact_lock($1)",
-                [REMINDER_LOCK.into()],
-            ))
-            .await?;
-        let got: bool = match row {
-            Some(r) => r.try_get_by_index(0)?,
-            None => false,
-        };
-        if !got {
-            return Ok(0);
-        }
+    if !crate::core::db::try_job_lock(&txn, REMINDER_LOCK).await? {
+        return Ok(0);
     }
     let local = now.with_timezone(&chrono_tz::Asia::Shanghai);
     let mut due: Vec<(Reminder, shift::Model)> = shift::Entity::find()
